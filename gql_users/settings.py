@@ -1,0 +1,84 @@
+"""Settings, read from environment variables prefixed ``GQL_USERS_``.
+
+Every setting has a default that works on a laptop; the README lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GQL_USERS_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///gql_users.db"
+    public_url: str = "http://127.0.0.1:8000/"
+    frontend_url: str = "http://127.0.0.1:8000/"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    mail_backend: Literal["file", "smtp"] = "file"
+    mail_dir: str = "var/mail"
+    mail_from: str = "noreply@gql-users.local"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout: float = 10.0
+
+    media_dir: str = "var/media"
+
+    token_lifetime: int | None = Field(default=3600, ge=60)
+    token_refresh_debounce: int = Field(default=60, ge=0)
+    lockout_window: int = Field(default=600, ge=1, description="seconds")
+    lockout_failures: int = Field(
+        default=4, ge=1, description="failed logins after which further attempts are refused"
+    )
+    email_change_max_age: int = Field(default=86400, ge=1, description="seconds")
+
+    password_min_length: int = Field(default=8, ge=1)
+    password_reject_numeric: bool = True
+    password_reject_similar: bool = True
+
+    local_idp_name: str = "Local DB"
+    local_idp_label: str = "Local DB"
+    local_idp_management_url: str = ""
+    local_idp_protected_fields: list[str] = []
+    protect_user_details_for_registration_methods: list[str] = []
+
+    eduteams_enabled: bool = False
+    eduteams_token_url: str = "https://proxy.acc.researcher-access.org/OIDC/token"
+    eduteams_userinfo_url: str = "https://proxy.acc.researcher-access.org/api/userinfo"
+    eduteams_client_id: str = ""
+    eduteams_secret: str = ""
+    eduteams_refresh_token: str = ""
+    eduteams_timeout: float = 10.0
+
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    graphql_max_page_size: int = 100
+    graphql_introspection: bool = True
+
+    debug_sql: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("public_url", "frontend_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("token_lifetime", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", "none", "None", "null") else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,36 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.settings import Settings, get_settings
+from gql_users.web import auth_routes, health
+from gql_users.web.keys import ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.web.middlewares import (
+    auth_middleware,
+    error_middleware,
+    session_middleware,
+    sql_count_middleware,
+)
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or get_settings()
+    app = web.Application(
+        middlewares=[sql_count_middleware, error_middleware, session_middleware, auth_middleware],
+        client_max_size=10 * 1024 * 1024,
+    )
+    app[SETTINGS] = settings
+    engine = create_engine(normalize_database_url(settings.database_url))
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = create_sessionmaker(engine)
+
+    async def dispose_engine(_app: web.Application) -> None:
+        await engine.dispose()
+
+    app.on_cleanup.append(dispose_engine)
+    health.add_routes(app)
+    auth_routes.add_routes(app)
+    return app

@@ -1,0 +1,26 @@
+"""Typed keys for what the app and each request carry."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gql_users.accounts.callers import Caller
+from gql_users.db.engine import SQLCounter
+from gql_users.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
+
+SESSION = web.RequestKey("session", AsyncSession)
+CALLER = web.RequestKey("caller", Caller)
+SQL_COUNTER = web.RequestKey("sql_counter", SQLCounter)
+
+
+def request_session(request: web.Request) -> AsyncSession:
+    return request[SESSION]
+
+
+def request_caller(request: web.Request) -> Caller:
+    return request[CALLER]

@@ -1,0 +1,222 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite file or PostgreSQL), the app,
+and factories for users, customers, projects and roles.
+
+The backend is chosen by ``GQL_USERS_TEST_DB`` (``sqlite``, the default, or ``postgresql``).
+For PostgreSQL, ``GQL_USERS_TEST_POSTGRES_URL`` points at a server to use; without it the suite
+starts its own throwaway server (tests/pgserver.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from gql_users.accounts.passwords import hash_password
+from gql_users.accounts.tokens import generate_key
+from gql_users.db.engine import create_engine, create_sessionmaker
+from gql_users.db.migrate import migrate
+from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole, utcnow
+from gql_users.settings import Settings
+from gql_users.web.app import create_app
+
+BACKEND = os.environ.get("GQL_USERS_TEST_DB", "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"GQL_USERS_TEST_DB must be sqlite or postgresql, not {BACKEND!r}")
+
+_database_numbers = itertools.count(1)
+
+
+def pytest_report_header() -> str:
+    return f"gql-users test database backend: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    given = os.environ.get("GQL_USERS_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+async def _migrate_url(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _pg_admin(server_url: str, *statements: str) -> None:
+    engine = create_engine(server_url)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+    """A migrated database that each test copies (much faster than migrating per test)."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        asyncio.run(_migrate_url(f"sqlite+aiosqlite:///{path}"))
+        return str(path)
+    server_url = request.getfixturevalue("postgres_server_url")
+    name = f"gql_users_template_{os.getpid()}"
+    asyncio.run(_pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+    asyncio.run(_migrate_url(str(make_url(server_url).set(database=name).render_as_string(False))))
+    return name
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    if BACKEND == "sqlite":
+        path = tmp_path / "gql_users.db"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server_url = request.getfixturevalue("postgres_server_url")
+    name = f"gql_users_test_{os.getpid()}_{next(_database_numbers)}"
+    asyncio.run(_pg_admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template_database}"))
+    yield make_url(server_url).set(database=name).render_as_string(False)
+    asyncio.run(_pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        mail_dir=str(tmp_path / "mail"),
+        media_dir=str(tmp_path / "media"),
+        public_url="http://testserver/",
+        frontend_url="https://frontend.example/",
+        debug_sql=True,
+    )
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with create_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+async def client(settings: Settings, aiohttp_client: Any) -> TestClient:
+    return await aiohttp_client(create_app(settings))
+
+
+# --- factories -------------------------------------------------------------------------------
+
+_usernames = itertools.count(1)
+
+
+@dataclass
+class Factory:
+    """Creates rows directly in the test database and commits them."""
+
+    session: AsyncSession
+
+    async def user(
+        self,
+        username: str | None = None,
+        *,
+        password: str | None = None,
+        with_token: bool = True,
+        **fields: Any,
+    ) -> User:
+        fields.setdefault("email", f"{username or 'user'}@example.com")
+        fields.setdefault("agreement_date", utcnow())
+        fields.setdefault("token_lifetime", 3600)
+        user = User(username=username or f"user{next(_usernames)}", **fields)
+        if password is not None:
+            user.password = hash_password(password)
+        self.session.add(user)
+        await self.session.flush()
+        if with_token:
+            self.session.add(AuthToken(key=generate_key(), user_id=user.id, created=utcnow()))
+        await self.session.commit()
+        return user
+
+    async def token(self, user: User) -> str:
+        key = await self.session.scalar(select(AuthToken.key).where(AuthToken.user_id == user.id))
+        assert key is not None, f"{user.username} has no token"
+        return key
+
+    async def auth(self, user: User) -> dict[str, str]:
+        return {"Authorization": f"Token {await self.token(user)}"}
+
+    async def customer(self, name: str = "Customer", **fields: Any) -> Customer:
+        customer = Customer(name=name, **fields)
+        self.session.add(customer)
+        await self.session.commit()
+        return customer
+
+    async def project(self, customer: Customer, name: str = "Project", **fields: Any) -> Project:
+        project = Project(name=name, customer_id=customer.id, **fields)
+        self.session.add(project)
+        await self.session.commit()
+        return project
+
+    async def role(self, name: str) -> Role:
+        role = await self.session.scalar(select(Role).where(Role.name == name))
+        assert role is not None, name
+        return role
+
+    async def grant(
+        self,
+        user: User,
+        role_name: str,
+        scope: Customer | Project,
+        *,
+        created_by: User | None = None,
+        is_active: bool = True,
+        **fields: Any,
+    ) -> UserRole:
+        role = await self.role(role_name)
+        permission = UserRole(
+            user_id=user.id,
+            role_id=role.id,
+            customer_id=scope.id if isinstance(scope, Customer) else None,
+            project_id=scope.id if isinstance(scope, Project) else None,
+            created_by_id=created_by.id if created_by else None,
+            is_active=is_active,
+            **fields,
+        )
+        self.session.add(permission)
+        await self.session.commit()
+        return permission
+
+
+@pytest.fixture
+def factory(session: AsyncSession) -> Factory:
+    return Factory(session)
