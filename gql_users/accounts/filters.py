@@ -1,0 +1,296 @@
+"""The user list filters of behaviour.md B §4.1: a typed value, its query-string parser, its SQL.
+
+``UserFilter`` is what both APIs build: the REST shim through ``UserFilter.from_query`` (raw query
+strings, Waldur's parsing quirks), GraphQL directly from its typed input. ``apply_filter`` turns
+it into WHERE conditions; every condition is on ``users`` or an ``IN (subquery)``, never a join,
+so no user appears twice and the count needs no DISTINCT.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.errors import ValidationFailed
+from gql_users.accounts.folding import fold_ascii
+from gql_users.db.models import Customer, Project, Role, User, UserRole
+
+INVALID_DATETIME = "Enter a valid date/time."
+INVALID_UUID = "Must be a valid UUID."
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+_BOOLEAN_PARAMS = ("is_active", "is_staff", "is_support")
+_DATETIME_PARAMS = ("date_joined", "modified", "agreement_date")
+_UUID_PARAMS = ("customer_uuid", "project_uuid")
+_ROLE_PARAMS = ("organization_roles", "project_roles")
+# An offset whose "+" reached us unencoded arrives as a space: "2024-01-02T03:04:05 00:00".
+_SPACE_FOR_PLUS_OFFSET = re.compile(
+    r"(?P<head>.*[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?) (?P<offset>\d{2}:?\d{2})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """Every filter of the user list; None (or an empty tuple for the role lists) means "no filter".
+
+    ``username_list`` is different: None means no filter, while an empty tuple means "a list
+    was given but held no usernames", which Waldur answers with an empty result.
+    """
+
+    username: str | None = None
+    username_list: tuple[str, ...] | None = None
+    full_name: str | None = None
+    user_keyword: str | None = None
+    query: str | None = None
+    native_name: str | None = None
+    organization: str | None = None
+    job_title: str | None = None
+    email: str | None = None
+    phone_number: str | None = None
+    description: str | None = None
+    civil_number: str | None = None
+    registration_method: str | None = None
+    is_active: bool | None = None
+    is_staff: bool | None = None
+    is_support: bool | None = None
+    date_joined: datetime | None = None
+    modified: datetime | None = None
+    agreement_date: datetime | None = None
+    customer_uuid: uuid.UUID | None = None
+    project_uuid: uuid.UUID | None = None
+    organization_roles: tuple[str, ...] = ()
+    project_roles: tuple[str, ...] = ()
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        """Both role lists together: Waldur treats the two parameters as one filter (B §7.17)."""
+        return tuple(dict.fromkeys(self.organization_roles + self.project_roles))
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, Sequence[str]]) -> UserFilter:
+        """Parse raw query-string values (every value of each key, in request order).
+
+        For single-valued filters the last value wins, as Django's ``QueryDict`` does. Empty
+        values and unknown keys are ignored. All bad values are reported together.
+
+        Raises:
+            ValidationFailed: ``{"date_joined": ["Enter a valid date/time."]}`` for a date that
+                does not parse, ``{"customer_uuid": ["Must be a valid UUID."]}`` for a malformed
+                uuid (Part A item 3), one key per bad parameter.
+        """
+        values: dict[str, object] = {}
+        errors: dict[str, list[str]] = {}
+        for field in fields(cls):
+            name = field.name
+            if name in _ROLE_PARAMS:
+                roles = tuple(value.strip() for value in params.get(name, ()) if value.strip())
+                if roles:
+                    values[name] = roles
+                continue
+            raw = _last(params, name)
+            if raw is None:
+                continue
+            if name == "username_list":
+                values[name] = parse_username_list(raw)
+            elif name in _BOOLEAN_PARAMS:
+                values[name] = parse_boolean(raw)
+            elif name in _DATETIME_PARAMS:
+                parsed_datetime = parse_datetime(raw)
+                if parsed_datetime is None:
+                    errors[name] = [INVALID_DATETIME]
+                values[name] = parsed_datetime
+            elif name in _UUID_PARAMS:
+                parsed_uuid = parse_uuid(raw)
+                if parsed_uuid is None:
+                    errors[name] = [INVALID_UUID]
+                values[name] = parsed_uuid
+            else:
+                values[name] = raw
+        if errors:
+            raise ValidationFailed(errors)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    given = params.get(name)
+    if not given or given[-1] == "":
+        return None
+    return given[-1]
+
+
+def parse_username_list(raw: str) -> tuple[str, ...]:
+    """``"a, b,,"`` -> ``("a", "b")``; a value of only commas and blanks gives ``()``."""
+    return tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+
+
+def parse_boolean(raw: str) -> bool | None:
+    """true/false/1/0 in any case; anything else means "no filter" (django-filter's
+    BooleanWidget)."""
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def parse_datetime(raw: str) -> datetime | None:
+    """An ISO datetime or date; naive values are UTC (Waldur's TIME_ZONE). None when invalid.
+
+    A "+" in an offset that reached us unencoded (decoded as a space) is put back rather than
+    rejected: a hand-typed URL deserves the same answer as the generated client's.
+    """
+    text = raw.strip()
+    unencoded_plus = _SPACE_FOR_PLUS_OFFSET.fullmatch(text)
+    if unencoded_plus:
+        text = f"{unencoded_plus['head']}+{unencoded_plus['offset']}"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            value = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_uuid(raw: str) -> uuid.UUID | None:
+    """32 hex digits, hyphenated or not (what Django's UUIDField accepts); None otherwise."""
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        return None
+
+
+def icontains(column: ColumnElement[str], value: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match with ``%`` and ``_`` in ``value`` taken literally.
+
+    ``lower(column) LIKE '%' || lower(:value) || '%'`` behaves alike on SQLite and PostgreSQL
+    for ASCII; SQLite's ``lower()`` leaves non-ASCII letters alone, PostgreSQL folds them.
+    """
+    return column.icontains(value, autoescape=True)
+
+
+def apply_filter(
+    statement: Select[tuple[User]], user_filter: UserFilter, caller: Caller
+) -> Select[tuple[User]]:
+    """Add the conditions of ``user_filter`` to a ``SELECT users`` (all combined with AND).
+
+    Args:
+        statement: usually ``visible_users(caller)``.
+        user_filter: the filters to apply.
+        caller: decides whether ``is_staff``/``is_support`` filter or empty the result.
+
+    Returns:
+        The statement with extra WHERE conditions.
+    """
+    return statement.where(*filter_conditions(user_filter, caller))
+
+
+def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``user_filter``, for callers that compose their own statement."""
+    f = user_filter
+    conditions: list[ColumnElement[bool]] = []
+    if f.username is not None:
+        conditions.append(User.username == f.username)
+    if f.username_list is not None:
+        conditions.append(User.username.in_(f.username_list) if f.username_list else false())
+    if f.full_name is not None:
+        conditions.append(icontains(User.query_field, fold_ascii(f.full_name)))
+    if f.user_keyword is not None:
+        conditions.append(
+            or_(
+                icontains(User.query_field, fold_ascii(f.user_keyword)),
+                icontains(User.email, f.user_keyword),
+                icontains(User.username, f.user_keyword),
+            )
+        )
+    if f.query is not None:
+        conditions.append(_query_condition(f.query))
+    for column, value in (
+        (User.native_name, f.native_name),
+        (User.organization, f.organization),
+        (User.job_title, f.job_title),
+        (User.email, f.email),
+    ):
+        if value is not None:
+            conditions.append(icontains(column, value))
+    for column, value in (
+        (User.phone_number, f.phone_number),
+        (User.description, f.description),
+        (User.civil_number, f.civil_number),
+        (User.registration_method, f.registration_method),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if f.is_active is not None:
+        conditions.append(User.is_active == f.is_active)
+    for flag_column, flag in ((User.is_staff, f.is_staff), (User.is_support, f.is_support)):
+        if flag is not None:
+            # Only staff and support may ask who is staff or support; anyone else asking gets
+            # an empty list whatever the value (B §4.1, §7.17), so the answer reveals nothing.
+            conditions.append(flag_column == flag if caller.is_privileged else false())
+    for date_column, since in (
+        (User.date_joined, f.date_joined),
+        (User.modified, f.modified),
+        (User.agreement_date, f.agreement_date),
+    ):
+        if since is not None:
+            conditions.append(date_column >= since)
+    if f.customer_uuid is not None:
+        conditions.append(User.id.in_(_customer_member_ids(f.customer_uuid)))
+    if f.project_uuid is not None:
+        conditions.append(User.id.in_(_project_member_ids(f.project_uuid)))
+    if f.role_names:
+        conditions.append(User.id.in_(_role_holder_ids(f.role_names)))
+    return conditions
+
+
+def _query_condition(value: str) -> ColumnElement[bool]:
+    """icontains on first/last name, civil number, username or email; with two or more words,
+    word 1 in first_name OR word 2 in last_name also matches (a widening, as in Waldur)."""
+    alternatives = [
+        icontains(User.first_name, value),
+        icontains(User.last_name, value),
+        icontains(User.civil_number, value),
+        icontains(User.username, value),
+        icontains(User.email, value),
+    ]
+    words = value.split()
+    if len(words) > 1:
+        alternatives.append(icontains(User.first_name, words[0]))
+        alternatives.append(icontains(User.last_name, words[1]))
+    return or_(*alternatives)
+
+
+def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[tuple[int]]:
+    """Users with an active role in the customer itself or in any of its projects."""
+    customer_id = select(Customer.id).where(Customer.uuid == customer_uuid).scalar_subquery()
+    project_ids = select(Project.id).where(Project.customer_id == customer_id)
+    return select(UserRole.user_id).where(
+        UserRole.is_active == true(),
+        or_(UserRole.customer_id == customer_id, UserRole.project_id.in_(project_ids)),
+    )
+
+
+def _project_member_ids(project_uuid: uuid.UUID) -> Select[tuple[int]]:
+    project_id = select(Project.id).where(Project.uuid == project_uuid).scalar_subquery()
+    return select(UserRole.user_id).where(
+        UserRole.is_active == true(), UserRole.project_id == project_id
+    )
+
+
+def _role_holder_ids(role_names: Sequence[str]) -> Select[tuple[int]]:
+    """Users with an active role of one of these names, in any scope."""
+    return (
+        select(UserRole.user_id)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(UserRole.is_active == true(), Role.name.in_(role_names))
+    )

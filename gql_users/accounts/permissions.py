@@ -1,0 +1,201 @@
+"""The ``permissions`` of users (behaviour.md B §1.4), loaded for a whole page at once.
+
+``load_permissions`` answers for any number of users with one statement, which is what lets
+a list page (REST) or a DataLoader batch (GraphQL) cost a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Select, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from gql_users.accounts.render import render_datetime, render_optional_datetime, render_uuid
+from gql_users.db.models import Customer, Project, Role, User, UserRole
+
+ScopeType = Literal["customer", "project"]
+
+
+def full_name(first_name: str, last_name: str) -> str:
+    """``User.full_name`` computed from columns, for rows loaded without their User object."""
+    return f"{first_name} {last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionRow:
+    """One active role of a user, with everything the Waldur ``Permission`` shows.
+
+    The ``scope_*`` fields describe the customer or project the role is held in. The
+    ``customer_*`` fields describe the *project's* customer and are None for a customer-scoped
+    role, as in Waldur (a customer has no customer). The ids are kept so that GraphQL can
+    resolve related objects later without another lookup by uuid.
+    """
+
+    id: int
+    uuid: uuid.UUID
+    user_id: int
+    user_uuid: uuid.UUID
+    user_full_name: str
+    user_slug: str
+    created: datetime
+    expiration_time: datetime | None
+    created_by_id: int | None
+    created_by_full_name: str | None
+    created_by_username: str | None
+    role_id: int
+    role_name: str
+    role_description: str
+    role_uuid: uuid.UUID
+    scope_type: ScopeType
+    scope_id: int
+    scope_uuid: uuid.UUID
+    scope_name: str
+    project_id: int | None
+    customer_id: int | None
+    customer_uuid: uuid.UUID | None
+    customer_name: str | None
+
+
+def permissions_statement(user_ids: Sequence[int]) -> Select[Any]:
+    """The one SELECT behind ``load_permissions``: roles, both scopes, the project's customer
+    and the creator, outer-joined so each permission is one row.
+
+    A permission whose scope row is gone is left out (Waldur shows roles "whose scope still
+    exists"; the foreign keys cascade, so this is only a safeguard).
+    """
+    holder = aliased(User, name="holder")
+    creator = aliased(User, name="creator")
+    scope_customer = aliased(Customer, name="scope_customer")
+    project_customer = aliased(Customer, name="project_customer")
+    return (
+        select(
+            UserRole.id,
+            UserRole.uuid,
+            UserRole.user_id,
+            holder.uuid.label("user_uuid"),
+            holder.first_name.label("user_first_name"),
+            holder.last_name.label("user_last_name"),
+            holder.slug.label("user_slug"),
+            UserRole.created,
+            UserRole.expiration_time,
+            UserRole.created_by_id,
+            creator.first_name.label("creator_first_name"),
+            creator.last_name.label("creator_last_name"),
+            creator.username.label("creator_username"),
+            Role.id.label("role_id"),
+            Role.name.label("role_name"),
+            Role.description.label("role_description"),
+            Role.uuid.label("role_uuid"),
+            scope_customer.id.label("scope_customer_id"),
+            scope_customer.uuid.label("scope_customer_uuid"),
+            scope_customer.name.label("scope_customer_name"),
+            Project.id.label("project_id"),
+            Project.uuid.label("project_uuid"),
+            Project.name.label("project_name"),
+            project_customer.id.label("project_customer_id"),
+            project_customer.uuid.label("project_customer_uuid"),
+            project_customer.name.label("project_customer_name"),
+        )
+        .join(holder, holder.id == UserRole.user_id)
+        .join(Role, Role.id == UserRole.role_id)
+        .outerjoin(scope_customer, scope_customer.id == UserRole.customer_id)
+        .outerjoin(Project, Project.id == UserRole.project_id)
+        .outerjoin(project_customer, project_customer.id == Project.customer_id)
+        .outerjoin(creator, creator.id == UserRole.created_by_id)
+        .where(
+            UserRole.user_id.in_(user_ids),
+            UserRole.is_active == true(),
+            (scope_customer.id.is_not(None)) | (project_customer.id.is_not(None)),
+        )
+        .order_by(UserRole.created, UserRole.id)
+    )
+
+
+def _to_row(record: Any) -> PermissionRow:
+    has_creator = record.created_by_id is not None and record.creator_username is not None
+    is_customer_scope = record.scope_customer_id is not None
+    return PermissionRow(
+        id=record.id,
+        uuid=record.uuid,
+        user_id=record.user_id,
+        user_uuid=record.user_uuid,
+        user_full_name=full_name(record.user_first_name, record.user_last_name),
+        user_slug=record.user_slug,
+        created=record.created,
+        expiration_time=record.expiration_time,
+        created_by_id=record.created_by_id if has_creator else None,
+        created_by_full_name=(
+            full_name(record.creator_first_name, record.creator_last_name) if has_creator else None
+        ),
+        created_by_username=record.creator_username if has_creator else None,
+        role_id=record.role_id,
+        role_name=record.role_name,
+        role_description=record.role_description,
+        role_uuid=record.role_uuid,
+        scope_type="customer" if is_customer_scope else "project",
+        scope_id=record.scope_customer_id if is_customer_scope else record.project_id,
+        scope_uuid=record.scope_customer_uuid if is_customer_scope else record.project_uuid,
+        scope_name=record.scope_customer_name if is_customer_scope else record.project_name,
+        project_id=None if is_customer_scope else record.project_id,
+        customer_id=None if is_customer_scope else record.project_customer_id,
+        customer_uuid=None if is_customer_scope else record.project_customer_uuid,
+        customer_name=None if is_customer_scope else record.project_customer_name,
+    )
+
+
+async def load_permissions(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, list[PermissionRow]]:
+    """The active permissions of each user, oldest first, in one SQL statement.
+
+    Args:
+        session: the request's session.
+        user_ids: users to load for (duplicates are fine); no statement runs when empty.
+
+    Returns:
+        A list for every requested id (empty when the user has no active role), so a
+        DataLoader can answer ``[result[id] for id in keys]`` directly.
+    """
+    result: dict[int, list[PermissionRow]] = {user_id: [] for user_id in user_ids}
+    if not result:
+        return result
+    records = await session.execute(permissions_statement(list(result)))
+    for record in records:
+        result[record.user_id].append(_to_row(record))
+    return result
+
+
+def permission_to_waldur(row: PermissionRow) -> dict[str, Any]:
+    """One element of a Waldur user's ``permissions`` array, keys in Waldur's order.
+
+    ``created_by_*`` is left out when the role has no (remaining) creator, ``customer_*`` for
+    a customer-scoped role (B §1.4).
+    """
+    rendered: dict[str, Any] = {
+        "user_uuid": render_uuid(row.user_uuid),
+        "user_name": row.user_full_name,
+        "user_slug": row.user_slug,
+        "created": render_datetime(row.created),
+        "expiration_time": render_optional_datetime(row.expiration_time),
+    }
+    if row.created_by_username is not None:
+        rendered["created_by_full_name"] = row.created_by_full_name
+        rendered["created_by_username"] = row.created_by_username
+    rendered.update(
+        role_name=row.role_name,
+        role_description=row.role_description,
+        role_uuid=render_uuid(row.role_uuid),
+        scope_type=row.scope_type,
+        scope_uuid=render_uuid(row.scope_uuid),
+        scope_name=row.scope_name,
+    )
+    if row.customer_uuid is not None:
+        rendered["customer_uuid"] = render_uuid(row.customer_uuid)
+        rendered["customer_name"] = row.customer_name
+    return rendered

@@ -1,0 +1,100 @@
+"""Which fields of a user a caller may read (behaviour.md B §3.0, §4.3).
+
+The REST shim renders exactly these keys; GraphQL resolves the others to null. Both ask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gql_users.accounts.callers import Caller
+from gql_users.db.models import User
+
+USER_FIELDS: tuple[str, ...] = (
+    "url",
+    "uuid",
+    "username",
+    "slug",
+    "full_name",
+    "native_name",
+    "job_title",
+    "email",
+    "phone_number",
+    "organization",
+    "civil_number",
+    "description",
+    "is_staff",
+    "is_active",
+    "is_support",
+    "token",
+    "token_lifetime",
+    "token_expires_at",
+    "registration_method",
+    "date_joined",
+    "agreement_date",
+    "notifications_enabled",
+    "preferred_language",
+    "permissions",
+    "requested_email",
+    "affiliations",
+    "first_name",
+    "last_name",
+    "identity_provider_name",
+    "identity_provider_label",
+    "identity_provider_management_url",
+    "identity_provider_fields",
+    "image",
+    "identity_source",
+    "has_active_session",
+)
+"""The UserSerializer's fields in its output order (the SDK ``User`` model of 2025-08)."""
+
+PRIVILEGED_FIELDS = frozenset(
+    {"is_active", "is_staff", "is_support", "description", "has_active_session"}
+)
+"""Shown to staff and global support only, even a normal user's own profile lacks them."""
+
+OWN_TOKEN_FIELDS = frozenset({"token", "token_lifetime"})
+"""Shown only when the user is the caller (``token_expires_at`` is never hidden)."""
+
+
+def readable_fields(
+    caller: Caller, target: User, *, items_on_page: int | None = None
+) -> tuple[str, ...]:
+    """The fields of ``target`` that ``caller`` may read, in serializer order.
+
+    Args:
+        caller: who asks; normal users and identity managers lose ``PRIVILEGED_FIELDS``.
+        target: the user being shown.
+        items_on_page: None when ``target`` is shown on its own (retrieve, me, create, update);
+            the number of users on the page when it is one item of a list. A list shows the
+            caller's own token only on a page of exactly one item (B §3.0, §7.4), so a list
+            never exposes it next to other users, for staff too.
+
+    Returns:
+        A subset of ``USER_FIELDS``.
+    """
+    hidden: set[str] = set()
+    if not caller.is_privileged:
+        hidden |= PRIVILEGED_FIELDS
+    own_token_visible = caller.is_self(target) and items_on_page in (None, 1)
+    if not own_token_visible:
+        hidden |= OWN_TOKEN_FIELDS
+    return tuple(name for name in USER_FIELDS if name not in hidden)
+
+
+def readable_fields_for_page(caller: Caller, page: Sequence[User]) -> list[tuple[str, ...]]:
+    """``readable_fields`` of each user of a list page, in page order."""
+    return [readable_fields(caller, user, items_on_page=len(page)) for user in page]
+
+
+def select_fields(available: Sequence[str], requested: Sequence[str]) -> tuple[str, ...]:
+    """Apply the ``field`` parameter (B §4.3) to the fields a caller may read.
+
+    Unknown or unavailable names are ignored; the result keeps the order of ``available``
+    (the serializer's), not the request's; when no requested name is available, or none was
+    requested, every available field is kept.
+    """
+    wanted = set(requested)
+    chosen = tuple(name for name in available if name in wanted)
+    return chosen or tuple(available)

@@ -1,0 +1,93 @@
+"""Who may see which user: the base queryset and the visibility rule of behaviour.md B §5.
+
+Everything here is one SQL statement built from ``IN (subquery)`` conditions, so a page of
+users costs the same whatever the caller's number of roles, and the result can be filtered,
+ordered, counted and paged by the database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy.orm import aliased
+
+from gql_users.accounts.callers import Caller
+from gql_users.db.models import Project, User, UserRole
+
+# The caller's own roles, under another name than the colleagues' roles they are nested in, so
+# that no subquery is ever correlated with the enclosing one by accident.
+CallerRole = aliased(UserRole, name="caller_role")
+
+
+def visible_users(caller: Caller) -> Select[tuple[User]]:
+    """The users ``caller`` may list or retrieve, before any query filter or ordering.
+
+    * anonymous: nobody;
+    * staff and global support: every user, inactive and staff users included;
+    * everyone else (identity managers too): the *active*, *non-staff* users that are the
+      caller, or hold an active customer-level role in a customer visible to the caller, or
+      an active project-level role in a project visible to the caller (B §5 rules 1-3; the
+      marketplace rule 4 does not apply, Part A item 1).
+
+    Returns:
+        ``SELECT users`` with the visibility condition in its WHERE clause and no ORDER BY.
+    """
+    statement = select(User)
+    user = caller.user
+    if user is None:
+        return statement.where(false())
+    if caller.is_privileged:
+        return statement
+    return statement.where(
+        User.is_active == true(),
+        User.is_staff == false(),
+        or_(User.id == user.id, User.id.in_(_colleague_ids(user.id))),
+    )
+
+
+def _colleague_ids(caller_id: int) -> Select[tuple[int]]:
+    """Ids of users with an active role in a customer or project visible to the caller."""
+    return select(UserRole.user_id).where(
+        UserRole.is_active == true(),
+        or_(
+            UserRole.customer_id.in_(_visible_customer_ids(caller_id)),
+            UserRole.project_id.in_(_visible_project_ids(caller_id)),
+        ),
+    )
+
+
+def _caller_roles(caller_id: int) -> ColumnElement[bool]:
+    return (CallerRole.user_id == caller_id) & (CallerRole.is_active == true())
+
+
+def _visible_customer_ids(caller_id: int) -> Select[tuple[int]]:
+    """Customers where the caller has a customer-level role, plus parents of their projects.
+
+    Written as one UNION so that the outer condition stays a single ``IN``.
+    """
+    customer_roles = select(CallerRole.customer_id).where(
+        _caller_roles(caller_id), CallerRole.customer_id.is_not(None)
+    )
+    parents_of_project_roles = (
+        select(Project.customer_id)
+        .join(CallerRole, CallerRole.project_id == Project.id)
+        .where(_caller_roles(caller_id))
+    )
+    return customer_roles.union(parents_of_project_roles)  # type: ignore[return-value]
+
+
+def _visible_project_ids(caller_id: int) -> Select[tuple[int]]:
+    """Projects where the caller has a project-level role, plus every project of a customer
+    where the caller has a customer-level role (a customer owner sees all its projects).
+
+    Parents of the caller's project roles do *not* widen this set: a project member does not
+    see the members of sibling projects (B §5, "Consequences").
+    """
+    project_roles = select(CallerRole.project_id).where(
+        _caller_roles(caller_id), CallerRole.project_id.is_not(None)
+    )
+    projects_of_customer_roles = (
+        select(Project.id)
+        .join(CallerRole, CallerRole.customer_id == Project.customer_id)
+        .where(_caller_roles(caller_id))
+    )
+    return project_roles.union(projects_of_customer_roles)  # type: ignore[return-value]
