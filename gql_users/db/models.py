@@ -151,9 +151,7 @@ class AuthToken(Base):
     __tablename__ = "auth_tokens"
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="token", lazy="raise")
@@ -198,9 +196,7 @@ class UserRole(Base):
 
     __tablename__ = "user_roles"
     __table_args__ = (
-        CheckConstraint(
-            "(customer_id IS NULL) <> (project_id IS NULL)", name="exactly_one_scope"
-        ),
+        CheckConstraint("(customer_id IS NULL) <> (project_id IS NULL)", name="exactly_one_scope"),
         Index("ix_user_roles_user_id_is_active", "user_id", "is_active"),
         Index("ix_user_roles_customer_id_is_active", "customer_id", "is_active"),
         Index("ix_user_roles_project_id_is_active", "project_id", "is_active"),
@@ -229,9 +225,7 @@ class EmailChangeRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[uuid_module.UUID] = mapped_column(unique=True, default=new_uuid)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     modified: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gql_users.accounts.remote import EduteamsClient
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
-from gql_users.web import auth_routes, health
-from gql_users.web.keys import ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.web import auth_routes, health, media
+from gql_users.web.keys import EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
 from gql_users.web.middlewares import (
     auth_middleware,
     error_middleware,
@@ -27,10 +29,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[ENGINE] = engine
     app[SESSIONMAKER] = create_sessionmaker(engine)
 
-    async def dispose_engine(_app: web.Application) -> None:
+    app[EDUTEAMS] = EduteamsClient(settings)
+
+    async def close_resources(_app: web.Application) -> None:
+        await app[EDUTEAMS].close()
         await engine.dispose()
 
-    app.on_cleanup.append(dispose_engine)
+    app.on_cleanup.append(close_resources)
     health.add_routes(app)
     auth_routes.add_routes(app)
+    rest_users.add_routes(app)
+    media.add_routes(app)
     return app

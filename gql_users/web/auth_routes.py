@@ -6,9 +6,10 @@ from aiohttp import web
 
 from gql_users.accounts import tokens
 from gql_users.accounts.login import login
+from gql_users.rest.parsing import read_body
 from gql_users.web.keys import SETTINGS, request_session
 from gql_users.web.middlewares import require_caller
-from gql_users.web.responses import json_response, read_json_object
+from gql_users.web.responses import json_response
 
 
 def client_address(request: web.Request) -> str:
@@ -16,16 +17,8 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-async def read_body(request: web.Request) -> dict[str, object]:
-    """A JSON object, or the fields of a form post (what DRF's parsers accept)."""
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        return {key: form.get(key) for key in form}
-    return await read_json_object(request)
-
-
 async def password_login(request: web.Request) -> web.Response:
-    body = await read_body(request)
+    body = (await read_body(request)).data
     token = await login(
         request_session(request),
         request.app[SETTINGS],

@@ -6,12 +6,14 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gql_users.accounts.callers import Caller
+from gql_users.accounts.remote import EduteamsClient
 from gql_users.db.engine import SQLCounter
 from gql_users.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
+EDUTEAMS = web.AppKey("eduteams", EduteamsClient)
 
 SESSION = web.RequestKey("session", AsyncSession)
 CALLER = web.RequestKey("caller", Caller)

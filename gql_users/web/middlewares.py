@@ -90,9 +90,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     settings = request.app[SETTINGS]
     session = request[SESSION]
-    user, token = await authenticate_token(
-        session, key, debounce=settings.token_refresh_debounce
-    )
+    user, token = await authenticate_token(session, key, debounce=settings.token_refresh_debounce)
     caller = await impersonate(
         session, Caller(user=user, token=token), request.headers.get("X-Impersonated-User-Uuid")
     )

@@ -23,7 +23,9 @@ def json_response(
     )
 
 
-def detail_response(detail: str, status: int, headers: dict[str, str] | None = None) -> web.Response:
+def detail_response(
+    detail: str, status: int, headers: dict[str, str] | None = None
+) -> web.Response:
     return json_response({"detail": detail}, status=status, headers=headers)
 
 
@@ -39,9 +41,9 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"JSON parse error - {exc.args[0] if exc.args else 'invalid JSON'}") from None
-    if not isinstance(data, dict):
         raise BadRequest(
-            f'Invalid data. Expected a dictionary, but got {type(data).__name__}.'
-        )
+            f"JSON parse error - {exc.args[0] if exc.args else 'invalid JSON'}"
+        ) from None
+    if not isinstance(data, dict):
+        raise BadRequest(f"Invalid data. Expected a dictionary, but got {type(data).__name__}.")
     return data

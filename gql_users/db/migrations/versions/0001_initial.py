@@ -175,9 +175,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_user_roles_customer_id_is_active", "user_roles", ["customer_id", "is_active"]
     )
-    op.create_index(
-        "ix_user_roles_project_id_is_active", "user_roles", ["project_id", "is_active"]
-    )
+    op.create_index("ix_user_roles_project_id_is_active", "user_roles", ["project_id", "is_active"])
 
     op.create_table(
         "email_change_requests",

@@ -1,0 +1,187 @@
+"""User writes: create, update, delete, and the staff token actions (B §3.3-3.5, §3.7-3.8)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
+from gql_users.accounts.images import UploadedImage, remove_image, store_image
+from gql_users.accounts.slugs import generate_slug
+from gql_users.accounts.tokens import create_token, get_token
+from gql_users.accounts.user_input import validate_user_input, writable_fields
+from gql_users.db.models import AuthToken, User, utcnow
+from gql_users.settings import Settings
+
+USERNAME_TAKEN = "user with this username already exists."
+MUST_AGREE = "User must agree with the policy."
+NO_ACTIVE_TOKEN = "User has no active token."
+
+_UNSET: Any = object()
+
+
+def ensure_staff(caller: Caller) -> None:
+    """Raises: PermissionDenied unless the caller is staff."""
+    if not caller.is_staff:
+        raise PermissionDenied()
+
+
+def ensure_self_or_staff(caller: Caller, target: User) -> None:
+    """Raises: PermissionDenied unless the caller is staff or the target itself."""
+    if not (caller.is_staff or caller.is_self(target)):
+        raise PermissionDenied()
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    """Usernames are unique across all users, active or not (Part A §3)."""
+    return bool(await session.scalar(select(exists().where(User.username == username))))
+
+
+def restrict(allowed: frozenset[str], accepted_fields: Collection[str] | None) -> frozenset[str]:
+    """Apply the ``field`` parameter, which also limits accepted input on writes (B §4.3)."""
+    if not accepted_fields:
+        return allowed
+    restricted = allowed & set(accepted_fields)
+    return restricted or allowed
+
+
+async def create_user(
+    session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    data: Mapping[str, Any],
+    *,
+    image: UploadedImage | None | Any = _UNSET,
+    accepted_fields: Collection[str] | None = None,
+) -> User:
+    """Create a user (staff only): unusable password, a token, a slug, no agreement date.
+
+    ``token_lifetime`` is honoured when given (Part A §6), else the configured default.
+
+    Raises:
+        PermissionDenied: the caller is not staff.
+        ValidationFailed: bad fields or a username already in use.
+    """
+    ensure_staff(caller)
+    allowed = restrict(writable_fields(caller, None, settings), accepted_fields)
+    user_input = validate_user_input(data, allowed=allowed, creating=True)
+    values = dict(user_input.values)
+    if await username_taken(session, values["username"]):
+        raise ValidationFailed({"username": [USERNAME_TAKEN]})
+    if "token_lifetime" not in values:
+        values["token_lifetime"] = settings.token_lifetime
+    if "slug" not in values:
+        values["slug"] = await generate_slug(session, values["username"])
+    user = User(**values, password="", registration_method="default")
+    session.add(user)
+    await session.flush()
+    if image is not _UNSET and "image" in allowed:
+        await _apply_image(settings, user, image)
+    await create_token(session, user)
+    await session.commit()
+    return user
+
+
+async def update_user(
+    session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    target: User,
+    data: Mapping[str, Any],
+    *,
+    image: UploadedImage | None | Any = _UNSET,
+    accepted_fields: Collection[str] | None = None,
+) -> User:
+    """Update ``target`` with the fields the caller may write; others are ignored silently.
+
+    When the target never agreed to the policy, the update needs ``agree_with_policy: true``
+    (which stamps the agreement date), except a pure deactivation ``{is_active: false}`` of an
+    active user, or a staff target (B §3.0 validate()).
+
+    Raises:
+        PermissionDenied: the caller is neither staff nor the target.
+        ValidationFailed: bad fields, or the policy was not agreed to.
+    """
+    ensure_self_or_staff(caller, target)
+    allowed = restrict(writable_fields(caller, target, settings), accepted_fields)
+    user_input = validate_user_input(data, allowed=allowed, creating=False)
+    values = dict(user_input.values)
+    changes_image = image is not _UNSET and "image" in allowed
+    if target.agreement_date is None:
+        if user_input.agree_with_policy:
+            values["agreement_date"] = utcnow()
+        else:
+            pure_deactivation = (
+                values == {"is_active": False} and target.is_active and not changes_image
+            )
+            if not (pure_deactivation or target.is_staff):
+                raise ValidationFailed({"agree_with_policy": [MUST_AGREE]})
+    for name, value in values.items():
+        setattr(target, name, value)
+    if changes_image:
+        await _apply_image(settings, target, image)
+    target.modified = utcnow()
+    await session.commit()
+    return target
+
+
+async def _apply_image(settings: Settings, user: User, image: UploadedImage | None) -> None:
+    if image is None:
+        remove_image(settings, user.image)
+        user.image = None
+    else:
+        user.image = store_image(settings, user.uuid, image, previous=user.image)
+
+
+async def delete_user(session: AsyncSession, caller: Caller, target: User) -> None:
+    """Hard delete (staff only); tokens, roles and email requests go with it (FK cascades).
+
+    Raises:
+        PermissionDenied: the caller is not staff.
+    """
+    ensure_staff(caller)
+    await session.execute(delete(User).where(User.id == target.id))
+    await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What ``token`` and ``refresh_token`` return (the UserAuthToken model)."""
+
+    user: User
+    token: AuthToken
+
+
+async def get_user_token(session: AsyncSession, caller: Caller, target: User) -> TokenInfo:
+    """Staff read of a user's token, expired or not.
+
+    Raises:
+        PermissionDenied: the caller is not staff.
+        NotFound: the user has no token (Part A §3: 404, not Waldur's 500).
+    """
+    ensure_staff(caller)
+    token = await get_token(session, target)
+    if token is None:
+        raise NotFound(NO_ACTIVE_TOKEN)
+    return TokenInfo(user=target, token=token)
+
+
+async def refresh_user_token(session: AsyncSession, caller: Caller, target: User) -> TokenInfo:
+    """Replace the user's token with a new key (creating one if there was none).
+
+    Raises:
+        PermissionDenied: the caller is not staff.
+    """
+    ensure_staff(caller)
+    token = await create_token(session, target)
+    await session.commit()
+    return TokenInfo(user=target, token=token)
+
+
+async def delete_user_tokens(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))

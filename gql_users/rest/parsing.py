@@ -1,0 +1,119 @@
+"""Request parsing for the REST shim: query multi-dicts and the three body encodings.
+
+The generated client sends JSON, ``application/x-www-form-urlencoded`` or ``multipart/form-data``
+(client-contract.md §1); all three become one plain dict, plus the uploaded image if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from multidict import MultiMapping
+
+from gql_users.accounts.errors import BadRequest, ValidationFailed
+from gql_users.accounts.images import MAX_IMAGE_BYTES, UploadedImage
+from gql_users.web.responses import read_json_object
+
+UNSET: Any = object()
+NO_FILE = "No file was submitted."
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def query_lists(query: MultiMapping[str]) -> dict[str, list[str]]:
+    """``?a=1&a=2&b=3`` -> ``{"a": ["1", "2"], "b": ["3"]}``, the shape the core parsers take."""
+    lists: dict[str, list[str]] = {}
+    for key, value in query.items():
+        lists.setdefault(key, []).append(value)
+    return lists
+
+
+def requested_fields(query: Mapping[str, Sequence[str]]) -> list[str]:
+    """The ``field`` parameter: repeated, and (leniently) comma-separated too."""
+    return [
+        name.strip() for raw in query.get("field", []) for name in raw.split(",") if name.strip()
+    ]
+
+
+@dataclass
+class Body:
+    data: dict[str, Any] = field(default_factory=dict)
+    image: UploadedImage | None | Any = UNSET
+
+
+async def read_body(request: web.Request) -> Body:
+    """Parse a JSON, form or multipart body. An empty body is an empty dict.
+
+    Raises:
+        BadRequest: malformed JSON, or JSON that is not an object.
+        ValidationFailed: an image part that is not a file.
+    """
+    if request.content_type == "multipart/form-data":
+        return await _read_multipart(request)
+    if request.content_type == "application/x-www-form-urlencoded":
+        form = await request.post()
+        return Body(data={key: _form_value(form.getall(key)) for key in form})
+    data = await read_json_object(request)
+    body = Body(data=data)
+    if "image" in data:
+        if data.pop("image") in (None, ""):
+            body.image = None
+        else:
+            raise ValidationFailed(
+                {
+                    "image": [
+                        "The submitted data was not a file. Check the encoding type on the form."
+                    ]
+                }
+            )
+    return body
+
+
+def _form_value(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
+async def _read_multipart(request: web.Request) -> Body:
+    body = Body()
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                continue
+            if part.name == "image":
+                body.image = await _read_image_part(part)
+                continue
+            value = (await part.read(decode=True)).decode(part.get_charset("utf-8"), "replace")
+            if part.name in body.data:
+                existing = body.data[part.name]
+                body.data[part.name] = [
+                    *(existing if isinstance(existing, list) else [existing]),
+                    value,
+                ]
+            else:
+                body.data[part.name] = value
+    except (ValueError, AssertionError, LookupError) as error:
+        raise BadRequest(f"Multipart form parse error - {error}") from None
+    return body
+
+
+async def _read_image_part(part: BodyPartReader) -> UploadedImage | None:
+    if part.filename is None:
+        text = (await part.read(decode=True)).decode("utf-8", "replace").strip()
+        if text in ("", "None", "null"):
+            return None
+        raise ValidationFailed(
+            {"image": ["The submitted data was not a file. Check the encoding type on the form."]}
+        )
+    data = bytearray()
+    while chunk := await part.read_chunk():
+        data.extend(chunk)
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValidationFailed(
+                {"image": [f"The image must be at most {MAX_IMAGE_BYTES} bytes."]}
+            )
+    if not data:
+        raise ValidationFailed({"image": ["The submitted file is empty."]})
+    return UploadedImage(filename=part.filename, data=bytes(data))

@@ -1,0 +1,242 @@
+"""The Waldur users API (``/api/users/...``): parse, call the accounts core, render.
+
+Each handler checks in Waldur's order: authentication (401), the checks Waldur makes before
+the lookup (403), the lookup (404), then the checks after it (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from gql_users.accounts import email_change, password_change, remote, users
+from gql_users.accounts.errors import PermissionDenied
+from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.listing import (
+    IDENTITY_MANAGER_CANNOT_LIST,
+    count_users,
+    get_visible_user,
+    list_users_page,
+)
+from gql_users.accounts.ordering import parse_ordering
+from gql_users.accounts.pagination import PageRequest
+from gql_users.accounts.user_details import load_user_details
+from gql_users.db.models import User
+from gql_users.mail import mail_backend, send_quietly
+from gql_users.rest.links import link_header
+from gql_users.rest.parsing import query_lists, read_body, requested_fields
+from gql_users.rest.render import render_token, render_user, user_url
+from gql_users.web.keys import EDUTEAMS, SETTINGS, request_caller, request_session
+from gql_users.web.middlewares import require_caller
+from gql_users.web.responses import json_response
+
+USER = "/api/users/{uuid}/"
+
+
+def _last(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+async def _render_one(
+    request: web.Request,
+    user: User,
+    fields: Sequence[str],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    session = request_session(request)
+    details = await load_user_details(session, [user])
+    body = render_user(
+        request.app[SETTINGS], request_caller(request), user, details[user.id], fields
+    )
+    return json_response(body, status=status, headers=headers)
+
+
+async def _target(request: web.Request, *, filtered: bool = False) -> User:
+    """The user named in the path, if the caller may see it (query filters apply when
+    ``filtered``: Waldur filters retrieve, update and delete, B §7.14)."""
+    query = query_lists(request.query)
+    user_filter = UserFilter.from_query(query) if filtered else None
+    return await get_visible_user(
+        request_session(request), request_caller(request), request.match_info["uuid"], user_filter
+    )
+
+
+async def list_or_count(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    session = request_session(request)
+    query = query_lists(request.query)
+    try:
+        user_filter = UserFilter.from_query(query)
+        ordering = parse_ordering(query.get("o", []))
+        if request.method == "HEAD":
+            total = await count_users(session, caller, user_filter)
+            return web.Response(headers={"X-Result-Count": str(total)})
+        page_request = PageRequest.from_query(_last(query, "page"), _last(query, "page_size"))
+        page_users, page = await list_users_page(
+            session, caller, user_filter, ordering, page_request
+        )
+    except PermissionDenied as denied:
+        if denied.detail == IDENTITY_MANAGER_CANNOT_LIST:
+            return json_response(denied.detail, status=403)  # Waldur's bare string body
+        raise
+    settings = request.app[SETTINGS]
+    details = await load_user_details(session, page_users)
+    fields = requested_fields(query)
+    body = [
+        render_user(settings, caller, user, details[user.id], fields, items_on_page=len(page_users))
+        for user in page_users
+    ]
+    headers = {
+        "X-Result-Count": str(page.total),
+        "Link": link_header(settings, request, page),
+    }
+    return json_response(body, headers=headers)
+
+
+async def create(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    users.ensure_staff(caller)
+    body = await read_body(request)
+    fields = requested_fields(query_lists(request.query))
+    user = await users.create_user(
+        request_session(request),
+        request.app[SETTINGS],
+        caller,
+        body.data,
+        image=body.image,
+        accepted_fields=fields,
+    )
+    location = user_url(request.app[SETTINGS], user)
+    return await _render_one(request, user, fields, status=201, headers={"Location": location})
+
+
+async def retrieve(request: web.Request) -> web.Response:
+    require_caller(request)
+    user = await _target(request, filtered=True)
+    return await _render_one(request, user, requested_fields(query_lists(request.query)))
+
+
+async def update(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    target = await _target(request, filtered=True)
+    users.ensure_self_or_staff(caller, target)
+    body = await read_body(request)
+    fields = requested_fields(query_lists(request.query))
+    user = await users.update_user(
+        request_session(request),
+        request.app[SETTINGS],
+        caller,
+        target,
+        body.data,
+        image=body.image,
+        accepted_fields=fields,
+    )
+    return await _render_one(request, user, fields)
+
+
+async def destroy(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    users.ensure_staff(caller)
+    target = await _target(request, filtered=True)
+    await users.delete_user(request_session(request), caller, target)
+    return web.Response(status=204)
+
+
+async def me(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    assert caller.user is not None  # require_caller guarantees it
+    if request.method == "HEAD":
+        return web.Response(headers={"X-Result-Count": "1"})
+    fields = requested_fields(query_lists(request.query))
+    return await _render_one(request, caller.user, fields, headers={"X-Result-Count": "1"})
+
+
+async def token(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    users.ensure_staff(caller)  # GET: Waldur refuses non-staff before the lookup
+    target = await _target(request)
+    info = await users.get_user_token(request_session(request), caller, target)
+    return json_response(render_token(info))
+
+
+async def refresh_token(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    target = await _target(request)
+    users.ensure_self_or_staff(caller, target)
+    info = await users.refresh_user_token(request_session(request), caller, target)
+    return json_response(render_token(info))
+
+
+async def change_email(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    target = await _target(request)
+    users.ensure_self_or_staff(caller, target)
+    body = await read_body(request)
+    settings = request.app[SETTINGS]
+    message = await email_change.request_email_change(
+        request_session(request), settings, caller, target, body.data.get("email")
+    )
+    await send_quietly(mail_backend(settings), message)
+    return json_response({"detail": "The change email request has been successfully created."})
+
+
+async def cancel_change_email(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    target = await _target(request)
+    deleted = await email_change.cancel_email_change(request_session(request), caller, target)
+    if deleted:
+        return json_response({"detail": "The change email request has been successfully deleted."})
+    return json_response({"detail": "The change email request has not been found."})
+
+
+async def confirm_email(request: web.Request) -> web.Response:
+    body = await read_body(request)
+    await email_change.confirm_email_change(
+        request_session(request), request.app[SETTINGS], body.data.get("code")
+    )
+    return json_response({"detail": "Email has been successfully updated."})
+
+
+async def change_password(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    target = await _target(request)
+    users.ensure_self_or_staff(caller, target)
+    body = await read_body(request)
+    await password_change.change_password(
+        request_session(request),
+        request.app[SETTINGS],
+        caller,
+        target,
+        body.data.get("new_password"),
+    )
+    return json_response({"status": "password set"})
+
+
+async def pull_remote_user(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    target = await _target(request)
+    await remote.pull_remote_user(
+        request_session(request), request.app[SETTINGS], request.app[EDUTEAMS], caller, target
+    )
+    return web.Response(status=200)
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/api/users/", list_or_count)
+    router.add_post("/api/users/", create)
+    router.add_get("/api/users/me/", me)
+    router.add_post("/api/users/confirm_email/", confirm_email)
+    router.add_get(USER, retrieve)
+    router.add_put(USER, update)
+    router.add_patch(USER, update)
+    router.add_delete(USER, destroy)
+    router.add_get(USER + "token/", token)
+    router.add_post(USER + "refresh_token/", refresh_token)
+    router.add_post(USER + "change_email/", change_email)
+    router.add_post(USER + "cancel_change_email/", cancel_change_email)
+    router.add_post(USER + "change_password/", change_password)
+    router.add_post(USER + "pull_remote_user/", pull_remote_user)
