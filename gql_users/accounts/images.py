@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import tempfile
 import uuid
@@ -30,6 +31,17 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
 class UploadedImage:
     filename: str
     data: bytes
+
+
+class Keep(enum.Enum):
+    """The request says nothing about the image: leave it as it is."""
+
+    IMAGE = "keep"
+
+
+KEEP_IMAGE = Keep.IMAGE
+ImageChange = UploadedImage | None | Keep
+"""A new image, None to remove the current one, or ``KEEP_IMAGE``."""
 
 
 def image_extension(data: bytes) -> str | None:

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
-from gql_users.accounts.images import UploadedImage, remove_image, store_image
+from gql_users.accounts.images import (
+    KEEP_IMAGE,
+    ImageChange,
+    Keep,
+    UploadedImage,
+    remove_image,
+    store_image,
+)
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token, get_token
 from gql_users.accounts.user_input import validate_user_input, writable_fields
@@ -21,8 +28,6 @@ from gql_users.settings import Settings
 USERNAME_TAKEN = "user with this username already exists."
 MUST_AGREE = "User must agree with the policy."
 NO_ACTIVE_TOKEN = "User has no active token."
-
-_UNSET: Any = object()
 
 
 def ensure_staff(caller: Caller) -> None:
@@ -56,7 +61,7 @@ async def create_user(
     caller: Caller,
     data: Mapping[str, Any],
     *,
-    image: UploadedImage | None | Any = _UNSET,
+    image: ImageChange = KEEP_IMAGE,
     accepted_fields: Collection[str] | None = None,
 ) -> User:
     """Create a user (staff only): unusable password, a token, a slug, no agreement date.
@@ -80,7 +85,7 @@ async def create_user(
     user = User(**values, password="", registration_method="default")
     session.add(user)
     await session.flush()
-    if image is not _UNSET and "image" in allowed:
+    if not isinstance(image, Keep) and "image" in allowed:
         await _apply_image(settings, user, image)
     await create_token(session, user)
     await session.commit()
@@ -94,7 +99,7 @@ async def update_user(
     target: User,
     data: Mapping[str, Any],
     *,
-    image: UploadedImage | None | Any = _UNSET,
+    image: ImageChange = KEEP_IMAGE,
     accepted_fields: Collection[str] | None = None,
 ) -> User:
     """Update ``target`` with the fields the caller may write; others are ignored silently.
@@ -111,7 +116,7 @@ async def update_user(
     allowed = restrict(writable_fields(caller, target, settings), accepted_fields)
     user_input = validate_user_input(data, allowed=allowed, creating=False)
     values = dict(user_input.values)
-    changes_image = image is not _UNSET and "image" in allowed
+    changes_image = not isinstance(image, Keep) and "image" in allowed
     if target.agreement_date is None:
         if user_input.agree_with_policy:
             values["agreement_date"] = utcnow()
@@ -123,7 +128,7 @@ async def update_user(
                 raise ValidationFailed({"agree_with_policy": [MUST_AGREE]})
     for name, value in values.items():
         setattr(target, name, value)
-    if changes_image:
+    if changes_image and not isinstance(image, Keep):
         await _apply_image(settings, target, image)
     target.modified = utcnow()
     await session.commit()

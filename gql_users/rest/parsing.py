@@ -14,10 +14,9 @@ from aiohttp import BodyPartReader, web
 from multidict import MultiMapping
 
 from gql_users.accounts.errors import BadRequest, ValidationFailed
-from gql_users.accounts.images import MAX_IMAGE_BYTES, UploadedImage
+from gql_users.accounts.images import KEEP_IMAGE, MAX_IMAGE_BYTES, ImageChange, UploadedImage
 from gql_users.web.responses import read_json_object
 
-UNSET: Any = object()
 NO_FILE = "No file was submitted."
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -40,7 +39,7 @@ def requested_fields(query: Mapping[str, Sequence[str]]) -> list[str]:
 @dataclass
 class Body:
     data: dict[str, Any] = field(default_factory=dict)
-    image: UploadedImage | None | Any = UNSET
+    image: ImageChange = KEEP_IMAGE
 
 
 async def read_body(request: web.Request) -> Body:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gql_users.accounts.remote import EduteamsClient
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
 from gql_users.web import auth_routes, health, media
@@ -39,5 +40,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     health.add_routes(app)
     auth_routes.add_routes(app)
     rest_users.add_routes(app)
+    openapi.add_routes(app)
     media.add_routes(app)
     return app
