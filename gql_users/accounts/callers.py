@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from gql_users.accounts.errors import NotAuthenticated
 from gql_users.db.models import AuthToken, User
 
 
@@ -63,3 +64,14 @@ class Caller:
 
 
 ANONYMOUS = Caller()
+
+
+def ensure_authenticated(caller: Caller) -> User:
+    """The caller's user: every operation but login and confirm_email needs one.
+
+    Raises:
+        NotAuthenticated: anonymous caller (401 in REST, UNAUTHENTICATED in GraphQL).
+    """
+    if caller.user is None:
+        raise NotAuthenticated()
+    return caller.user

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gql_users.accounts.callers import ANONYMOUS, Caller
+from gql_users.accounts.callers import ANONYMOUS, Caller, ensure_authenticated
 from gql_users.accounts.errors import AccountsError, NotAuthenticated, ValidationFailed
 from gql_users.accounts.tokens import authenticate_token, impersonate, parse_authorization
 from gql_users.db.engine import count_sql
@@ -108,6 +108,5 @@ def require_caller(request: web.Request) -> Caller:
         NotAuthenticated: no credentials were given (401 with ``WWW-Authenticate: Token``).
     """
     caller = request[CALLER]
-    if not caller.is_authenticated:
-        raise NotAuthenticated()
+    ensure_authenticated(caller)
     return caller
