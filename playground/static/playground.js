@@ -1,0 +1,156 @@
+// The gql-users playground: GraphiQL on /graphql, an API token field, and saved examples.
+//
+// Plain ES2017 in a file of its own (no inline script), so the page runs under
+// Content-Security-Policy default-src 'self'. React, ReactDOM and GraphiQL are the UMD globals
+// loaded before this file, served by gql-users itself.
+'use strict';
+
+(function () {
+  const TOKEN_KEY = 'gql-users.playground.token';
+
+  const container = document.getElementById('graphiql');
+  const endpoint = new URL(container.dataset.endpoint, document.baseURI).toString();
+  const operationsUrl = new URL(container.dataset.operations, document.baseURI).toString();
+  const tokenInput = document.getElementById('playground-token');
+  const tokenToggle = document.getElementById('playground-token-toggle');
+  const examples = document.getElementById('playground-examples');
+
+  // localStorage may be unavailable (private mode, disabled storage): the field still works
+  // for the page's lifetime.
+  function readStoredToken() {
+    try {
+      return window.localStorage.getItem(TOKEN_KEY) || '';
+    } catch (error) {
+      return '';
+    }
+  }
+
+  function storeToken(token) {
+    try {
+      if (token) {
+        window.localStorage.setItem(TOKEN_KEY, token);
+      } else {
+        window.localStorage.removeItem(TOKEN_KEY);
+      }
+    } catch (error) {
+      // Not persisted; nothing else to do.
+    }
+  }
+
+  function setToken(token) {
+    tokenInput.value = token;
+    storeToken(token);
+  }
+
+  tokenInput.value = readStoredToken();
+  tokenInput.addEventListener('input', function () {
+    storeToken(tokenInput.value.trim());
+  });
+  tokenToggle.addEventListener('click', function () {
+    const hidden = tokenInput.type === 'password';
+    tokenInput.type = hidden ? 'text' : 'password';
+    tokenToggle.textContent = hidden ? 'Hide' : 'Show';
+  });
+
+  // A successful login mutation hands back a token: use it for the next requests.
+  function adoptLoginToken(result) {
+    const login = result && result.data && result.data.login;
+    if (login && typeof login.token === 'string' && login.token) {
+      setToken(login.token);
+    }
+  }
+
+  // The token is read at each request, so changing it needs no reload. Headers typed into
+  // GraphiQL's own headers editor come in options.headers and win over ours.
+  async function fetcher(params, options) {
+    const headers = {
+      'Content-Type': 'application/json',
+      Accept: 'application/graphql-response+json, application/json;q=0.9',
+    };
+    const token = tokenInput.value.trim();
+    if (token) {
+      headers.Authorization = 'Token ' + token;
+    }
+    Object.assign(headers, (options && options.headers) || {});
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: headers,
+      body: JSON.stringify(params),
+      credentials: 'omit',
+    });
+    const text = await response.text();
+    let result;
+    try {
+      result = JSON.parse(text);
+    } catch (error) {
+      return { errors: [{ message: 'HTTP ' + response.status + ': ' + text.slice(0, 500) }] };
+    }
+    adoptLoginToken(result);
+    return result;
+  }
+
+  const root = ReactDOM.createRoot(container);
+  let mounts = 0;
+
+  // Loading an example remounts GraphiQL with the example as its query and variables: GraphiQL
+  // then opens it in a new tab (or switches to a tab that already holds it), keeping the others.
+  function render(example) {
+    const props = { fetcher: fetcher, defaultEditorToolsVisibility: true, key: 'mount-' + mounts };
+    if (example) {
+      props.query = example.document;
+      props.variables = example.variables ? JSON.stringify(example.variables, null, 2) : '';
+    }
+    root.render(React.createElement(GraphiQL, props));
+  }
+
+  function option(label, value, title) {
+    const element = document.createElement('option');
+    element.textContent = label;
+    element.value = value;
+    if (title) {
+      element.title = title;
+    }
+    return element;
+  }
+
+  function fillExamples(operations) {
+    const byName = new Map();
+    const groups = new Map();
+    examples.replaceChildren(option('Load an example…', ''));
+    operations.forEach(function (operation) {
+      byName.set(operation.name, operation);
+      const label = operation.kind === 'query' ? 'Queries' : operation.kind === 'mutation' ? 'Mutations' : 'Other';
+      if (!groups.has(label)) {
+        const group = document.createElement('optgroup');
+        group.label = label;
+        groups.set(label, group);
+        examples.appendChild(group);
+      }
+      groups.get(label).appendChild(option(operation.name, operation.name, operation.description));
+    });
+    examples.disabled = operations.length === 0;
+    examples.addEventListener('change', function () {
+      const chosen = byName.get(examples.value);
+      examples.value = '';
+      if (chosen) {
+        mounts += 1;
+        render(chosen);
+      }
+    });
+  }
+
+  async function loadExamples() {
+    try {
+      const response = await fetch(operationsUrl, { credentials: 'omit' });
+      if (!response.ok) {
+        throw new Error('HTTP ' + response.status);
+      }
+      fillExamples((await response.json()).operations);
+    } catch (error) {
+      examples.replaceChildren(option('Examples unavailable (' + error.message + ')', ''));
+    }
+  }
+
+  render(null);
+  loadExamples();
+})();
