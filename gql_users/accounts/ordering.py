@@ -57,9 +57,7 @@ def _compile_code_point_order(element: CodePointOrder, compiler: SQLCompiler, **
 
 
 @compiles(CodePointOrder, "postgresql")
-def _compile_code_point_order_pg(
-    element: CodePointOrder, compiler: SQLCompiler, **kw: Any
-) -> str:
+def _compile_code_point_order_pg(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
     return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
 
 
