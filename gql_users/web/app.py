@@ -9,7 +9,7 @@ from gql_users.db.engine import create_engine, create_sessionmaker, normalize_da
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
-from gql_users.web import auth_routes, health, media, playground
+from gql_users.web import auth_routes, graphql_view, health, media, playground
 from gql_users.web.keys import EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
 from gql_users.web.middlewares import (
     auth_middleware,
@@ -43,4 +43,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     openapi.add_routes(app)
     media.add_routes(app)
     playground.add_routes(app)
+    graphql_view.add_routes(app)
     return app

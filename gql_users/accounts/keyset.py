@@ -1,0 +1,209 @@
+"""Keyset (cursor) paging of the user list, for the GraphQL connection.
+
+A position in a list is the tuple of the sort values of one row: the values of the ordering's
+sort columns (``ordering.sort_columns``), whose last column is always the ``users.id``
+tiebreaker. Rows "after" a position are those the ORDER BY puts after it, which for columns
+``c1..cn`` with directions ``d1..dn`` is::
+
+    c1 >1 v1 OR (c1 = v1 AND (c2 >2 v2 OR (c2 = v2 AND ... cn >n vn)))
+
+where ``>i`` is ``>`` for an ascending column and ``<`` for a descending one, so any mix of
+directions works, and each comparison uses the column's sort expression (``COLLATE "C"`` on
+PostgreSQL) so that the WHERE and the ORDER BY agree on every backend. None of the sortable
+columns is nullable, so no NULL handling is needed.
+
+The tiebreaker value is the row's *uuid*, not its id: ids are internal and never leave the
+service (B §1.1), and a cursor is readable by anyone who base64-decodes it. The condition
+compares ``users.id`` with ``(SELECT id FROM users WHERE uuid = :uuid)``, an uncorrelated
+subquery that the database evaluates once. (If that user is deleted between two pages, only
+rows whose other sort values tie with it exactly can be skipped.)
+
+A deep page costs what the first page does: an index range scan from the position, never an
+OFFSET over the rows before it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.errors import ValidationFailed
+from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.listing import ensure_can_list_users, filtered_users
+from gql_users.accounts.ordering import TIEBREAKER, OrderKey, SortColumn, sort_columns
+from gql_users.db.models import User
+
+INVALID_POSITION = "The cursor does not match the ordering of this list."
+
+Position = tuple[Any, ...]
+"""The sort values of one row, one per sort column; the last one is the row's uuid."""
+
+
+def ordering_signature(columns: Sequence[SortColumn]) -> str:
+    """A stable text naming the sort columns and directions (``-is_active,username,id``).
+
+    Cursors carry it so that a cursor taken under one ordering is refused under another,
+    rather than silently starting from a meaningless place.
+    """
+    return ",".join(f"-{c.attribute}" if c.descending else c.attribute for c in columns)
+
+
+def position_of(user: User, columns: Sequence[SortColumn]) -> Position:
+    """The position of ``user`` in a list sorted by ``columns`` (uuid in place of the id)."""
+    return tuple(
+        user.uuid if column.attribute == TIEBREAKER.attribute else column.value_of(user)
+        for column in columns
+    )
+
+
+def check_position(values: Sequence[Any], columns: Sequence[SortColumn]) -> Position:
+    """Validate raw position values (decoded from a cursor) against ``columns``.
+
+    Returns:
+        The position with the uuid parsed.
+
+    Raises:
+        ValidationFailed: a bare list with ``INVALID_POSITION`` when the number or the types
+            of the values do not fit the columns.
+    """
+    if len(values) != len(columns):
+        raise ValidationFailed([INVALID_POSITION])
+    checked: list[Any] = []
+    for column, value in zip(columns, values, strict=True):
+        if column.attribute == TIEBREAKER.attribute:
+            try:
+                checked.append(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+            except ValueError:
+                raise ValidationFailed([INVALID_POSITION]) from None
+        elif isinstance(column.column.type, Boolean):
+            if not isinstance(value, bool):
+                raise ValidationFailed([INVALID_POSITION])
+            checked.append(value)
+        else:
+            if not isinstance(value, str):
+                raise ValidationFailed([INVALID_POSITION])
+            checked.append(value)
+    return tuple(checked)
+
+
+def _comparable(column: SortColumn, value: Any) -> tuple[ColumnElement[Any], Any]:
+    """The expression to compare and the value to compare it with."""
+    if column.attribute == TIEBREAKER.attribute:
+        return column.expression, select(User.id).where(User.uuid == value).scalar_subquery()
+    return column.expression, value
+
+
+def keyset_condition(
+    columns: Sequence[SortColumn], position: Position, *, after: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (``after=True``) or strictly before ``position`` in the order of
+    ``columns``; see the module docstring for the shape of the condition.
+
+    Args:
+        columns: the sort columns, ending with the id tiebreaker.
+        position: one value per column, as ``position_of`` or ``check_position`` give it.
+        after: True for the rows after the position, False for the rows before it.
+    """
+    condition: ColumnElement[bool] | None = None
+    # Built from the last column outwards: c_k beyond v_k OR (c_k = v_k AND <rest>).
+    for column, value in zip(reversed(columns), reversed(position), strict=True):
+        expression, compared = _comparable(column, value)
+        forward = after != column.descending
+        beyond = expression > compared if forward else expression < compared
+        condition = (
+            beyond if condition is None else or_(beyond, and_(expression == compared, condition))
+        )
+    assert condition is not None, "an ordering always has the tiebreaker"
+    return condition
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetRequest:
+    """Which slice of the ordered list to return.
+
+    ``after``/``before`` bound the window (exclusive). With ``backward`` false the page is the
+    first ``limit`` rows of the window after skipping ``offset``; with ``backward`` true it
+    is the last ``limit`` rows after skipping ``offset`` rows from the end.
+    """
+
+    limit: int
+    after: Position | None = None
+    before: Position | None = None
+    backward: bool = False
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetPage:
+    """A page in list order, whether more rows exist beyond it, and its sort columns."""
+
+    users: list[User]
+    has_next: bool
+    has_previous: bool
+    columns: tuple[SortColumn, ...]
+
+
+async def list_users_keyset(
+    session: AsyncSession,
+    caller: Caller,
+    user_filter: UserFilter,
+    ordering: Sequence[OrderKey],
+    request: KeysetRequest,
+) -> KeysetPage:
+    """One page of the users visible to ``caller``, located by keyset positions; one statement.
+
+    One row more than the limit is fetched to tell whether the list goes on in the direction
+    of travel. In the other direction, the page is preceded (or followed) by more rows
+    whenever a cursor or an offset was given on that side, which is exact for cursors taken
+    from this list (the cursor's own row is there) and avoids a second query.
+
+    Args:
+        session: the request's session.
+        caller: decides visibility (and whether staff/support filters apply).
+        user_filter: the list filters.
+        ordering: the ordering keys; empty means username ascending.
+        request: the window, direction, limit and offset.
+
+    Returns:
+        The page in list order.
+
+    Raises:
+        NotAuthenticated, PermissionDenied: see ``listing.ensure_can_list_users``.
+    """
+    ensure_can_list_users(caller)
+    columns = tuple(sort_columns(ordering))
+    statement = filtered_users(caller, user_filter)
+    if request.after is not None:
+        statement = statement.where(keyset_condition(columns, request.after, after=True))
+    if request.before is not None:
+        statement = statement.where(keyset_condition(columns, request.before, after=False))
+    clauses = [
+        (c.expression.asc() if c.descending else c.expression.desc())
+        if request.backward
+        else c.clause
+        for c in columns
+    ]
+    statement = statement.order_by(*clauses).offset(request.offset).limit(request.limit + 1)
+    rows = list((await session.scalars(statement)).all())
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    if request.backward:
+        rows.reverse()
+        return KeysetPage(
+            users=rows,
+            has_next=request.before is not None or request.offset > 0,
+            has_previous=more,
+            columns=columns,
+        )
+    return KeysetPage(
+        users=rows,
+        has_next=more,
+        has_previous=request.after is not None or request.offset > 0,
+        columns=columns,
+    )

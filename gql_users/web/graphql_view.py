@@ -1,0 +1,174 @@
+"""``/graphql``: Strawberry's aiohttp view, adjusted to the GraphQL-over-HTTP specification.
+
+What Strawberry does not do by itself, and this view adds:
+
+* **Content negotiation.** ``application/graphql-response+json`` when the client accepts it
+  (by quality, then by order), else ``application/json`` (also for ``*/*`` and for no Accept
+  header); 406 when the client accepts neither.
+* **Status codes.** A request error (the document does not parse or validate, or the
+  variables do not coerce; the response then has no ``data`` entry) is 400 with
+  ``application/graphql-response+json`` and 200 with ``application/json``, as the spec asks
+  of each. A malformed HTTP request (bad JSON, no query, wrong parameter types) is 400 with
+  a GraphQL-shaped JSON body.
+* **GET is for queries only**: a mutation over GET is 405 with ``Allow: POST``.
+* **The SQL statement count** in ``extensions.sqlCount`` when ``GQL_USERS_DEBUG_SQL`` is on.
+
+GraphiQL (Strawberry's page) answers a browser's GET without a query. Authentication is the
+auth middleware's, as for REST: a bad token is 401 before the view runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from cross_web import HTTPException
+from strawberry.aiohttp.views import GraphQLView as StrawberryGraphQLView
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from gql_users.settings import Settings
+from gql_users.web.auth_routes import client_address
+from gql_users.web.keys import CALLER, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
+from resolvers.context import Context
+from resolvers.masking import is_unexpected, mask
+from resolvers.schema import build_schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+PATH = "/graphql"
+
+MEDIA_TYPE = web.RequestKey("graphql_media_type", str)
+STATUS = web.RequestKey("graphql_status", int)
+
+NOT_ACCEPTABLE = f"Accept {GRAPHQL_RESPONSE} or {JSON}."
+GET_MUTATION = "Mutations are not allowed over GET; send them with POST."
+BAD_OPERATION_NAME = "The GraphQL operation's `operationName` must be a string or null."
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer with for an ``Accept`` header; None when none fits (406)."""
+    if accept is None or not accept.strip():
+        return JSON
+    candidates: list[tuple[float, int, str]] = []
+    for index, item in enumerate(accept.split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        answer = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON}.get(
+            media, JSON if media == "*/*" else None
+        )
+        if answer is not None and quality > 0:
+            candidates.append((-quality, index, answer))
+    return min(candidates)[2] if candidates else None
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """The operation never started: parse, validation or variable-coercion errors (none of
+    which has a path), so the response must not have a ``data`` entry."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+def _error_body(message: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message}]})
+
+
+def _json_response(
+    body: bytes, status: int, media: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    response = web.Response(body=body, status=status, headers=headers)
+    response.headers["Content-Type"] = f"{media}; charset=utf-8"
+    return response
+
+
+class GraphQLView(StrawberryGraphQLView[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            schema=build_schema(settings),
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(),
+            multipart_uploads_enabled=False,
+        )
+        self.settings = settings
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return await self.render_graphql_ide(request)
+        media = negotiate(request.headers.get("Accept"))
+        if media is None:
+            return _json_response(_error_body(NOT_ACCEPTABLE), 406, JSON)
+        request[MEDIA_TYPE] = media
+        try:
+            response = await self.run(request=request)
+        except HTTPException as error:
+            headers = {"Allow": "POST"} if error.status_code == 405 else None
+            return _json_response(_error_body(error.reason), error.status_code, media, headers)
+        if isinstance(response, web.Response) and response.body is not None:
+            response.set_status(request.get(STATUS, 200))
+            response.headers["Content-Type"] = f"{media}; charset=utf-8"
+        return response
+
+    async def get_context(self, request: web.Request, response: Any) -> Context:
+        return Context(
+            session=request[SESSION],
+            caller=request[CALLER],
+            settings=request.app[SETTINGS],
+            eduteams=request.app[EDUTEAMS],
+            client_address=client_address(request),
+            request=request,
+        )
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(400, BAD_OPERATION_NAME)
+        return data
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, GET_MUTATION) from error
+            raise
+
+    async def process_result(
+        self, request: web.Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        rendered = process_result(result)
+        if is_request_error(result):
+            del rendered["data"]
+            if any(is_unexpected(error) for error in result.errors or ()):
+                # Something failed before execution on our side, not in the request.
+                rendered["errors"] = [mask(error).formatted for error in result.errors or ()]
+                request[STATUS] = 500
+            elif request.get(MEDIA_TYPE) == GRAPHQL_RESPONSE:
+                request[STATUS] = 400
+        if request.app[SETTINGS].debug_sql and SQL_COUNTER in request:
+            extensions = dict(rendered.get("extensions") or {})
+            extensions["sqlCount"] = request[SQL_COUNTER].count
+            rendered["extensions"] = extensions
+        return rendered
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def add_routes(app: web.Application) -> None:
+    view = GraphQLView(app[SETTINGS])
+    app.router.add_route("GET", PATH, view)
+    app.router.add_route("POST", PATH, view)

@@ -1,0 +1,1 @@
+"""The authentication domain of the GraphQL API: login and logout."""

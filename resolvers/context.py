@@ -1,0 +1,52 @@
+"""The per-request GraphQL context: who calls, the database session, settings, loaders.
+
+Built by the view's ``get_context`` for every request, never shared: DataLoaders cache per
+request, so a loader kept at module or app level would serve one caller's rows to another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.remote import EduteamsClient
+from gql_users.settings import Settings
+from resolvers.users.loaders import UserLoaders
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything a resolver may use.
+
+    ``session`` is the request's one ``AsyncSession``, which cannot run two statements at
+    once; resolvers of sibling fields and DataLoader batches run concurrently, so every use
+    goes through ``database()`` (the loaders do so themselves).
+    """
+
+    session: AsyncSession
+    caller: Caller
+    settings: Settings
+    eduteams: EduteamsClient
+    client_address: str
+    request: Any = None
+    loaders: UserLoaders = field(init=False)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.loaders = UserLoaders.build(self.session, self.caller, self.lock)
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[AsyncSession]:
+        """The session, held exclusively for the block."""
+        async with self.lock:
+            yield self.session
+
+
+Info = strawberry.Info[Context, None]

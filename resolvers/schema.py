@@ -1,0 +1,55 @@
+"""The GraphQL schema: the domains' queries and mutations merged, with the protection and
+error extensions. One schema per set of limits (an app builds it once)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from gql_users.settings import Settings
+from resolvers.auth.mutations import AuthMutations
+from resolvers.masking import PresentErrors
+from resolvers.protection import Limits, protection_extensions
+from resolvers.scalars import SCALAR_MAP
+from resolvers.users.mutations import UserMutations
+from resolvers.users.queries import UserQueries
+
+Query = merge_types("Query", (UserQueries,))
+Mutation = merge_types("Mutation", (AuthMutations, UserMutations))
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry logs every error with a traceback here; ``PresentErrors`` logs the
+        unexpected ones (with their error id) instead, and client errors are not logged."""
+
+
+@lru_cache(maxsize=8)
+def _schema_for(limits: Limits) -> Schema:
+    extensions: list[Any] = [*protection_extensions(limits), PresentErrors]
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        # Batching stays off (the default): one operation per request keeps the limits
+        # above meaningful.
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=None),
+    )
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema for ``settings`` (defaults when None); built once per distinct limits."""
+    return _schema_for(Limits.from_settings(settings or Settings()))
+
+
+def schema_sdl() -> str:
+    """The SDL of the schema, as ``schema.graphql`` holds it (limits do not change it)."""
+    return build_schema().as_str() + "\n"

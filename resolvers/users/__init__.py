@@ -1,0 +1,1 @@
+"""The users domain of the GraphQL API: types, inputs, queries, mutations, loaders."""

@@ -1,0 +1,107 @@
+"""Per-request DataLoaders of the users domain: one SQL statement per batch, whatever its size.
+
+Each batch function answers for every key it is given (``None`` or ``[]`` where nothing
+matches), in key order, as DataLoader requires. The rules come from the core: permissions
+from ``load_permissions``, pending emails from ``requested_emails``, and ``visible_users``
+filters users through ``filtered_users(caller)`` so that a ``createdBy`` the caller may not
+see resolves to null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.email_change import requested_emails
+from gql_users.accounts.listing import filtered_users
+from gql_users.accounts.permissions import PermissionRow, load_permissions
+from gql_users.db.models import AuthToken, Customer, Project, Role, User
+
+Row = TypeVar("Row", Role, Customer, Project, AuthToken, User)
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+def _serialised(
+    lock: asyncio.Lock, batch: Callable[[list[Key]], Awaitable[Sequence[Value]]]
+) -> Callable[[list[Key]], Awaitable[Sequence[Value]]]:
+    """Run ``batch`` holding the request's session lock (one statement at a time)."""
+
+    async def run(keys: list[Key]) -> Sequence[Value]:
+        async with lock:
+            return await batch(keys)
+
+    return run
+
+
+def _by_key(rows: Sequence[Row], keys: Sequence[int], key: Callable[[Row], int]) -> list[Any]:
+    found = {key(row): row for row in rows}
+    return [found.get(wanted) for wanted in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class UserLoaders:
+    permissions: DataLoader[int, list[PermissionRow]]
+    roles: DataLoader[int, Role | None]
+    customers: DataLoader[int, Customer | None]
+    projects: DataLoader[int, Project | None]
+    visible_users: DataLoader[int, User | None]
+    tokens: DataLoader[int, AuthToken | None]
+    requested_emails: DataLoader[int, str | None]
+
+    @classmethod
+    def build(cls, session: AsyncSession, caller: Caller, lock: asyncio.Lock) -> UserLoaders:
+        async def permissions(user_ids: list[int]) -> list[list[PermissionRow]]:
+            loaded = await load_permissions(session, user_ids)
+            return [loaded[user_id] for user_id in user_ids]
+
+        def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Row | None]]]:
+            async def load(ids: list[int]) -> list[Row | None]:
+                rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
+                return _by_key(rows, ids, lambda row: row.id)
+
+            return load
+
+        async def visible_users(user_ids: list[int]) -> list[User | None]:
+            statement = filtered_users(caller).where(User.id.in_(user_ids))
+            return _by_key((await session.scalars(statement)).all(), user_ids, lambda u: u.id)
+
+        async def tokens(user_ids: list[int]) -> list[AuthToken | None]:
+            statement = select(AuthToken).where(AuthToken.user_id.in_(user_ids))
+            rows = (await session.scalars(statement)).all()
+            return _by_key(rows, user_ids, lambda token: token.user_id)
+
+        async def emails(user_ids: list[int]) -> list[str | None]:
+            pending = await requested_emails(session, user_ids)
+            return [pending.get(user_id) for user_id in user_ids]
+
+        return cls(
+            permissions=DataLoader(_serialised(lock, permissions)),
+            roles=DataLoader(_serialised(lock, by_id(Role))),
+            customers=DataLoader(_serialised(lock, by_id(Customer))),
+            projects=DataLoader(_serialised(lock, by_id(Project))),
+            visible_users=DataLoader(_serialised(lock, visible_users)),
+            tokens=DataLoader(_serialised(lock, tokens)),
+            requested_emails=DataLoader(_serialised(lock, emails)),
+        )
+
+    def forget_everything(self) -> None:
+        """Drop every cached row, after a mutation changed the database: a later field of the
+        same document (or the next mutation) must see the new state."""
+        for loader in (
+            self.permissions,
+            self.roles,
+            self.customers,
+            self.projects,
+            self.visible_users,
+            self.tokens,
+            self.requested_emails,
+        ):
+            loader.clear_all()

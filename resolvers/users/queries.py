@@ -1,0 +1,124 @@
+"""Queries of the users domain: ``me``, ``user(uuid)`` and the keyset-paged ``users``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import strawberry
+
+from gql_users.accounts.callers import ensure_authenticated
+from gql_users.accounts.errors import BadRequest, NotFound
+from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.keyset import KeysetRequest, list_users_keyset, position_of
+from gql_users.accounts.listing import get_visible_user
+from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
+from resolvers.context import Info
+from resolvers.users.cursors import decode_cursor, encode_cursor
+from resolvers.users.inputs import UserFilterInput, UserOrder
+from resolvers.users.types import PageInfo, User, UserConnection, UserEdge
+
+DEFAULT_PAGE_SIZE = 20
+"""Page size when neither ``first`` nor ``last`` is given."""
+
+FIRST_AND_LAST = "Pass either first or last, not both."
+NEGATIVE = "{name} must not be negative."
+
+
+def keyset_request(
+    columns: list[SortColumn],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    offset: int | None,
+    max_page_size: int,
+) -> KeysetRequest:
+    """Translate the Relay arguments into the core's keyset request.
+
+    ``first``/``last`` above ``max_page_size`` are cut to it; with neither, the page holds
+    ``DEFAULT_PAGE_SIZE`` users (never more than the maximum). ``offset`` skips that many
+    users in the direction of travel (from ``after`` forwards, or from ``before`` backwards).
+
+    Raises:
+        BadRequest: both ``first`` and ``last``, a negative number, or an unusable cursor.
+    """
+    if first is not None and last is not None:
+        raise BadRequest(FIRST_AND_LAST)
+    for name, value in (("first", first), ("last", last), ("offset", offset)):
+        if value is not None and value < 0:
+            raise BadRequest(NEGATIVE.format(name=name))
+    wanted = first if first is not None else last
+    limit = min(DEFAULT_PAGE_SIZE if wanted is None else wanted, max_page_size)
+    return KeysetRequest(
+        limit=limit,
+        after=decode_cursor(after, columns) if after is not None else None,
+        before=decode_cursor(before, columns) if before is not None else None,
+        backward=last is not None,
+        offset=offset or 0,
+    )
+
+
+@strawberry.type
+class UserQueries:
+    @strawberry.field(description="The caller.")
+    async def me(self, info: Info) -> User:
+        user = ensure_authenticated(info.context.caller)
+        return User.shaped(info.context.caller, user)
+
+    @strawberry.field(description="A user by uuid; null when it does not exist or is not visible.")
+    async def user(self, info: Info, uuid: UUID) -> User | None:
+        caller = info.context.caller
+        ensure_authenticated(caller)
+        try:
+            async with info.context.database() as session:
+                found = await get_visible_user(session, caller, uuid)
+        except NotFound:
+            return None
+        return User.shaped(caller, found)
+
+    @strawberry.field(
+        description="The users visible to the caller, filtered and ordered, paged by keyset "
+        f"cursors. Without first or last a page holds {DEFAULT_PAGE_SIZE} users; first and "
+        "last are capped by the server's maximum page size (100 by default)."
+    )
+    async def users(
+        self,
+        info: Info,
+        filter: UserFilterInput | None = None,
+        order_by: list[UserOrder] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        offset: int | None = None,
+    ) -> UserConnection:
+        context = info.context
+        ordering: list[OrderKey] = [order.to_core() for order in order_by or []]
+        columns = sort_columns(ordering)
+        request = keyset_request(
+            columns,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            offset=offset,
+            max_page_size=context.settings.graphql_max_page_size,
+        )
+        user_filter = filter.to_core() if filter is not None else UserFilter()
+        async with context.database() as session:
+            page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
+        edges = [
+            UserEdge(
+                node=User.shaped(context.caller, user, items_on_page=len(page.users)),
+                cursor=encode_cursor(position_of(user, page.columns), page.columns),
+            )
+            for user in page.users
+        ]
+        page_info = PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        return UserConnection(edges=edges, page_info=page_info, user_filter=user_filter)
