@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller, CallerKind
-from gql_users.accounts.errors import NotAuthenticated, NotFound, PermissionDenied
+from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
+from gql_users.accounts.errors import NotFound, PermissionDenied
 from gql_users.accounts.filters import UserFilter, apply_filter, parse_uuid
 from gql_users.accounts.ordering import OrderKey, order_by_clauses
 from gql_users.accounts.pagination import Page, PageRequest
@@ -31,8 +31,7 @@ def ensure_can_list_users(caller: Caller) -> None:
         PermissionDenied: identity manager who is neither staff nor support (403; the REST
             shim renders this one detail as a bare JSON string, as Waldur does).
     """
-    if caller.kind is CallerKind.ANONYMOUS:
-        raise NotAuthenticated()
+    ensure_authenticated(caller)
     if caller.kind is CallerKind.IDENTITY_MANAGER:
         raise PermissionDenied(IDENTITY_MANAGER_CANNOT_LIST)
 
