@@ -24,6 +24,7 @@ from gql_users.accounts.admin import CreatedUser, create_user
 from gql_users.accounts.demo import DemoAccount, DemoSize, SeedResult, seed_demo
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.validation import INVALID_USERNAME
+from gql_users.cli_schema import export_schema
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
 from gql_users.db.migrate import migrate
 from gql_users.settings import Settings
@@ -287,3 +288,6 @@ def echo_account(title: str, account: DemoAccount) -> None:
     click.echo(f"  username: {account.username}")
     click.echo(f"  password: {password}")
     click.echo(f"  token:    {account.token or '(account is inactive)'}")
+
+
+main.add_command(export_schema)
