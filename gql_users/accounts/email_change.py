@@ -1,0 +1,253 @@
+"""Changing a user's email address through a confirmation code (behaviour.md B §3.9 to §3.11).
+
+A request stores the new address under a random code (one pending request per user). The
+address changes only when someone presents the code, which the confirmation mail sends to the
+*new* address. The functions here commit their own transaction and return the message to send;
+the adapter sends it after the commit in one line::
+
+    await send_quietly(mail_backend(settings), message)
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.errors import (
+    BadRequest,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from gql_users.accounts.tokens import parse_uuid
+from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
+from gql_users.mail import compose_message, is_valid_email
+from gql_users.settings import Settings
+
+EMAIL_NOT_CHANGEABLE = "The registration method does not allow direct email modification."
+CODE_REQUIRED = "The confirmation code is required."
+REQUEST_NOT_FOUND = "No ChangeEmailRequest matches the given query."
+REQUEST_EXPIRED = "Request has expired."
+SUBJECT = "Verify new email address."
+
+
+def _protected_fields(settings: Settings, user: User) -> list[str]:
+    """The fields the user's identity provider owns (B §3.0 ``identity_provider_fields``).
+
+    Only the local database ("default") has protected fields for now; the OIDC providers'
+    lists live in an IdentityProvider table that gql-users does not have yet.
+    """
+    if user.registration_method == "default":
+        return list(settings.local_idp_protected_fields)
+    return []
+
+
+def _check_may_manage(caller: Caller, target: User) -> None:
+    """Staff may manage anyone's email change; everyone else only their own (B §3.9, §3.10)."""
+    if not caller.is_authenticated:
+        raise NotAuthenticated()
+    if not (caller.is_staff or caller.is_self(target)):
+        raise PermissionDenied()
+
+
+def clean_email(value: Any) -> str:
+    """The ``email`` field of a change request, as DRF's ``EmailField`` would validate it.
+
+    Surrounding whitespace is trimmed (DRF's default). A missing value and null are both
+    "required": GraphQL has no way to tell them apart, and Waldur clients send neither.
+
+    Raises:
+        ValidationFailed: ``{"email": [message]}``.
+    """
+    if value is None:
+        raise ValidationFailed({"email": ["This field is required."]})
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValidationFailed({"email": ["Not a valid string."]})
+    email = str(value).strip()
+    if not email:
+        raise ValidationFailed({"email": ["This field may not be blank."]})
+    if not is_valid_email(email):
+        raise ValidationFailed({"email": ["Enter a valid email address."]})
+    return email
+
+
+def confirmation_link(settings: Settings, code_hex: str) -> str:
+    return f"{settings.frontend_url}user_email_change/{code_hex}/"
+
+
+def confirmation_message(
+    settings: Settings, *, old_email: str, new_email: str, code_hex: str
+) -> EmailMessage:
+    """The mail of Waldur's ``structure/change_email_request`` template, to the new address."""
+    link = confirmation_link(settings, code_hex)
+    text = (
+        f"To confirm the change of email address from {old_email} to {new_email}, "
+        f"follow the {link}.\n"
+    )
+    markup = (
+        f"<p>To confirm the change of email address from {html.escape(old_email)} to "
+        f'{html.escape(new_email)}, follow the <a href="{html.escape(link)}">link</a>.</p>\n'
+    )
+    return compose_message(settings, to=new_email, subject=SUBJECT, text=text, html=markup)
+
+
+async def request_email_change(
+    session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    target: User,
+    email: Any,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """Replace the target's pending request with a new one (a new code) and commit.
+
+    The address is not checked for uniqueness: Waldur accepts another user's address. The
+    replacement is a single upsert on the one-request-per-user key, so two concurrent
+    requests for the same user cannot collide; the last one wins, as with Waldur.
+
+    Args:
+        email: the raw ``email`` value of the request body.
+        now: the creation time (tests pass it; defaults to the current time).
+
+    Returns:
+        The confirmation message, to send after this function returns (``send_quietly``).
+
+    Raises:
+        NotAuthenticated: anonymous caller.
+        PermissionDenied: a non-staff caller and another user.
+        BadRequest: the target's identity provider owns the email field.
+        ValidationFailed: ``{"email": [...]}``.
+        NotFound: the target was deleted meanwhile.
+    """
+    _check_may_manage(caller, target)
+    if "email" in _protected_fields(settings, target):
+        raise BadRequest(EMAIL_NOT_CHANGEABLE)
+    new_email = clean_email(email)
+    now = now or utcnow()
+    code = new_uuid()
+    # Composed before the commit: should it ever fail, no request exists without its mail.
+    message = confirmation_message(
+        settings, old_email=target.email, new_email=new_email, code_hex=code.hex
+    )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(EmailChangeRequest).values(
+        uuid=code, user_id=target.id, email=new_email, created=now, modified=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[EmailChangeRequest.user_id],
+        set_={"uuid": code, "email": new_email, "created": now, "modified": now},
+    )
+    try:
+        await session.execute(statement)
+        await session.commit()
+    except IntegrityError as error:  # the foreign key: the user no longer exists
+        await session.rollback()
+        raise NotFound() from error
+    return message
+
+
+async def cancel_email_change(session: AsyncSession, caller: Caller, target: User) -> bool:
+    """Delete the target's pending request, if any, and commit.
+
+    Returns:
+        True when a request was deleted (REST answers "successfully deleted"), False when
+        there was none ("has not been found"); both are successes.
+
+    Raises:
+        NotAuthenticated: anonymous caller.
+        PermissionDenied: a non-staff caller and another user.
+    """
+    _check_may_manage(caller, target)
+    result = await session.execute(
+        delete(EmailChangeRequest).where(EmailChangeRequest.user_id == target.id)
+    )
+    await session.commit()
+    return bool(result.rowcount)
+
+
+async def confirm_email_change(
+    session: AsyncSession, settings: Settings, code: Any, now: datetime | None = None
+) -> None:
+    """Apply the request that ``code`` names: no login needed, the code is the credential.
+
+    In one transaction the user's email becomes the requested address and every pending
+    request for that address (of any user) is deleted, so a second user who asked for the
+    same address gets "not found" afterwards. An expired request is refused and kept, as
+    Waldur does.
+
+    The first statement deletes, in one go, every unexpired request for the address that the
+    code names, and the code counts as used only if its own row came back. Two concurrent
+    confirmations for one address therefore serialise on those rows and the loser finds
+    nothing. Failures commit the (empty) transaction rather than roll back, which would
+    expire every object the caller holds in the session.
+
+    Args:
+        code: the raw ``code`` value of the body: 32 hex digits or a hyphenated uuid.
+        now: the time to compare the expiry with (tests pass it).
+
+    Raises:
+        ValidationFailed: ``["The confirmation code is required."]`` for a missing or
+            malformed code, ``["Request has expired."]`` after ``settings.email_change_max_age``.
+        NotFound: no request has that code.
+    """
+    code_uuid = parse_uuid(code) if isinstance(code, str) else None
+    if code_uuid is None:
+        raise ValidationFailed([CODE_REQUIRED])
+    now = now or utcnow()
+    oldest_valid = now - timedelta(seconds=settings.email_change_max_age)
+    requested_address = (
+        select(EmailChangeRequest.email)
+        .where(EmailChangeRequest.uuid == code_uuid, EmailChangeRequest.created >= oldest_valid)
+        .scalar_subquery()
+    )
+    deleted = await session.execute(
+        delete(EmailChangeRequest)
+        .where(EmailChangeRequest.email == requested_address)
+        .returning(EmailChangeRequest.uuid, EmailChangeRequest.user_id, EmailChangeRequest.email)
+    )
+    deleted_rows = deleted.all()
+    confirmed = next((row for row in deleted_rows if row.uuid == code_uuid), None)
+    if confirmed is None:
+        if deleted_rows:
+            # A concurrent confirmation took our row between our snapshot and our delete, and
+            # this statement removed requests made since: undo, whatever it costs the session.
+            await session.rollback()
+            raise NotFound(REQUEST_NOT_FOUND)
+        created = await session.scalar(
+            select(EmailChangeRequest.created).where(EmailChangeRequest.uuid == code_uuid)
+        )
+        await session.commit()
+        if created is None:
+            raise NotFound(REQUEST_NOT_FOUND)
+        raise ValidationFailed([REQUEST_EXPIRED])
+    await session.execute(
+        update(User).where(User.id == confirmed.user_id).values(email=confirmed.email)
+    )
+    await session.commit()
+
+
+async def requested_emails(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """The pending address of each given user that has one, in one statement (none if no ids).
+
+    For rendering ``requested_email`` of a whole page without a query per user.
+    """
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(EmailChangeRequest.user_id, EmailChangeRequest.email).where(
+            EmailChangeRequest.user_id.in_(ids)
+        )
+    )
+    return {user_id: email for user_id, email in rows.tuples()}

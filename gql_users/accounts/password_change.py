@@ -1,0 +1,76 @@
+"""Setting a user's password on their behalf: staff only (behaviour.md B §3.12, Part A §7)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from gql_users.accounts.login import MAX_CREDENTIAL_LENGTH
+from gql_users.accounts.passwords import hash_password, validate_password
+from gql_users.db.models import User
+from gql_users.settings import Settings
+
+logger = logging.getLogger("gql_users.accounts")
+
+
+def clean_new_password(value: Any) -> str:
+    """The ``new_password`` field: a non-blank string that login will accept.
+
+    Unlike DRF's ``CharField`` the value is not trimmed: login does not trim either, so a
+    password set with surrounding spaces must be typed with them. Longer than login's limit
+    would be a password nobody can log in with, so it is refused here.
+
+    Raises:
+        ValidationFailed: ``{"new_password": [message]}``.
+    """
+    if value is None:
+        message = "This field is required."
+    elif not isinstance(value, str):
+        message = "Not a valid string."
+    elif not value.strip():
+        message = "This field may not be blank."
+    elif len(value) > MAX_CREDENTIAL_LENGTH:
+        message = f"Ensure this field has no more than {MAX_CREDENTIAL_LENGTH} characters."
+    else:
+        return value
+    raise ValidationFailed({"new_password": [message]})
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, caller: Caller, target: User, new_password: Any
+) -> None:
+    """Hash ``new_password`` with argon2id (in a worker thread) and store it for ``target``.
+
+    Existing tokens stay valid, as in Waldur: a password change is not a logout.
+
+    Args:
+        new_password: the raw ``new_password`` value of the request body.
+
+    Raises:
+        NotAuthenticated: anonymous caller.
+        PermissionDenied: the caller is not staff (support and the target itself included).
+        ValidationFailed: ``{"new_password": [...]}``: missing, blank, or against the policy.
+        NotFound: the target was deleted meanwhile.
+    """
+    staff_user = caller.user
+    if staff_user is None:
+        raise NotAuthenticated()
+    if not caller.is_staff:
+        raise PermissionDenied()
+    password = clean_new_password(new_password)
+    validate_password(password, target, settings)
+    encoded = await asyncio.to_thread(hash_password, password)
+    result = await session.execute(
+        update(User).where(User.id == target.id).values(password=encoded)
+    )
+    if not result.rowcount:
+        await session.rollback()
+        raise NotFound()
+    await session.commit()
+    logger.info("password of user %s set by staff user %s", target.username, staff_user.username)
