@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, or_, select
+from sqlalchemy import Boolean, ColumnElement, and_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -96,7 +96,8 @@ def _comparable(column: SortColumn, value: Any) -> tuple[ColumnElement[Any], Any
     """The expression to compare and the value to compare it with."""
     if column.attribute == TIEBREAKER.attribute:
         return column.expression, select(User.id).where(User.uuid == value).scalar_subquery()
-    return column.expression, value
+    # A bound parameter rather than the bare value: SQLAlchemy refuses ``col > True``.
+    return column.expression, literal(value, type_=column.column.type)
 
 
 def keyset_condition(

@@ -1,0 +1,318 @@
+"""``me``, ``user(uuid)`` and ``users``: visibility, per-caller nulls, filters, ordering."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, get_type_hints
+
+import pytest
+
+from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.ordering import ORDERING_FIELDS, OrderKey
+from gql_users.accounts.shaping import OWN_TOKEN_FIELDS, PRIVILEGED_FIELDS, USER_FIELDS
+from resolvers.schema import build_schema
+from resolvers.users.inputs import UserFilterInput, UserOrderField
+from tests.accounts.read_world import World, build_world, usernames_for
+from tests.conftest import Factory
+from tests.graphql.conftest import GraphQLClient
+
+
+@pytest.fixture
+async def world(factory: Factory) -> World:
+    return await build_world(factory)
+
+
+USERS = """
+query Users($filter: UserFilterInput, $orderBy: [UserOrder!], $first: Int) {
+  users(filter: $filter, orderBy: $orderBy, first: $first) {
+    totalCount
+    edges { node { username } }
+  }
+}
+"""
+
+
+async def usernames(
+    gql: GraphQLClient, headers: dict[str, str], **variables: Any
+) -> tuple[list[str], int]:
+    data = await gql.ok(USERS, {"first": 100, **variables}, headers=headers)
+    page = data["users"]
+    return [edge["node"]["username"] for edge in page["edges"]], page["totalCount"]
+
+
+# --- schema parity with the core ---------------------------------------------------------------
+
+
+def test_every_rest_field_is_on_the_user_type() -> None:
+    """Field names are the camelCase of the REST fields, and every REST field is there."""
+    from strawberry.utils.str_converters import to_camel_case
+
+    user_type = build_schema()._schema.type_map["User"]
+    assert {to_camel_case(name) for name in USER_FIELDS} <= set(user_type.fields)
+
+
+def test_every_field_shaping_can_hide_is_nullable() -> None:
+    """A field a caller may not see resolves to null, so it must be nullable in the schema."""
+    from graphql import GraphQLNonNull
+    from strawberry.utils.str_converters import to_camel_case
+
+    user_type = build_schema()._schema.type_map["User"]
+    for name in PRIVILEGED_FIELDS | OWN_TOKEN_FIELDS:
+        field = user_type.fields[to_camel_case(name)]
+        assert not isinstance(field.type, GraphQLNonNull), name
+
+
+def test_the_filter_input_has_every_core_filter() -> None:
+    core = {field.name for field in dataclasses.fields(UserFilter)}
+    graphql = set(get_type_hints(UserFilterInput, include_extras=False)) - {"to_core"}
+    assert core <= graphql
+
+
+def test_the_order_enum_has_every_rest_ordering() -> None:
+    assert {member.value for member in UserOrderField} == set(ORDERING_FIELDS)
+
+
+# --- me and user -----------------------------------------------------------------------------
+
+
+async def test_me_needs_authentication(gql: GraphQLClient) -> None:
+    response = await gql("{ me { username } }")
+    assert response.status == 200
+    assert response.data is None
+    assert response.codes == ["UNAUTHENTICATED"]
+
+
+async def test_me_shows_own_token_but_not_privileged_fields(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    headers = await factory.auth(world.owner_a)
+    data = await gql.ok(
+        "{ me { username fullName token tokenLifetime tokenExpiresAt isStaff isActive "
+        "description hasActiveSession } }",
+        headers=headers,
+    )
+    me = data["me"]
+    assert me["username"] == "owner_a"
+    assert me["fullName"] == "Olivia Owner"
+    assert me["token"] == await factory.token(world.owner_a)
+    assert me["tokenLifetime"] == 3600
+    assert me["tokenExpiresAt"].endswith("Z")
+    assert me["isStaff"] is None and me["isActive"] is None
+    assert me["description"] is None and me["hasActiveSession"] is None
+
+
+async def test_staff_see_privileged_fields_but_not_other_tokens(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    headers = await factory.auth(world.staff)
+    data = await gql.ok(
+        "query($uuid: UUID!) { user(uuid: $uuid) { username token tokenLifetime isStaff "
+        "isActive hasActiveSession } }",
+        {"uuid": str(world.owner_a.uuid)},  # hyphenated is accepted
+        headers=headers,
+    )
+    assert data["user"] == {
+        "username": "owner_a",
+        "token": None,
+        "tokenLifetime": None,
+        "isStaff": False,
+        "isActive": True,
+        "hasActiveSession": True,
+    }
+
+
+async def test_user_is_null_when_not_visible(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    headers = await factory.auth(world.owner_a)
+    query = "query($uuid: UUID!) { user(uuid: $uuid) { username } }"
+    visible = await gql.ok(query, {"uuid": world.member_a1.uuid.hex}, headers=headers)
+    assert visible["user"] == {"username": "member_a1"}
+    for hidden in (world.loner, world.inactive_a1, world.staff, world.member_b1):
+        data = await gql.ok(query, {"uuid": hidden.uuid.hex}, headers=headers)
+        assert data["user"] is None, hidden.username
+
+
+async def test_user_needs_authentication(gql: GraphQLClient, world: World) -> None:
+    response = await gql(
+        "query($uuid: UUID!) { user(uuid: $uuid) { username } }", {"uuid": world.loner.uuid.hex}
+    )
+    assert response.codes == ["UNAUTHENTICATED"]
+
+
+async def test_a_malformed_uuid_is_a_request_error(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    response = await gql(
+        "query($uuid: UUID!) { user(uuid: $uuid) { username } }",
+        {"uuid": "not-a-uuid"},
+        headers=await factory.auth(world.staff),
+    )
+    assert response.status == 200
+    assert "data" not in response.body
+    assert "is not a valid UUID" in response.errors[0]["message"]
+
+
+# --- users: visibility and shaping -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("caller", ["owner_a", "member_a1", "loner", "staff", "support"])
+async def test_users_lists_what_the_core_lists(
+    gql: GraphQLClient, factory: Factory, session: Any, world: World, caller: str
+) -> None:
+    listed, total = await usernames(gql, await factory.auth(world.users[caller]))
+    expected = await usernames_for(session, world.caller(caller))
+    assert listed == expected
+    assert total == len(expected)
+
+
+async def test_users_is_unauthenticated_for_anonymous(gql: GraphQLClient) -> None:
+    response = await gql("{ users { totalCount } }")
+    assert response.codes == ["UNAUTHENTICATED"]
+
+
+async def test_identity_managers_may_not_list(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    response = await gql("{ users { totalCount } }", headers=await factory.auth(world.manager_im))
+    assert response.codes == ["FORBIDDEN"]
+    assert response.errors[0]["message"] == "Identity manager is not allowed to list users."
+
+
+async def test_a_list_hides_the_callers_own_token_unless_alone(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    headers = await factory.auth(world.staff)
+    query = """query($filter: UserFilterInput) {
+      users(filter: $filter) { edges { node { username token isStaff } } } }"""
+    many = await gql.ok(query, headers=headers)
+    nodes = {edge["node"]["username"]: edge["node"] for edge in many["users"]["edges"]}
+    assert nodes["staff"]["token"] is None
+    assert nodes["staff"]["isStaff"] is True
+    alone = await gql.ok(query, {"filter": {"username": "staff"}}, headers=headers)
+    assert alone["users"]["edges"][0]["node"]["token"] == await factory.token(world.staff)
+
+
+async def test_created_by_is_null_when_the_creator_is_not_visible(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    # loner granted member_a2's second role; owner_a sees member_a2 but not loner.
+    await factory.grant(world.member_a2, "PROJECT.ADMIN", world.alpha_2, created_by=world.loner)
+    await factory.grant(world.member_a1, "PROJECT.ADMIN", world.alpha_1, created_by=world.owner_a)
+    query = """query($filter: UserFilterInput) { users(filter: $filter) { edges { node {
+      username permissions { roleName createdByUsername createdBy { username } } } } } }"""
+    data = await gql.ok(
+        query,
+        {"filter": {"usernameList": ["member_a1", "member_a2"]}},
+        headers=await factory.auth(world.owner_a),
+    )
+    by_user = {
+        edge["node"]["username"]: edge["node"]["permissions"] for edge in data["users"]["edges"]
+    }
+    admin_a2 = next(p for p in by_user["member_a2"] if p["roleName"] == "PROJECT.ADMIN")
+    assert admin_a2 == {
+        "roleName": "PROJECT.ADMIN",
+        "createdByUsername": "loner",  # the REST field shows it, as Waldur does
+        "createdBy": None,
+    }
+    admin_a1 = next(p for p in by_user["member_a1"] if p["roleName"] == "PROJECT.ADMIN")
+    assert admin_a1["createdBy"] == {"username": "owner_a"}
+
+
+async def test_permission_navigation(gql: GraphQLClient, factory: Factory, world: World) -> None:
+    query = """query($uuid: UUID!) { user(uuid: $uuid) { permissions {
+      roleName scopeType scopeName customerName
+      role { name scopeType isActive }
+      scope { __typename ... on Customer { name } ... on Project { name customer { name } } }
+      customer { name } } } }"""
+    headers = await factory.auth(world.staff)
+    member = await gql.ok(query, {"uuid": world.member_a1.uuid.hex}, headers=headers)
+    assert member["user"]["permissions"] == [
+        {
+            "roleName": "PROJECT.MEMBER",
+            "scopeType": "project",
+            "scopeName": "Alpha-1",
+            "customerName": "Alpha",
+            "role": {"name": "PROJECT.MEMBER", "scopeType": "project", "isActive": True},
+            "scope": {"__typename": "Project", "name": "Alpha-1", "customer": {"name": "Alpha"}},
+            "customer": {"name": "Alpha"},
+        }
+    ]
+    owner = await gql.ok(query, {"uuid": world.owner_a.uuid.hex}, headers=headers)
+    permission = owner["user"]["permissions"][0]
+    assert permission["scope"] == {"__typename": "Customer", "name": "Alpha"}
+    assert permission["customer"] is None and permission["customerName"] is None
+
+
+# --- users: filters and ordering ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("graphql_filter", "core_filter"),
+    [
+        ({"username": "loner"}, UserFilter(username="loner")),
+        (
+            {"usernameList": ["loner", "staff", "nobody"]},
+            UserFilter(username_list=("loner", "staff", "nobody")),
+        ),
+        ({"usernameList": []}, UserFilter(username_list=())),
+        ({"isActive": False}, UserFilter(is_active=False)),
+        ({"isStaff": True}, UserFilter(is_staff=True)),
+        ({"fullName": "olivia"}, UserFilter(full_name="olivia")),
+        ({"query": "support"}, UserFilter(query="support")),
+        (
+            {"organizationRoles": ["PROJECT.MEMBER"]},
+            UserFilter(organization_roles=("PROJECT.MEMBER",)),
+        ),
+        ({"dateJoined": "2000-01-01T00:00:00Z"}, None),
+        ({"dateJoined": "2999-01-01T00:00:00+02:00"}, UserFilter(username_list=())),
+    ],
+)
+async def test_filters_match_the_core(
+    gql: GraphQLClient,
+    factory: Factory,
+    session: Any,
+    world: World,
+    graphql_filter: dict[str, Any],
+    core_filter: UserFilter | None,
+) -> None:
+    listed, total = await usernames(gql, await factory.auth(world.staff), filter=graphql_filter)
+    expected = await usernames_for(session, world.caller("staff"), core_filter)
+    assert listed == expected
+    assert total == len(expected)
+
+
+async def test_scope_filters(gql: GraphQLClient, factory: Factory, world: World) -> None:
+    headers = await factory.auth(world.staff)
+    by_project, _ = await usernames(gql, headers, filter={"projectUuid": world.alpha_1.uuid.hex})
+    assert by_project == ["inactive_a1", "manager_a1", "manager_im", "member_a1"]
+    by_customer, _ = await usernames(gql, headers, filter={"customerUuid": str(world.beta.uuid)})
+    assert by_customer == ["member_b1", "owner_b"]
+
+
+async def test_privileged_filters_empty_the_list_for_others(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    listed, total = await usernames(
+        gql, await factory.auth(world.owner_a), filter={"isStaff": False}
+    )
+    assert (listed, total) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        [{"field": "FULL_NAME", "direction": "DESC"}],
+        [{"field": "IS_ACTIVE"}, {"field": "USERNAME", "direction": "DESC"}],
+        [{"field": "IS_STAFF", "direction": "DESC"}, {"field": "EMAIL"}],
+    ],
+)
+async def test_ordering_matches_the_core(
+    gql: GraphQLClient, factory: Factory, session: Any, world: World, order: list[dict[str, str]]
+) -> None:
+    listed, _ = await usernames(gql, await factory.auth(world.staff), orderBy=order)
+    keys = [
+        OrderKey(item["field"].lower(), descending=item.get("direction") == "DESC")
+        for item in order
+    ]
+    assert listed == await usernames_for(session, world.caller("staff"), ordering=keys)
