@@ -15,6 +15,11 @@
   const tokenToggle = document.getElementById('playground-token-toggle');
   const examples = document.getElementById('playground-examples');
 
+  // The bar is a form only so that the password field sits in one; Enter must not submit it.
+  document.getElementById('playground-settings').addEventListener('submit', function (event) {
+    event.preventDefault();
+  });
+
   // localStorage may be unavailable (private mode, disabled storage): the field still works
   // for the page's lifetime.
   function readStoredToken() {
