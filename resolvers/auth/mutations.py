@@ -40,7 +40,7 @@ class AuthMutations:
     )
     async def login(
         self, info: Info, username: str | None = None, password: str | None = None
-    ) -> LoginPayload:
+    ) -> LoginPayload | None:
         context = info.context
         async with core_write(context) as session:
             try:
@@ -52,7 +52,7 @@ class AuthMutations:
         return LoginPayload(token=token.key)
 
     @strawberry.mutation(description="Delete the caller's token: it stops working at once.")
-    async def logout(self, info: Info) -> LogoutPayload:
+    async def logout(self, info: Info) -> LogoutPayload | None:
         context = info.context
         ensure_authenticated(context.caller)
         async with core_write(context) as session:

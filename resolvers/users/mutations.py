@@ -42,7 +42,7 @@ InputProblem = (ValidationFailed, BadRequest)
 @strawberry.type
 class UserMutations:
     @strawberry.mutation(description="Create a user (staff only).")
-    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -59,7 +59,7 @@ class UserMutations:
     )
     async def update_user(
         self, info: Info, uuid: UUID, input: UpdateUserInput
-    ) -> UpdateUserPayload:
+    ) -> UpdateUserPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -75,7 +75,7 @@ class UserMutations:
         return UpdateUserPayload(user=User.shaped(caller, user))
 
     @strawberry.mutation(description="Delete a user for good (staff only).")
-    async def delete_user(self, info: Info, uuid: UUID) -> DeleteUserPayload:
+    async def delete_user(self, info: Info, uuid: UUID) -> DeleteUserPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -87,7 +87,7 @@ class UserMutations:
         return DeleteUserPayload(deleted_uuid=deleted_uuid)
 
     @strawberry.mutation(description="Replace the user's token with a new key (staff only).")
-    async def refresh_token(self, info: Info, uuid: UUID) -> RefreshTokenPayload:
+    async def refresh_token(self, info: Info, uuid: UUID) -> RefreshTokenPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -103,7 +103,7 @@ class UserMutations:
     )
     async def change_email(
         self, info: Info, uuid: UUID, email: str | None = None
-    ) -> ChangeEmailPayload:
+    ) -> ChangeEmailPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -120,7 +120,7 @@ class UserMutations:
         return ChangeEmailPayload(user=User.shaped(caller, target))
 
     @strawberry.mutation(description="Drop the user's pending email change, if any.")
-    async def cancel_change_email(self, info: Info, uuid: UUID) -> CancelChangeEmailPayload:
+    async def cancel_change_email(self, info: Info, uuid: UUID) -> CancelChangeEmailPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -132,7 +132,9 @@ class UserMutations:
     @strawberry.mutation(
         description="Apply the email change that the code (from the mail) names. No login needed."
     )
-    async def confirm_email(self, info: Info, code: str | None = None) -> ConfirmEmailPayload:
+    async def confirm_email(
+        self, info: Info, code: str | None = None
+    ) -> ConfirmEmailPayload | None:
         context = info.context
         async with core_write(context) as session:
             try:
@@ -144,7 +146,7 @@ class UserMutations:
     @strawberry.mutation(description="Set the user's password (staff only).")
     async def change_password(
         self, info: Info, uuid: UUID, new_password: str | None = None
-    ) -> ChangePasswordPayload:
+    ) -> ChangePasswordPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
@@ -162,7 +164,7 @@ class UserMutations:
     @strawberry.mutation(
         description="Synchronise the user from eduTEAMS (staff, or the user themselves)."
     )
-    async def pull_remote_user(self, info: Info, uuid: UUID) -> PullRemoteUserPayload:
+    async def pull_remote_user(self, info: Info, uuid: UUID) -> PullRemoteUserPayload | None:
         context = info.context
         caller = context.caller
         ensure_authenticated(caller)
