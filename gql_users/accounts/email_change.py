@@ -22,15 +22,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller
-from gql_users.accounts.errors import (
-    BadRequest,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    ValidationFailed,
-)
+from gql_users.accounts.callers import Caller, ensure_authenticated
+from gql_users.accounts.errors import BadRequest, NotFound, ValidationFailed
 from gql_users.accounts.tokens import parse_uuid
+from gql_users.accounts.user_input import identity_provider_fields
+from gql_users.accounts.users import ensure_self_or_staff
+from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
 from gql_users.mail import compose_message, is_valid_email
 from gql_users.settings import Settings
@@ -42,43 +39,25 @@ REQUEST_EXPIRED = "Request has expired."
 SUBJECT = "Verify new email address."
 
 
-def _protected_fields(settings: Settings, user: User) -> list[str]:
-    """The fields the user's identity provider owns (B §3.0 ``identity_provider_fields``).
-
-    Only the local database ("default") has protected fields for now; the OIDC providers'
-    lists live in an IdentityProvider table that gql-users does not have yet.
-    """
-    if user.registration_method == "default":
-        return list(settings.local_idp_protected_fields)
-    return []
-
-
-def _check_may_manage(caller: Caller, target: User) -> None:
-    """Staff may manage anyone's email change; everyone else only their own (B §3.9, §3.10)."""
-    if not caller.is_authenticated:
-        raise NotAuthenticated()
-    if not (caller.is_staff or caller.is_self(target)):
-        raise PermissionDenied()
-
-
 def clean_email(value: Any) -> str:
     """The ``email`` field of a change request, as DRF's ``EmailField`` would validate it.
 
-    Surrounding whitespace is trimmed (DRF's default). A missing value and null are both
-    "required": GraphQL has no way to tell them apart, and Waldur clients send neither.
+    Coerced as every other string field (numbers accepted, whitespace trimmed). A missing
+    value and null are both "required": GraphQL cannot tell them apart, and Waldur clients
+    send neither. The syntax check is the mail package's, which guarantees the address can
+    head the confirmation mail.
 
     Raises:
         ValidationFailed: ``{"email": [message]}``.
     """
     if value is None:
-        raise ValidationFailed({"email": ["This field is required."]})
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValidationFailed({"email": ["Not a valid string."]})
-    email = str(value).strip()
-    if not email:
-        raise ValidationFailed({"email": ["This field may not be blank."]})
+        raise ValidationFailed({"email": [REQUIRED]})
+    try:
+        email = coerce_string(value, max_length=None, allow_blank=False)
+    except ValueError as error:
+        raise ValidationFailed({"email": [str(error)]}) from error
     if not is_valid_email(email):
-        raise ValidationFailed({"email": ["Enter a valid email address."]})
+        raise ValidationFailed({"email": [INVALID_EMAIL]})
     return email
 
 
@@ -130,8 +109,9 @@ async def request_email_change(
         ValidationFailed: ``{"email": [...]}``.
         NotFound: the target was deleted meanwhile.
     """
-    _check_may_manage(caller, target)
-    if "email" in _protected_fields(settings, target):
+    ensure_authenticated(caller)
+    ensure_self_or_staff(caller, target)  # staff on anyone, others on themselves (B §3.9)
+    if "email" in identity_provider_fields(target, settings):
         raise BadRequest(EMAIL_NOT_CHANGEABLE)
     new_email = clean_email(email)
     now = now or utcnow()
@@ -168,7 +148,8 @@ async def cancel_email_change(session: AsyncSession, caller: Caller, target: Use
         NotAuthenticated: anonymous caller.
         PermissionDenied: a non-staff caller and another user.
     """
-    _check_may_manage(caller, target)
+    ensure_authenticated(caller)
+    ensure_self_or_staff(caller, target)  # staff on anyone, others on themselves (B §3.9)
     result = await session.execute(
         delete(EmailChangeRequest).where(EmailChangeRequest.user_id == target.id)
     )

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller
-from gql_users.accounts.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from gql_users.accounts.callers import Caller, ensure_authenticated
+from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
 from gql_users.accounts.login import MAX_CREDENTIAL_LENGTH
 from gql_users.accounts.passwords import hash_password, validate_password
+from gql_users.accounts.validation import BLANK, NOT_A_STRING, REQUIRED, max_length_message
 from gql_users.db.models import User
 from gql_users.settings import Settings
 
@@ -30,13 +31,13 @@ def clean_new_password(value: Any) -> str:
         ValidationFailed: ``{"new_password": [message]}``.
     """
     if value is None:
-        message = "This field is required."
+        message = REQUIRED
     elif not isinstance(value, str):
-        message = "Not a valid string."
+        message = NOT_A_STRING
     elif not value.strip():
-        message = "This field may not be blank."
+        message = BLANK
     elif len(value) > MAX_CREDENTIAL_LENGTH:
-        message = f"Ensure this field has no more than {MAX_CREDENTIAL_LENGTH} characters."
+        message = max_length_message(MAX_CREDENTIAL_LENGTH)
     else:
         return value
     raise ValidationFailed({"new_password": [message]})
@@ -58,19 +59,23 @@ async def change_password(
         ValidationFailed: ``{"new_password": [...]}``: missing, blank, or against the policy.
         NotFound: the target was deleted meanwhile.
     """
-    staff_user = caller.user
-    if staff_user is None:
-        raise NotAuthenticated()
+    staff_user = ensure_authenticated(caller)
     if not caller.is_staff:
         raise PermissionDenied()
     password = clean_new_password(new_password)
     validate_password(password, target, settings)
     encoded = await asyncio.to_thread(hash_password, password)
     result = await session.execute(
-        update(User).where(User.id == target.id).values(password=encoded)
+        update(User)
+        .where(User.id == target.id)
+        .values(password=encoded)
+        .execution_options(synchronize_session=False)
     )
+    if target in session:
+        # Forget any hash loaded before, rather than copy the new one onto the object: the
+        # next query that asks for it (login) reads the stored value.
+        session.expire(target, ["password"])
+    await session.commit()  # also when nothing matched: a rollback would expire the session
     if not result.rowcount:
-        await session.rollback()
         raise NotFound()
-    await session.commit()
     logger.info("password of user %s set by staff user %s", target.username, staff_user.username)

@@ -14,6 +14,7 @@ from gql_users.accounts.callers import ANONYMOUS, Caller
 from gql_users.accounts.errors import (
     AuthenticationFailed,
     NotAuthenticated,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -123,6 +124,18 @@ async def test_staff_can_change_password(
     assert new_hash != old_hash and new_hash is not None
     assert new_hash.startswith("$argon2id$")
     assert await verify_password(new_hash, "password")
+    assert target.__dict__.get("password") != new_hash  # not copied onto the loaded object
+
+
+async def test_a_deleted_target_is_not_found(
+    session: AsyncSession, settings: Settings, factory: Factory
+) -> None:
+    staff = await factory.user("staff", is_staff=True)
+    ghost = User(id=987654, username="ghost", email="ghost@example.com")
+
+    with pytest.raises(NotFound):
+        await change_password(session, settings, Caller(user=staff), ghost, "Changed-1234")
+    assert staff.username == "staff"  # the session was not expired by the failure
 
 
 async def test_after_a_change_login_works_with_the_new_password_only(
