@@ -1,0 +1,138 @@
+"""Protection: depth, alias and token limits, introspection switch, no batching, caches that
+hit, and unexpected errors masked with an id that is logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions.parser_cache import _get_parse_cache
+from strawberry.extensions.validation_cache import _get_validate_cache
+
+from gql_users.settings import Settings
+from gql_users.web.app import create_app
+from resolvers.protection import CACHE_SIZE
+from tests.conftest import Factory
+from tests.graphql.conftest import GraphQLClient
+
+DEEP = """{ users { edges { node { permissions { createdBy { permissions { createdBy {
+  permissions { createdBy { permissions { createdBy { username } } } } } } } } } } } }"""
+
+
+def aliases(count: int) -> str:
+    return "{ " + " ".join(f"a{n}: __typename" for n in range(count)) + " }"
+
+
+async def client_with(aiohttp_client: Any, settings: Settings, **overrides: Any) -> GraphQLClient:
+    app = create_app(settings.model_copy(update=overrides))
+    return GraphQLClient(await aiohttp_client(app))
+
+
+async def test_depth_limit(gql: GraphQLClient, factory: Factory) -> None:
+    staff = await factory.user("staff", is_staff=True)
+    response = await gql(DEEP, headers=await factory.auth(staff))
+    assert response.status == 200
+    assert "data" not in response.body
+    assert response.errors[0]["message"] == "'anonymous' exceeds maximum operation depth of 10"
+
+
+async def test_alias_limit(gql: GraphQLClient) -> None:
+    assert (await gql(aliases(15))).errors == []
+    response = await gql(aliases(16))
+    assert "data" not in response.body
+    assert response.errors[0]["message"] == "16 aliases found. Allowed: 15"
+
+
+async def test_token_limit(gql: GraphQLClient) -> None:
+    response = await gql("{ " + "__typename " * 2001 + "}")
+    assert "data" not in response.body
+    assert response.errors[0]["message"] == (
+        "Syntax Error: Document contains more than 2000 tokens. Parsing aborted."
+    )
+
+
+async def test_limits_follow_the_settings(aiohttp_client: Any, settings: Settings) -> None:
+    shallow = await client_with(aiohttp_client, settings, graphql_max_depth=1)
+    too_deep = await shallow("{ me { permissions { roleName } } }")
+    assert too_deep.errors[0]["message"] == "'anonymous' exceeds maximum operation depth of 1"
+    no_aliases = await client_with(aiohttp_client, settings, graphql_max_aliases=0)
+    too_many_aliases = await no_aliases("{ a: __typename }")
+    assert too_many_aliases.errors[0]["message"] == "1 aliases found. Allowed: 0"
+    short = await client_with(aiohttp_client, settings, graphql_max_tokens=5)
+    too_long = await short("{ __typename __typename __typename __typename }")
+    assert "more than 5 tokens" in too_long.errors[0]["message"]
+
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+async def test_introspection_is_on_by_default(gql: GraphQLClient) -> None:
+    assert await gql.ok(INTROSPECTION) == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_introspection_can_be_turned_off(aiohttp_client: Any, settings: Settings) -> None:
+    closed = await client_with(aiohttp_client, settings, graphql_introspection=False)
+    response = await closed(INTROSPECTION)
+    assert "data" not in response.body
+    assert "introspection" in response.errors[0]["message"].lower()
+    assert await closed.ok("{ __typename }") == {"__typename": "Query"}
+
+
+async def test_the_full_introspection_query_fits_the_default_limits(gql: GraphQLClient) -> None:
+    """GraphiQL and code generators send this document; the defaults must let it through."""
+    from graphql import get_introspection_query
+
+    data = await gql.ok(get_introspection_query(descriptions=True))
+    assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_operation_batching_is_off(client: TestClient) -> None:
+    response = await client.post(
+        "/graphql", json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}]
+    )
+    assert response.status == 400
+    assert (await response.json())["errors"][0]["message"] == "Batching is not enabled"
+
+
+async def test_parser_and_validation_caches_hit(gql: GraphQLClient) -> None:
+    document = "query CacheProbe { __typename }"
+    await gql.ok(document)
+    parsed = _get_parse_cache(CACHE_SIZE).cache_info().hits
+    validated = _get_validate_cache(CACHE_SIZE).cache_info().hits
+    await gql.ok(document)
+    await gql.ok(document)
+    assert _get_parse_cache(CACHE_SIZE).cache_info().hits == parsed + 2
+    assert _get_validate_cache(CACHE_SIZE).cache_info().hits == validated + 2
+
+
+async def test_an_unexpected_error_is_masked_and_logged(
+    gql: GraphQLClient,
+    factory: Factory,
+    session: AsyncSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alice = await factory.user("alice")
+    headers = await factory.auth(alice)
+    # A real failure inside a resolver: the table its DataLoader reads is gone.
+    await session.execute(text("DROP TABLE email_change_requests"))
+    await session.commit()
+    with caplog.at_level(logging.ERROR, logger="gql_users.graphql"):
+        response = await gql("{ me { username requestedEmail } }", headers=headers)
+    assert response.status == 200
+    assert response.data == {"me": {"username": "alice", "requestedEmail": None}}
+    [error] = response.errors
+    assert error["message"] == "Unexpected error."
+    assert error["path"] == ["me", "requestedEmail"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    error_id = error["extensions"]["errorId"]
+    assert set(error["extensions"]) == {"code", "errorId"}
+    body = str(response.body).lower()
+    for leak in ("email_change_requests", "sqlite", "relation", "traceback", "select"):
+        assert leak not in body
+    [record] = [r for r in caplog.records if error_id in r.getMessage()]
+    assert record.exc_info is not None
+    assert "email_change_requests" in caplog.text  # the log has the detail, the client not
