@@ -14,6 +14,7 @@ from gql_users.accounts import validation as v
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.db.models import User
+from gql_users.mail.addresses import is_valid_email
 from gql_users.settings import Settings
 
 Coercer = Callable[[Any], Any]
@@ -32,7 +33,7 @@ def _username(value: Any) -> str:
 
 def _email(value: Any) -> str:
     text = v.coerce_string(value, max_length=320, allow_blank=False)
-    if not v.is_valid_email(text):
+    if not is_valid_email(text):
         raise ValueError(v.INVALID_EMAIL)
     return text
 

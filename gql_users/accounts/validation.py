@@ -18,22 +18,11 @@ INVALID_PHONE = "Invalid phone number format."
 INVALID_BOOLEAN = "Must be a valid boolean."
 INVALID_INTEGER = "A valid integer is required."
 INVALID_SLUG = 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+NULL_CHARACTERS = "Null characters are not allowed."
 
 USERNAME_PATTERN = re.compile(r"^[0-9a-z_.@+-]+$")
 PHONE_PATTERN = re.compile(r"^\+?[\d \-\(\)]+$")
 SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
-
-# Django's EmailValidator, reduced to what matters: a dot-atom or quoted local part, and a
-# domain of LDH labels with an alphabetic (or punycode) top-level label, or a literal address.
-_EMAIL_USER = re.compile(
-    r"(^[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*\Z"
-    r'|^"([\001-\010\013\014\016-\037!#-\[\]-\177]|\\[\001-\011\013\014\016-\177])*"\Z)',
-    re.IGNORECASE,
-)
-_EMAIL_DOMAIN = re.compile(
-    r"((?:[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?\.)+)(?:[A-Z0-9-]{2,63}(?<!-))\Z", re.IGNORECASE
-)
-_EMAIL_LITERAL = re.compile(r"\[([A-F0-9:.]+)\]\Z", re.IGNORECASE)
 
 TRUE_VALUES = frozenset({"true", "1", "yes", "on", "t", "y"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off", "f", "n"})
@@ -42,19 +31,6 @@ NULL_STRINGS = frozenset({"", "none", "null"})
 
 def max_length_message(limit: int) -> str:
     return f"Ensure this field has no more than {limit} characters."
-
-
-def is_valid_email(value: str) -> bool:
-    if not value or "@" not in value or len(value) > 320:
-        return False
-    user, _, domain = value.rpartition("@")
-    if not _EMAIL_USER.match(user):
-        return False
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    return bool(_EMAIL_DOMAIN.match(domain) or _EMAIL_LITERAL.match(domain))
 
 
 def coerce_string(value: Any, *, max_length: int | None, allow_blank: bool = True) -> str:
@@ -68,6 +44,8 @@ def coerce_string(value: Any, *, max_length: int | None, allow_blank: bool = Tru
     text = str(value).strip()
     if not text and not allow_blank:
         raise ValueError(BLANK)
+    if "\x00" in text:  # PostgreSQL text cannot store NUL; DRF refuses it with this message
+        raise ValueError(NULL_CHARACTERS)
     if max_length is not None and len(text) > max_length:
         raise ValueError(max_length_message(max_length))
     return text
