@@ -1,0 +1,341 @@
+"""Waldur's UserCreateTest (73-76) through the REST shim, and the Part A decisions on create,
+``token``, ``refresh_token`` and ``change_password``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gql_users.db.models import AuthToken, User, utcnow
+from tests.conftest import Factory
+from tests.rest.scenario_helpers import (
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    detail_path,
+    json_of,
+    user_url,
+)
+
+LIST = "/api/users/"
+LOGIN = "/api-auth/password/"
+
+
+@pytest.fixture
+async def staff(factory: Factory) -> User:
+    return await factory.user("staff", is_staff=True)
+
+
+async def created_user(factory: Factory, username: str) -> User | None:
+    return await factory.session.scalar(
+        select(User).where(User.username == username).execution_options(populate_existing=True)
+    )
+
+
+# --- UserCreateTest (73-76) --------------------------------------------------------------------
+
+
+async def test_staff_can_create_user(client: Any, factory: Factory, staff: User) -> None:
+    payload = {
+        "username": "john",
+        "email": "john@example.com",
+        "first_name": "John",
+        "last_name": "Doe",
+    }
+    response = await client.post(LIST, json=payload, headers=await factory.auth(staff))
+    assert response.status == 201
+    body = await json_of(response)
+    user = await created_user(factory, "john")
+    assert user is not None
+    assert response.headers["Location"] == user_url(user) == body["url"]
+    assert body["full_name"] == "John Doe"
+    assert body["agreement_date"] is None and user.agreement_date is None
+    assert body["slug"] == "john-1"
+    assert body["token_expires_at"] is not None
+    assert "token" not in body  # the new user is not the caller
+    assert await factory.session.scalar(select(AuthToken).where(AuthToken.user_id == user.id))
+
+
+@pytest.mark.parametrize("caller_kind", ["global_support", "user"])
+async def test_user_can_not_create_user(client: Any, factory: Factory, caller_kind: str) -> None:
+    caller = await factory.user("caller", is_support=caller_kind == "global_support")
+    payload = {"username": "john", "email": "john@example.com"}
+    response = await client.post(LIST, json=payload, headers=await factory.auth(caller))
+    assert response.status == 403
+    assert await json_of(response) == PERMISSION_DENIED
+    assert await created_user(factory, "john") is None
+
+
+async def test_staff_can_change_password(client: Any, factory: Factory, staff: User) -> None:
+    """Waldur's test sets "password"; Part A §7 adds a policy, so a compliant one is used."""
+    user = await factory.user("target", password="original-secret")
+    response = await client.post(
+        detail_path(user, "change_password"),
+        json={"new_password": "a new secret"},
+        headers=await factory.auth(staff),
+    )
+    assert response.status == 200
+    assert await json_of(response) == {"status": "password set"}
+    login = await client.post(LOGIN, json={"username": "target", "password": "a new secret"})
+    assert login.status == 200
+    old = await client.post(LOGIN, json={"username": "target", "password": "original-secret"})
+    assert old.status == 401
+
+
+@pytest.mark.parametrize("caller_kind", ["global_support", "user"])
+async def test_user_can_not_change_password(
+    client: Any, factory: Factory, caller_kind: str
+) -> None:
+    """For "user" the target is the caller itself, as in Waldur's test."""
+    caller = await factory.user(
+        "caller", is_support=caller_kind == "global_support", password="x-secret-1"
+    )
+    target = caller if caller_kind == "user" else await factory.user("target")
+    response = await client.post(
+        detail_path(target, "change_password"),
+        json={"new_password": "a new secret"},
+        headers=await factory.auth(caller),
+    )
+    assert response.status == 403
+    assert await json_of(response) == PERMISSION_DENIED
+
+
+async def test_change_password_of_an_invisible_user_is_404_for_non_staff(
+    client: Any, factory: Factory
+) -> None:
+    caller = await factory.user("caller")
+    stranger = await factory.user("stranger")
+    response = await client.post(
+        detail_path(stranger, "change_password"),
+        json={"new_password": "a new secret"},
+        headers=await factory.auth(caller),
+    )
+    assert response.status == 404
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["x1y2z3", "1234567890", "target", "target@example.com"],
+    ids=["too-short", "all-digits", "same-as-username", "same-as-email"],
+)
+async def test_password_policy_on_change_password_is_a_field_error(
+    client: Any, factory: Factory, staff: User, weak: str
+) -> None:
+    target = await factory.user("target", password="unchanged-secret")
+    response = await client.post(
+        detail_path(target, "change_password"),
+        json={"new_password": weak},
+        headers=await factory.auth(staff),
+    )
+    assert response.status == 400
+    body = await json_of(response)
+    assert list(body) == ["new_password"] and body["new_password"]
+    assert all(isinstance(message, str) and message for message in body["new_password"])
+    assert weak not in str(body)  # the password itself is never echoed
+    login = await client.post(LOGIN, json={"username": "target", "password": "unchanged-secret"})
+    assert login.status == 200
+
+
+@pytest.mark.parametrize("body", [{}, {"new_password": ""}, {"new_password": 12345678}])
+async def test_change_password_needs_a_non_blank_string(
+    client: Any, factory: Factory, staff: User, body: dict[str, Any]
+) -> None:
+    target = await factory.user("target")
+    response = await client.post(
+        detail_path(target, "change_password"), json=body, headers=await factory.auth(staff)
+    )
+    assert response.status == 400
+    assert list(await json_of(response)) == ["new_password"]
+
+
+# --- create: validation and Part A -------------------------------------------------------------
+
+
+async def test_username_clash_with_an_inactive_user_is_400_not_500(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    """B §7.13 [ambiguous]: Waldur probably crashes; a Waldur client expects the field error."""
+    await factory.user("sleeper", is_active=False)
+    response = await client.post(
+        LIST,
+        json={"username": "sleeper", "email": "s@example.com"},
+        headers=await factory.auth(staff),
+    )
+    assert response.status == 400
+    assert await json_of(response) == {"username": ["user with this username already exists."]}
+
+
+async def test_username_clash_with_an_active_user_is_400(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    response = await client.post(
+        LIST,
+        json={"username": "staff", "email": "s@example.com"},
+        headers=await factory.auth(staff),
+    )
+    assert response.status == 400
+    assert await json_of(response) == {"username": ["user with this username already exists."]}
+
+
+async def test_create_validates_required_and_formats(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    headers = await factory.auth(staff)
+    response = await client.post(LIST, json={}, headers=headers)
+    assert response.status == 400
+    assert await json_of(response) == {
+        "username": ["This field is required."],
+        "email": ["This field is required."],
+    }
+    response = await client.post(
+        LIST,
+        json={"username": "Bad Name", "email": "nope", "phone_number": "call me"},
+        headers=headers,
+    )
+    assert await json_of(response) == {
+        "username": ["Enter a valid username."],
+        "email": ["Enter a valid email address."],
+        "phone_number": ["Invalid phone number format."],
+    }
+
+
+@pytest.mark.parametrize(("given", "stored"), [(7200, 7200), (None, None)])
+async def test_token_lifetime_on_create_is_honoured(
+    client: Any, factory: Factory, staff: User, given: int | None, stored: int | None
+) -> None:
+    """Part A §6: Waldur overwrites it with the default; gql-users keeps what staff asked for."""
+    payload = {"username": "timed", "email": "t@example.com", "token_lifetime": given}
+    response = await client.post(LIST, json=payload, headers=await factory.auth(staff))
+    assert response.status == 201
+    user = await created_user(factory, "timed")
+    assert user is not None and user.token_lifetime == stored
+    expires = (await json_of(response))["token_expires_at"]
+    assert (expires is None) is (stored is None)
+
+
+async def test_token_lifetime_on_create_defaults_to_the_setting(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    payload = {"username": "timed", "email": "t@example.com"}
+    assert (await client.post(LIST, json=payload, headers=await factory.auth(staff))).status == 201
+    user = await created_user(factory, "timed")
+    assert user is not None and user.token_lifetime == 3600
+
+
+async def test_create_with_a_form_body(client: Any, factory: Factory, staff: User) -> None:
+    data = {
+        "username": "formed",
+        "email": "f@example.com",
+        "is_support": "true",
+        "token_lifetime": "120",
+    }
+    response = await client.post(LIST, data=data, headers=await factory.auth(staff))
+    assert response.status == 201
+    body = await json_of(response)
+    assert body["is_support"] is True
+    user = await created_user(factory, "formed")
+    assert user is not None and user.token_lifetime == 120
+
+
+# --- token and refresh_token (Part A §2-3) -----------------------------------------------------
+
+
+async def test_staff_can_read_a_users_token(client: Any, factory: Factory, staff: User) -> None:
+    user = await factory.user("holder", first_name="Hol", last_name="Der")
+    response = await client.get(detail_path(user, "token"), headers=await factory.auth(staff))
+    assert response.status == 200
+    body = await json_of(response)
+    assert body["token"] == await factory.token(user)
+    assert {key: body[key] for key in body if key not in ("token", "created")} == {
+        "user_first_name": "Hol",
+        "user_last_name": "Der",
+        "user_username": "holder",
+        "user_is_active": True,
+        "user_token_lifetime": 3600,
+    }
+
+
+async def test_token_for_a_user_with_no_token_is_404(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    user = await factory.user("tokenless", with_token=False)
+    response = await client.get(detail_path(user, "token"), headers=await factory.auth(staff))
+    assert response.status == 404
+    assert await json_of(response) == {"detail": "User has no active token."}
+
+
+async def test_token_is_403_for_non_staff_whatever_the_target(
+    client: Any, factory: Factory
+) -> None:
+    user = await factory.user("nosy")
+    headers = await factory.auth(user)
+    for path in (detail_path(user, "token"), f"/api/users/{'0' * 32}/token/"):
+        response = await client.get(path, headers=headers)
+        assert response.status == 403
+        assert await json_of(response) == PERMISSION_DENIED
+
+
+async def test_refresh_token_replaces_the_key_and_answers_200(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    user = await factory.user("refreshed")
+    old_key = await factory.token(user)
+    response = await client.post(
+        detail_path(user, "refresh_token"), headers=await factory.auth(staff)
+    )
+    assert response.status == 200  # Part A §2: the published 200, not Waldur's 201
+    new_key = (await json_of(response))["token"]
+    assert new_key != old_key and len(new_key) == 40
+    old = await client.get("/api/users/me/", headers={"Authorization": f"Token {old_key}"})
+    assert old.status == 401 and await json_of(old) == {"detail": "Invalid token."}
+    new = await client.get("/api/users/me/", headers={"Authorization": f"Token {new_key}"})
+    assert new.status == 200 and (await json_of(new))["username"] == "refreshed"
+
+
+async def test_refresh_token_for_a_user_with_no_token_creates_one(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    user = await factory.user("tokenless", with_token=False)
+    response = await client.post(
+        detail_path(user, "refresh_token"), headers=await factory.auth(staff)
+    )
+    assert response.status == 200
+    assert (await json_of(response))["token"] == await factory.token(user)
+
+
+async def test_refresh_token_is_refused_to_non_staff(client: Any, factory: Factory) -> None:
+    user = await factory.user("self")
+    colleague = await factory.user("colleague")
+    stranger = await factory.user("stranger")
+    customer = await factory.customer()
+    await factory.grant(user, "CUSTOMER.OWNER", customer)
+    await factory.grant(colleague, "CUSTOMER.OWNER", customer)
+    headers = await factory.auth(user)
+    expected = {user: 403, colleague: 403, stranger: 404}
+    for target, status in expected.items():
+        response = await client.post(detail_path(target, "refresh_token"), headers=headers)
+        assert response.status == status, target.username
+
+
+async def test_token_is_returned_even_when_expired(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    user = await factory.user("expired")
+    token = await factory.session.scalar(select(AuthToken).where(AuthToken.user_id == user.id))
+    assert token is not None
+    token.created = utcnow() - timedelta(days=2)
+    await factory.session.commit()
+    response = await client.get(detail_path(user, "token"), headers=await factory.auth(staff))
+    assert response.status == 200
+    assert (await json_of(response))["token"] == token.key
+
+
+async def test_staff_with_an_unknown_uuid_gets_404_on_token(
+    client: Any, factory: Factory, staff: User
+) -> None:
+    response = await client.get(f"/api/users/{'0' * 32}/token/", headers=await factory.auth(staff))
+    assert response.status == 404
+    assert await json_of(response) == NOT_FOUND

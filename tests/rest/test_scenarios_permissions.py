@@ -1,0 +1,413 @@
+"""Waldur's UserPermissionApiTest (B §6, scenarios 1-10 and 14-27) and UserPermissionApiListTest
+(28-31), through the REST shim.
+
+Scenarios 11-13 (``ip_address`` on ``me``) belong to a later Waldur and are out of scope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Factory
+from tests.rest.scenario_helpers import (
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    PermissionWorld,
+    detail_path,
+    json_of,
+    permission_world,
+    reloaded,
+    user_url,
+)
+
+LIST = "/api/users/"
+
+
+@pytest.fixture
+async def world(factory: Factory) -> PermissionWorld:
+    return await permission_world(factory)
+
+
+# --- listing (1-4, 6, 10) ----------------------------------------------------------------------
+
+
+async def test_anonymous_user_cannot_list_accounts(client: Any, world: PermissionWorld) -> None:
+    response = await client.get(LIST)
+    assert response.status == 401
+    assert await json_of(response) == NOT_AUTHENTICATED
+    assert response.headers["WWW-Authenticate"] == "Token"
+
+
+async def test_authorized_user_can_list_accounts(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(LIST, headers=await factory.auth(world.owner))
+    assert response.status == 200
+    assert isinstance(await json_of(response), list)
+
+
+async def test_staff_user_can_list_accounts(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(LIST, headers=await factory.auth(world.staff))
+    assert response.status == 200
+    assert len(await json_of(response)) == 4
+
+
+async def test_staff_cannot_see_token_in_the_list(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(LIST, headers=await factory.auth(world.staff))
+    users = await json_of(response)
+    assert {user["username"] for user in users} == {"staff", "owner", "not_owner", "other"}
+    for user in users:
+        assert "token" not in user and "token_lifetime" not in user
+        assert "token_expires_at" in user  # never hidden (B §3.0)
+
+
+async def test_owner_cannot_see_token_and_its_lifetime_field_in_the_list_of_users(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(LIST, headers=await factory.auth(world.owner))
+    users = await json_of(response)
+    assert [user["username"] for user in users] == ["not_owner", "owner"]
+    # Waldur's own assertions here check nothing; ours do: a page of two hides the token.
+    assert all("token" not in user and "token_lifetime" not in user for user in users)
+
+
+async def test_user_can_see_his_token_via_current_filter(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get("/api/users/me/", headers=await factory.auth(world.owner))
+    assert response.status == 200
+    body = await json_of(response)
+    assert body["uuid"] == world.owner.uuid.hex
+    assert body["token"] == await factory.token(world.owner)
+
+
+async def test_a_one_item_list_page_that_is_the_caller_shows_the_token(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    """B §3.0: the token appears in a list only on a page holding exactly the caller."""
+    headers = await factory.auth(world.staff)
+    response = await client.get(LIST, params={"username": "staff"}, headers=headers)
+    (only,) = await json_of(response)
+    assert only["token"] == await factory.token(world.staff)
+    assert only["token_lifetime"] == 3600
+    response = await client.get(LIST, params={"username": "owner"}, headers=headers)
+    (owner,) = await json_of(response)
+    assert "token" not in owner and "token_lifetime" not in owner
+
+
+# --- retrieve (5, 7-9) -------------------------------------------------------------------------
+
+
+async def test_staff_cannot_see_token_and_its_lifetime_of_the_other_user(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(detail_path(world.owner), headers=await factory.auth(world.staff))
+    assert response.status == 200
+    body = await json_of(response)
+    assert "token" not in body and "token_lifetime" not in body
+    assert body["url"] == user_url(world.owner)
+
+
+async def test_owner_can_see_his_token_and_its_lifetime(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(detail_path(world.owner), headers=await factory.auth(world.owner))
+    body = await json_of(response)
+    assert body["token"] == await factory.token(world.owner)
+    assert body["token_lifetime"] == 3600
+
+
+async def test_owner_cannot_see_token_and_its_lifetime_of_the_not_owner(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    path = detail_path(world.not_owner)
+    response = await client.get(path, headers=await factory.auth(world.owner))
+    assert response.status == 200
+    body = await json_of(response)
+    assert body["username"] == "not_owner"
+    assert "token" not in body and "token_lifetime" not in body
+
+
+async def test_owner_cannot_see_other_user(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.get(detail_path(world.other), headers=await factory.auth(world.owner))
+    assert response.status == 404
+    assert await json_of(response) == NOT_FOUND
+
+
+# --- create (14-17) ----------------------------------------------------------------------------
+
+NEW_USER = {
+    "username": "new_user",
+    "email": "new_user@example.com",
+    "full_name": "New User",
+    "native_name": "Uus Kasutaja",
+    "is_staff": False,
+    "is_active": True,
+}
+
+
+async def test_anonymous_user_cannot_create_account(client: Any, world: PermissionWorld) -> None:
+    response = await client.post(LIST, json=NEW_USER)
+    assert response.status == 401
+
+
+async def test_authorized_user_cannot_create_account(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.post(LIST, json=NEW_USER, headers=await factory.auth(world.owner))
+    assert response.status == 403
+    assert await json_of(response) == PERMISSION_DENIED
+
+
+async def test_staff_user_can_create_account(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.post(LIST, json=NEW_USER, headers=await factory.auth(world.staff))
+    assert response.status == 201
+    body = await json_of(response)
+    assert body["username"] == "new_user" and body["native_name"] == "Uus Kasutaja"
+    assert body["full_name"] == ""  # read-only (B §7.2): names come from first/last name
+    listed = await client.get(
+        LIST, params={"username": "new_user"}, headers=await factory.auth(world.staff)
+    )
+    assert [user["uuid"] for user in await json_of(listed)] == [body["uuid"]]
+
+
+async def test_staff_user_cannot_set_civil_number_upon_account_creation(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    payload = NEW_USER | {"civil_number": "39001010000"}
+    response = await client.post(LIST, json=payload, headers=await factory.auth(world.staff))
+    assert response.status == 201
+    assert (await json_of(response))["civil_number"] is None
+
+
+# --- update (18-25) ----------------------------------------------------------------------------
+
+
+async def test_user_can_change_his_account_email(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    """Waldur's name; the email is silently ignored (read-only on update), the phone changes."""
+    payload = {"email": "changed@example.com", "phone_number": "+372 5555 5555"}
+    path = detail_path(world.owner)
+    response = await client.put(path, json=payload, headers=await factory.auth(world.owner))
+    assert response.status == 200
+    owner = await reloaded(factory, world.owner)
+    assert owner is not None
+    assert owner.phone_number == "+372 5555 5555"
+    assert owner.email == "owner@example.com"
+
+
+async def test_user_cannot_change_other_account_email(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    payload = {"email": "changed@example.com", "phone_number": "+372 5555 5555"}
+    path = detail_path(world.not_owner)
+    response = await client.put(path, json=payload, headers=await factory.auth(world.owner))
+    assert response.status == 403
+    not_owner = await reloaded(factory, world.not_owner)
+    assert not_owner is not None and not_owner.email == "not_owner@example.com"
+    assert not_owner.phone_number == ""
+
+
+async def test_user_cannot_make_himself_support(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    path = detail_path(world.owner)
+    response = await client.patch(
+        path, json={"is_support": True}, headers=await factory.auth(world.owner)
+    )
+    assert response.status == 200
+    assert "is_support" not in await json_of(response)  # not even shown to a normal user
+    owner = await reloaded(factory, world.owner)
+    assert owner is not None and owner.is_support is False
+
+
+async def test_support_cannot_make_himself_staff(client: Any, factory: Factory) -> None:
+    support = await factory.user("support", is_support=True)
+    response = await client.patch(
+        detail_path(support), json={"is_staff": True}, headers=await factory.auth(support)
+    )
+    assert response.status == 200
+    assert (await json_of(response))["is_staff"] is False  # support sees it, read-only
+    stored = await reloaded(factory, support)
+    assert stored is not None and stored.is_staff is False
+
+
+async def test_staff_user_cannot_change_civil_number(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    path = detail_path(world.owner)
+    response = await client.put(
+        path, json={"civil_number": "39001010000"}, headers=await factory.auth(world.staff)
+    )
+    assert response.status == 200
+    owner = await reloaded(factory, world.owner)
+    assert owner is not None and owner.civil_number is None
+
+
+async def test_user_can_change_his_token_lifetime(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    path = detail_path(world.owner)
+    response = await client.put(
+        path, json={"token_lifetime": 100}, headers=await factory.auth(world.owner)
+    )
+    assert response.status == 200
+    assert (await json_of(response))["token_lifetime"] == 100
+    owner = await reloaded(factory, world.owner)
+    assert owner is not None and owner.token_lifetime == 100
+
+
+async def test_user_cannot_change_other_token_lifetime(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    path = detail_path(world.not_owner)
+    response = await client.put(
+        path, json={"token_lifetime": 100}, headers=await factory.auth(world.owner)
+    )
+    assert response.status == 403
+    not_owner = await reloaded(factory, world.not_owner)
+    assert not_owner is not None and not_owner.token_lifetime == 3600
+
+
+async def test_staff_cannot_change_another_users_token_lifetime_silently_ignored(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    """B §3.4: the field is absent for staff editing someone else, so the value is ignored."""
+    path = detail_path(world.owner)
+    response = await client.patch(
+        path, json={"token_lifetime": 100}, headers=await factory.auth(world.staff)
+    )
+    assert response.status == 200
+    owner = await reloaded(factory, world.owner)
+    assert owner is not None and owner.token_lifetime == 3600
+
+
+async def test_staff_user_can_change_any_accounts_fields(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    payload = {
+        "username": "ignored_on_update",
+        "email": "ignored@example.com",
+        "native_name": "Native",
+        "job_title": "Boss",
+        "phone_number": "+1 (555) 123-4567",
+        "organization": "Org",
+        "description": "Described",
+        "is_staff": True,
+        "is_active": True,
+        "is_support": True,
+        "token_lifetime": 7200,
+        "notifications_enabled": False,
+        "preferred_language": "et",
+        "first_name": "Stella",
+        "last_name": "Staff",
+        "slug": "stella",
+    }
+    path = detail_path(world.staff)
+    response = await client.put(path, json=payload, headers=await factory.auth(world.staff))
+    assert response.status == 200
+    body = await json_of(response)
+    for name in payload.keys() - {"username", "email"}:
+        assert body[name] == payload[name], name
+    assert body["username"] == "staff" and body["email"] == "staff@example.com"
+    assert body["full_name"] == "Stella Staff"
+
+
+# --- delete (26-27) ----------------------------------------------------------------------------
+
+
+async def test_staff_user_can_delete_any_account(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    """Every one of the four, the staff user itself last (its own token dies with it)."""
+    headers = await factory.auth(world.staff)
+    for user in [world.owner, world.not_owner, world.other, world.staff]:
+        response = await client.delete(detail_path(user), headers=headers)
+        assert response.status == 204, user.username
+        assert await response.read() == b""
+        assert await reloaded(factory, user) is None
+
+
+async def test_user_cannot_delete_his_account(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    response = await client.delete(
+        detail_path(world.owner), headers=await factory.auth(world.owner)
+    )
+    assert response.status == 403
+    assert await json_of(response) == PERMISSION_DENIED
+    assert await reloaded(factory, world.owner) is not None
+
+
+async def test_user_cannot_delete_other_account(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    headers = await factory.auth(world.owner)
+    response = await client.delete(detail_path(world.not_owner), headers=headers)
+    assert response.status == 403
+    assert await reloaded(factory, world.not_owner) is not None
+    # refused before the lookup (B §3.5): an unknown uuid is 403 too, not 404
+    response = await client.delete("/api/users/" + "0" * 32 + "/", headers=headers)
+    assert response.status == 403
+
+
+async def test_support_cannot_delete_accounts(
+    client: Any, factory: Factory, world: PermissionWorld
+) -> None:
+    support = await factory.user("support", is_support=True)
+    response = await client.delete(detail_path(world.other), headers=await factory.auth(support))
+    assert response.status == 403
+
+
+# --- UserPermissionApiListTest (28-31) --------------------------------------------------------
+
+
+async def listed_usernames(client: Any, factory: Factory, caller: Any) -> list[str]:
+    response = await client.get(LIST, headers=await factory.auth(caller))
+    assert response.status == 200
+    return [user["username"] for user in await json_of(response)]
+
+
+async def test_staff_can_view_all_users(client: Any, factory: Factory) -> None:
+    staff = await factory.user("staff", is_staff=True)
+    await factory.user("alice")
+    await factory.user("bob", is_active=False)
+    assert await listed_usernames(client, factory, staff) == ["alice", "bob", "staff"]
+
+
+async def test_owner_can_view_other_users_in_organization(client: Any, factory: Factory) -> None:
+    owner = await factory.user("owner")
+    support = await factory.user("support_role")
+    await factory.user("stranger")
+    customer = await factory.customer()
+    await factory.grant(owner, "CUSTOMER.OWNER", customer)
+    await factory.grant(support, "CUSTOMER.SUPPORT", customer)
+    assert await listed_usernames(client, factory, owner) == ["owner", "support_role"]
+
+
+async def test_owner_can_view_other_users_in_project(client: Any, factory: Factory) -> None:
+    manager = await factory.user("manager")
+    member = await factory.user("member")
+    await factory.user("stranger")
+    project = await factory.project(await factory.customer())
+    await factory.grant(manager, "PROJECT.MANAGER", project)
+    await factory.grant(member, "PROJECT.MEMBER", project)
+    assert await listed_usernames(client, factory, member) == ["manager", "member"]
+
+
+async def test_owner_cannot_view_other_users(client: Any, factory: Factory) -> None:
+    loner = await factory.user("loner")
+    await factory.user("stranger")
+    assert await listed_usernames(client, factory, loner) == ["loner"]
