@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.folding import fold_ascii
+from gql_users.accounts.validation import NULL_CHARACTERS
 from gql_users.db.models import Customer, Project, Role, User, UserRole
 
 INVALID_DATETIME = "Enter a valid date/time."
@@ -83,12 +84,17 @@ class UserFilter:
         Raises:
             ValidationFailed: ``{"date_joined": ["Enter a valid date/time."]}`` for a date that
                 does not parse, ``{"customer_uuid": ["Must be a valid UUID."]}`` for a malformed
-                uuid (Part A item 3), one key per bad parameter.
+                uuid (Part A item 3), ``["Null characters are not allowed."]`` for a value
+                holding NUL, one key per bad parameter.
         """
         values: dict[str, object] = {}
         errors: dict[str, list[str]] = {}
         for field in fields(cls):
             name = field.name
+            if any("\x00" in value for value in params.get(name, ())):
+                # PostgreSQL text cannot hold NUL; Django's form fields refuse it the same way.
+                errors[name] = [NULL_CHARACTERS]
+                continue
             if name in _ROLE_PARAMS:
                 roles = tuple(value.strip() for value in params.get(name, ()) if value.strip())
                 if roles:

@@ -6,7 +6,7 @@ the lookup (403), the lookup (404), then the checks after it (403).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -224,12 +224,28 @@ async def pull_remote_user(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
+def _only(*methods: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A catch-all for a list-level route: any other method is 405.
+
+    Waldur's router tries ``users/me/`` and ``users/confirm_email/`` before ``users/{uuid}/``,
+    so ``DELETE /api/users/me/`` is "method not allowed", not a lookup of a user called "me".
+    aiohttp would otherwise fall through to the detail route and answer 404.
+    """
+
+    async def method_not_allowed(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, methods)
+
+    return method_not_allowed
+
+
 def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/api/users/", list_or_count)
     router.add_post("/api/users/", create)
     router.add_get("/api/users/me/", me)
+    router.add_route("*", "/api/users/me/", _only("GET", "HEAD"))
     router.add_post("/api/users/confirm_email/", confirm_email)
+    router.add_route("*", "/api/users/confirm_email/", _only("POST"))
     router.add_get(USER, retrieve)
     router.add_put(USER, update)
     router.add_patch(USER, update)
