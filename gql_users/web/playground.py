@@ -167,7 +167,7 @@ def load_operations(directory: Path) -> tuple[SavedOperation, ...]:
 
 
 def load_playground(directory: Path) -> Playground:
-    """Read the page, version every asset it references by content hash, load the operations.
+    """Read the page, version each static file by content hash, load the saved operations.
 
     Raises:
         FileNotFoundError: the page or an asset it references is missing.
