@@ -7,7 +7,9 @@ from waldur_api_client.api.users import users_list, users_me_retrieve, users_ret
 from tests.conftest import Factory
 
 
-async def test_list_me_and_retrieve_through_the_generated_client(api: Any, factory: Factory) -> None:
+async def test_list_me_and_retrieve_through_the_generated_client(
+    api: Any, factory: Factory
+) -> None:
     staff = await factory.user("staff", is_staff=True)
     other = await factory.user("other", first_name="Fran\u00e7ois", last_name="J\u00fcrim\u00e4e")
     client = api(await factory.token(staff))
