@@ -252,3 +252,11 @@ BUILTIN_ROLES: tuple[tuple[str, str, str], ...] = (
     ("PROJECT.MANAGER", "Project manager", "project"),
     ("PROJECT.MEMBER", "Project member", "project"),
 )
+
+
+POSTGRESQL_CODE_POINT_INDEXES: dict[str, str] = {
+    "ix_users_username_c": 'username COLLATE "C", id',
+    "ix_users_email_c": 'email COLLATE "C", id',
+    "ix_users_full_name_c": 'first_name COLLATE "C", last_name COLLATE "C", id',
+}
+"""PostgreSQL-only expression indexes (migration 0002) that serve the code-point orderings."""

@@ -131,7 +131,9 @@ async def test_null_lifetime_never_expires(probe: Any, factory: Factory) -> None
     assert response.status == 200
 
 
-async def test_sliding_refresh_moves_created_after_the_debounce(probe: Any, factory: Factory) -> None:
+async def test_sliding_refresh_moves_created_after_the_debounce(
+    probe: Any, factory: Factory
+) -> None:
     user = await factory.user("slider", token_lifetime=3600)
     token = await factory.session.scalar(select(AuthToken).where(AuthToken.user_id == user.id))
     assert token is not None
@@ -139,7 +141,9 @@ async def test_sliding_refresh_moves_created_after_the_debounce(probe: Any, fact
     token.created = old
     await factory.session.commit()
     before = utcnow()
-    assert (await probe.get("/api/probe/", headers={"Authorization": f"Token {token.key}"})).status == 200
+    assert (
+        await probe.get("/api/probe/", headers={"Authorization": f"Token {token.key}"})
+    ).status == 200
     moved = await token_created(factory, user)
     assert moved >= before - timedelta(seconds=1)
 
@@ -151,7 +155,9 @@ async def test_sliding_refresh_is_debounced(probe: Any, factory: Factory) -> Non
     recent = utcnow() - timedelta(seconds=10)
     token.created = recent
     await factory.session.commit()
-    assert (await probe.get("/api/probe/", headers={"Authorization": f"Token {token.key}"})).status == 200
+    assert (
+        await probe.get("/api/probe/", headers={"Authorization": f"Token {token.key}"})
+    ).status == 200
     assert await token_created(factory, user) == recent
 
 
@@ -174,7 +180,9 @@ async def test_impersonation_accepts_hex_and_inactive_targets(probe: Any, factor
 
 
 @pytest.mark.parametrize("kind", ["user", "support"])
-async def test_impersonation_is_ignored_for_non_staff(probe: Any, factory: Factory, kind: str) -> None:
+async def test_impersonation_is_ignored_for_non_staff(
+    probe: Any, factory: Factory, kind: str
+) -> None:
     caller = await factory.user("caller", is_support=kind == "support")
     target = await factory.user("target")
     headers = await factory.auth(caller) | {"X-Impersonated-User-Uuid": str(target.uuid)}
@@ -209,7 +217,9 @@ async def test_logout_deletes_the_token(client: Any, factory: Factory) -> None:
     headers = await factory.auth(user)
     response = await client.post("/api-auth/logout/", headers=headers)
     assert response.status == 204
-    assert await factory.session.scalar(select(AuthToken).where(AuthToken.user_id == user.id)) is None
+    assert (
+        await factory.session.scalar(select(AuthToken).where(AuthToken.user_id == user.id)) is None
+    )
     response = await client.post("/api-auth/logout/", headers=headers)
     assert response.status == 401
     assert await response.json() == {"detail": "Invalid token."}

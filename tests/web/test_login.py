@@ -39,7 +39,9 @@ async def test_user_can_authenticate_with_token(client: Any, factory: Factory) -
     assert response.status == 200
     body = await response.json()
     assert list(body) == ["token"] and len(body["token"]) == 40
-    logout = await client.post("/api-auth/logout/", headers={"Authorization": f"Token {body['token']}"})
+    logout = await client.post(
+        "/api-auth/logout/", headers={"Authorization": f"Token {body['token']}"}
+    )
     assert logout.status == 204
 
 
@@ -151,7 +153,9 @@ async def test_success_clears_the_failure_counter(client: Any, factory: Factory)
     await factory.user("alice", password="correct horse")
     for _ in range(3):
         await client.post(LOGIN, json={"username": "alice", "password": "wrong"})
-    assert (await client.post(LOGIN, json={"username": "alice", "password": "correct horse"})).status == 200
+    assert (
+        await client.post(LOGIN, json={"username": "alice", "password": "correct horse"})
+    ).status == 200
     for _ in range(4):
         response = await client.post(LOGIN, json={"username": "alice", "password": "wrong"})
         assert await response.json() == INVALID
@@ -184,7 +188,9 @@ async def test_expired_token_is_recreated_on_successful_authentication(
     response = await client.post(LOGIN, json={"username": "alice", "password": "correct horse"})
     new_key = (await response.json())["token"]
     assert new_key != old_key
-    assert (await client.post("/api-auth/logout/", headers={"Authorization": f"Token {new_key}"})).status == 204
+    assert (
+        await client.post("/api-auth/logout/", headers={"Authorization": f"Token {new_key}"})
+    ).status == 204
 
 
 async def test_token_never_expires_if_token_lifetime_is_none(client: Any, factory: Factory) -> None:
@@ -229,7 +235,9 @@ web.run_app(create_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
 
 
-async def wait_healthy(session: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]) -> None:
+async def wait_healthy(
+    session: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]
+) -> None:
     for _ in range(200):
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
