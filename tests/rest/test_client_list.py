@@ -116,6 +116,28 @@ async def test_page_and_page_size_with_headers(api: Any, factory: Factory) -> No
         assert "page=3" in links["last"] and "page=" not in links["first"]
     assert pages == [["alice", "bob", "carol"], ["dave", "gone", "old"], ["outsider"]]
 
+    # The links are absolute and followable as they stand; page=last works as well.
+    two_words = await users_list.asyncio_detailed(
+        client=client, organization="Acme", page_size=3, query="alice jones"
+    )  # word 1 in first_name or word 2 in last_name also match (B §4.1)
+    assert [user.username for user in two_words.parsed] == ["alice", "carol"]
+    assert "page=" not in two_words.headers["Link"]  # one page: first and last, unpaged
+    middle = await users_list.asyncio_detailed(
+        client=client, organization="Acme", page=2, page_size=3
+    )
+    links = parse_link_header(middle.headers["Link"])
+    followed = await client.get_async_httpx_client().get(links["next"])
+    assert [item["username"] for item in followed.json()] == ["outsider"]
+    followed_back = await client.get_async_httpx_client().get(links["prev"])
+    assert [item["username"] for item in followed_back.json()] == ["alice", "bob", "carol"]
+    last = await users_list.asyncio(
+        client=client,
+        organization="Acme",
+        page="last",  # type: ignore[arg-type]
+        page_size=3,
+    )
+    assert [user.username for user in last] == ["outsider"]
+
     with pytest.raises(UnexpectedStatus) as past_the_end:
         await users_list.asyncio(client=client, organization="Acme", page=4, page_size=3)
     assert past_the_end.value.status_code == 404
@@ -208,8 +230,11 @@ async def test_every_other_filter_the_client_sends(api: Any, factory: Factory) -
         civil_number="EE123", **shared,
     )  # fmt: skip
     twin = await factory.user("twin", first_name="Francois", last_name="Jurimae", **shared)
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
     for member in (target, twin):
-        await factory.grant(member, "PROJECT.MANAGER", project)
+        await factory.grant(
+            member, "PROJECT.MANAGER", project, created_by=staff, expiration_time=expires
+        )
     client = api(await factory.token(staff))
     found = await users_list.asyncio(
         client=client,
@@ -230,7 +255,10 @@ async def test_every_other_filter_the_client_sends(api: Any, factory: Factory) -
     assert [user.username for user in found] == ["francois"]
     assert found[0].civil_number == "EE123" and found[0].agreement_date == agreed
     assert [permission.role_name for permission in found[0].permissions] == ["PROJECT.MANAGER"]
-    assert found[0].permissions[0].scope_uuid == project.uuid
+    (permission,) = found[0].permissions
+    assert (permission.scope_uuid, permission.user_uuid) == (project.uuid, target.uuid)
+    assert (permission.customer_uuid, permission.created_by_username) == (customer.uuid, "staff")
+    assert permission.expiration_time == expires and permission.scope_type == "project"
 
     agreed_later = await users_list.asyncio(
         client=client, username_list="francois,twin", agreement_date=agreed + timedelta(seconds=1)

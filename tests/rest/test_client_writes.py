@@ -274,9 +274,12 @@ async def test_patch_own_token_lifetime_to_none_by_form_and_multipart(
     by_multipart = await users_partial_update.asyncio(
         uuid=user.uuid,
         client=client,
-        body=PatchedUserRequestMultipart(token_lifetime=600, organization="Own Org"),
+        body=PatchedUserRequestMultipart(
+            token_lifetime=600, organization="Own Org", first_name="J\u00fcrgen \u4e2d"
+        ),
     )
     assert by_multipart.token_lifetime == 600 and by_multipart.organization == "Own Org"
+    assert by_multipart.first_name == "J\u00fcrgen \u4e2d"  # text parts default to UTF-8
     stored = await stored_user(session, user.uuid)
     assert stored is not None and stored.token_lifetime == 600
 
@@ -293,3 +296,38 @@ async def test_delete_answers_204_and_the_user_is_gone(
     with pytest.raises(UnexpectedStatus) as again:
         await users_destroy.asyncio_detailed(uuid=doomed.uuid, client=client)
     assert again.value.status_code == 404
+
+
+async def test_put_with_form_and_multipart_bodies(api: Any, factory: Factory, session: Any) -> None:
+    user = await factory.user("putter", email="putter@example.com")
+    client = api(await factory.token(user))
+    by_form = await users_update.asyncio(
+        uuid=user.uuid,
+        client=client,
+        body=UserRequestForm(
+            username="putter",
+            email="putter@example.com",
+            organization="Form Org",
+            agree_with_policy=True,
+            token_lifetime=None,  # an empty value: null
+        ),
+    )
+    assert by_form.organization == "Form Org" and by_form.token_lifetime is None
+
+    png = tiny_png(1, 1)
+    by_multipart = await users_update.asyncio(
+        uuid=user.uuid.hex,  # type: ignore[arg-type]
+        client=client,
+        body=UserRequestMultipart(
+            username="putter",
+            email="putter@example.com",
+            organization="Multipart Org",
+            token_lifetime=900,
+            image=File(payload=io.BytesIO(png), file_name="p.png", mime_type="image/png"),
+        ),
+    )
+    assert by_multipart.organization == "Multipart Org" and by_multipart.token_lifetime == 900
+    served = await client.get_async_httpx_client().get(by_multipart.image)
+    assert served.content == png
+    stored = await stored_user(session, user.uuid)
+    assert stored is not None and stored.image == f"user/{user.uuid.hex}.png"
