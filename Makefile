@@ -1,0 +1,96 @@
+# gql-users: the two commands of the README, plus lint, bench and clean.
+#
+#   make run    virtualenv + install + migrate + demo data (first run) + serve on 127.0.0.1:8000
+#   make test   virtualenv + install with the test extra + the whole suite on SQLite, then on
+#               PostgreSQL (the suite starts its own throwaway server); fails if either fails
+#
+# Everything installs from PyPI into .venv; nothing else is downloaded.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_USERS ?= 500
+DEMO_CUSTOMERS ?= 20
+DEMO_PROJECTS ?= 60
+PYTEST_ARGS ?= -q
+
+# Installs are redone only when pyproject.toml changes (or the virtualenv is new).
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-sqlite test-postgresql lint bench clean distclean
+
+help:
+	@echo "make run               install, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
+	@echo "make test              the whole test suite on SQLite, then on PostgreSQL"
+	@echo "make test-sqlite       the suite on SQLite only"
+	@echo "make test-postgresql   the suite on PostgreSQL only"
+	@echo "make lint              ruff"
+	@echo "make bench             the scripts in bench/, if any"
+	@echo "make clean             caches, build output, the demo database and var/"
+	@echo "make distclean         clean, and remove $(VENV)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "gql-users needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1)." >&2; \
+		echo "Point PYTHON at one: make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	@# A failed venv (Debian without python3-venv) would otherwise look finished next time.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "Could not create $(VENV). On Debian or Ubuntu: apt-get install python3-venv" >&2; exit 1; }
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	@touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/gql-users migrate
+	$(BIN)/gql-users seed-demo --if-empty --users $(DEMO_USERS) --customers $(DEMO_CUSTOMERS) --projects $(DEMO_PROJECTS)
+	@echo ""
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
+	@echo "  REST users API   http://$(HOST):$(PORT)/api/users/"
+	@echo "  Log in           POST http://$(HOST):$(PORT)/api-auth/password/"
+	@echo "  GraphQL          http://$(HOST):$(PORT)/graphql"
+	@echo "  Playground       http://$(HOST):$(PORT)/playground/"
+	@echo "  Health           http://$(HOST):$(PORT)/health"
+	@echo ""
+	$(BIN)/gql-users serve --host $(HOST) --port $(PORT)
+
+# Both legs always run, so one report shows both; the target fails if either failed.
+test: $(TEST_STAMP)
+	@sqlite=0; postgresql=0; \
+	echo "== test suite on SQLite =="; \
+	GQL_USERS_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS) || sqlite=$$?; \
+	echo "== test suite on PostgreSQL =="; \
+	GQL_USERS_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS) || postgresql=$$?; \
+	echo "== SQLite: $$( [ $$sqlite -eq 0 ] && echo passed || echo "FAILED ($$sqlite)" )," \
+		"PostgreSQL: $$( [ $$postgresql -eq 0 ] && echo passed || echo "FAILED ($$postgresql)" ) =="; \
+	[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]
+
+test-sqlite: $(TEST_STAMP)
+	GQL_USERS_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: $(TEST_STAMP)
+	GQL_USERS_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+
+bench: $(TEST_STAMP)
+	@scripts=$$(ls bench/*.py 2>/dev/null); \
+	if [ -z "$$scripts" ]; then echo "No benchmarks yet: bench/ holds no *.py scripts."; exit 0; fi; \
+	for script in $$scripts; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
+
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache .hypothesis var gql_users.db gql_users.db-wal gql_users.db-shm
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 \
+		| xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)
