@@ -118,34 +118,11 @@ def patch(data: object) -> dict[str, Any]:
     }
 
 
-@strawberry.input(description="A new user (staff only). username and email are required.")
-class CreateUserInput:
-    username: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    slug: str | None = strawberry.UNSET
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    native_name: str | None = strawberry.UNSET
-    job_title: str | None = strawberry.UNSET
-    phone_number: str | None = strawberry.UNSET
-    organization: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    is_staff: bool | None = strawberry.UNSET
-    is_active: bool | None = strawberry.UNSET
-    is_support: bool | None = strawberry.UNSET
-    token_lifetime: int | None = strawberry.field(
-        default=strawberry.UNSET, description="Seconds (at least 60); null for no expiry."
-    )
-    agree_with_policy: bool | None = strawberry.UNSET
-    notifications_enabled: bool | None = strawberry.UNSET
-    preferred_language: str | None = strawberry.UNSET
+@strawberry.input
+class UserFieldsInput:
+    """The writable fields of a user, shared by create and update (the core decides which
+    of them the caller may write)."""
 
-
-@strawberry.input(
-    description="Changes to a user: only the fields given are written; fields you may not "
-    "write are ignored, as in REST."
-)
-class UpdateUserInput:
     username: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
     slug: str | None = strawberry.UNSET
@@ -168,3 +145,16 @@ class UpdateUserInput:
     )
     notifications_enabled: bool | None = strawberry.UNSET
     preferred_language: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="A new user (staff only). username and email are required.")
+class CreateUserInput(UserFieldsInput):
+    pass
+
+
+@strawberry.input(
+    description="Changes to a user: only the fields given are written; fields you may not "
+    "write are ignored, as in REST."
+)
+class UpdateUserInput(UserFieldsInput):
+    pass

@@ -10,7 +10,7 @@ from gql_users.accounts.callers import ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.keyset import KeysetRequest, list_users_keyset, position_of
-from gql_users.accounts.listing import get_visible_user
+from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
 from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
 from resolvers.context import Info
 from resolvers.users.cursors import decode_cursor, encode_cursor
@@ -94,6 +94,7 @@ class UserQueries:
         offset: int | None = None,
     ) -> UserConnection:
         context = info.context
+        ensure_can_list_users(context.caller)  # before the arguments are looked at, as REST
         ordering: list[OrderKey] = [order.to_core() for order in order_by or []]
         columns = sort_columns(ordering)
         request = keyset_request(
