@@ -331,3 +331,29 @@ async def test_put_with_form_and_multipart_bodies(api: Any, factory: Factory, se
     assert served.content == png
     stored = await stored_user(session, user.uuid)
     assert stored is not None and stored.image == f"user/{user.uuid.hex}.png"
+
+
+async def test_create_refusals_are_field_errors(api: Any, factory: Factory) -> None:
+    staff = await factory.user("staff", is_staff=True)
+    await factory.user("retired", is_active=False)
+    client = api(await factory.token(staff))
+    cases = [
+        (UserRequest(username="retired", email="r@example.com"), "username"),  # A §3
+        (UserRequest(username="Upper Case", email="u@example.com"), "username"),
+        (UserRequest(username="fine", email="not-an-email"), "email"),
+        (UserRequest(username="fine", email="f@example.com", token_lifetime=59), "token_lifetime"),
+        (
+            UserRequestForm(username="fine", email="f@example.com", phone_number="abc"),
+            "phone_number",
+        ),
+    ]
+    for body, field in cases:
+        with pytest.raises(UnexpectedStatus) as raised:
+            await users_create.asyncio(client=client, body=body)
+        assert raised.value.status_code == 400
+        assert list(error_of(raised.value)) == [field], body
+    with pytest.raises(UnexpectedStatus) as clash:
+        await users_create.asyncio(
+            client=client, body=UserRequest(username="retired", email="r@example.com")
+        )
+    assert error_of(clash.value) == {"username": ["user with this username already exists."]}
