@@ -316,3 +316,24 @@ async def test_ordering_matches_the_core(
         for item in order
     ]
     assert listed == await usernames_for(session, world.caller("staff"), ordering=keys)
+
+
+async def test_root_fields_resolved_together_share_the_session_safely(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    """Sibling root fields and loader batches run concurrently on the request's one session
+    (serialised by ``Context.database()``) and each gets its own answer."""
+    data = await gql.ok(
+        """query($a: UUID!, $b: UUID!) {
+          a: user(uuid: $a) { username permissions { role { name } createdBy { username } } }
+          b: user(uuid: $b) { username requestedEmail hasActiveSession }
+          users(first: 5) { totalCount edges { node { permissions { scope { __typename } } } } }
+          me { username token }
+        }""",
+        {"a": world.owner_a.uuid.hex, "b": world.member_b1.uuid.hex},
+        headers=await factory.auth(world.staff),
+    )
+    assert data["a"]["username"] == "owner_a"
+    assert data["b"] == {"username": "member_b1", "requestedEmail": None, "hasActiveSession": True}
+    assert data["users"]["totalCount"] == len(world.users)
+    assert data["me"]["username"] == "staff"
