@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 from cross_web import HTTPException
+from graphql import GraphQLError
 from strawberry.aiohttp.views import GraphQLView as StrawberryGraphQLView
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -80,6 +81,13 @@ def is_request_error(result: ExecutionResult) -> bool:
         and bool(result.errors)
         and all(error.path is None for error in result.errors or ())
     )
+
+
+def is_internal(error: GraphQLError) -> bool:
+    """An exception of ours before execution started (Strawberry wraps it without a location);
+    a variable that failed to coerce also carries its scalar's exception, but with the
+    variable's location, and is the client's error."""
+    return is_unexpected(error) and not error.nodes
 
 
 def _error_body(message: str) -> bytes:
@@ -152,8 +160,7 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
         rendered = process_result(result)
         if is_request_error(result):
             del rendered["data"]
-            if any(is_unexpected(error) for error in result.errors or ()):
-                # Something failed before execution on our side, not in the request.
+            if any(is_internal(error) for error in result.errors or ()):
                 rendered["errors"] = [mask(error).formatted for error in result.errors or ()]
                 request[STATUS] = 500
             elif request.get(MEDIA_TYPE) == GRAPHQL_RESPONSE:

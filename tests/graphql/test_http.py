@@ -15,6 +15,10 @@ from tests.conftest import Factory
 
 PARSE_ERROR = {"query": "{"}
 VALIDATION_ERROR = {"query": "{ noSuchField }"}
+SCALAR_ERROR = {
+    "query": "query($id: UUID!) { user(uuid: $id) { username } }",
+    "variables": {"id": "not-a-uuid"},
+}
 COERCION_ERROR = {
     "query": "query($id: UUID!) { user(uuid: $id) { username } }",
     "variables": {"id": None},
@@ -54,7 +58,7 @@ async def test_a_valid_query_is_200_in_the_negotiated_type(client: TestClient, a
     assert (await response.json(content_type=None))["data"] == {"__typename": "Query"}
 
 
-@pytest.mark.parametrize("body", [PARSE_ERROR, VALIDATION_ERROR, COERCION_ERROR])
+@pytest.mark.parametrize("body", [PARSE_ERROR, VALIDATION_ERROR, COERCION_ERROR, SCALAR_ERROR])
 @pytest.mark.parametrize(("accept", "status"), [(GRAPHQL_RESPONSE, 400), (JSON, 200)])
 async def test_request_errors(client: TestClient, body: Any, accept: str, status: int) -> None:
     """graphql-response+json: 4xx and no data entry; application/json: 200 (legacy clients)."""
