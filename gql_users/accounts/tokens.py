@@ -35,9 +35,7 @@ def parse_authorization(header: str | None) -> str | None:
     if len(parts) == 1:
         raise AuthenticationFailed("Invalid token. No credentials provided.")
     if len(parts) > 2:
-        raise AuthenticationFailed(
-            "Invalid token. Token string should not contain spaces."
-        )
+        raise AuthenticationFailed("Invalid token. Token string should not contain spaces.")
     if not parts[1].isascii() or not parts[1].isprintable():
         raise AuthenticationFailed(
             "Invalid token. Token string should not contain invalid characters."
@@ -70,9 +68,9 @@ async def authenticate_token(
     now = now or utcnow()
     row = (
         await session.execute(
-            select(AuthToken, User).join(User, AuthToken.user_id == User.id).where(
-                AuthToken.key == key
-            )
+            select(AuthToken, User)
+            .join(User, AuthToken.user_id == User.id)
+            .where(AuthToken.key == key)
         )
     ).first()
     if row is None:
