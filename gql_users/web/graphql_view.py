@@ -13,8 +13,9 @@ What Strawberry does not do by itself, and this view adds:
 * **GET is for queries only**: a mutation over GET is 405 with ``Allow: POST``.
 * **The SQL statement count** in ``extensions.sqlCount`` when ``GQL_USERS_DEBUG_SQL`` is on.
 
-GraphiQL (Strawberry's page) answers a browser's GET without a query. Authentication is the
-auth middleware's, as for REST: a bad token is 401 before the view runs.
+A browser's GET without a query is redirected to the offline GraphiQL at ``/playground/``
+(Strawberry's own page loads its scripts from a CDN, which fails with no internet access).
+Authentication is the auth middleware's, as for REST: a bad token is 401 before the view runs.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from resolvers.schema import build_schema
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 PATH = "/graphql"
+PLAYGROUND = "/playground/"
 
 MEDIA_TYPE = web.RequestKey("graphql_media_type", str)
 STATUS = web.RequestKey("graphql_status", int)
@@ -115,7 +117,7 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
-            return await self.render_graphql_ide(request)
+            raise web.HTTPFound(PLAYGROUND)
         media = negotiate(request.headers.get("Accept"))
         if media is None:
             return _json_response(_error_body(NOT_ACCEPTABLE), 406, JSON)

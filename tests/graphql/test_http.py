@@ -105,11 +105,14 @@ async def test_get_refuses_mutations(client: TestClient, factory: Factory) -> No
     assert await factory.token(user) == headers["Authorization"].split()[1]  # still logged in
 
 
-async def test_graphiql_on_a_browser_get(client: TestClient) -> None:
-    response = await client.get("/graphql", headers={"Accept": "text/html"})
-    assert response.status == 200
-    assert response.content_type == "text/html"
-    assert "graphiql" in (await response.text()).lower()
+async def test_a_browser_get_is_sent_to_the_offline_graphiql(client: TestClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"}, allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"] == "/playground/"
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status == 200 and page.url.path == "/playground/"
+    assert page.content_type == "text/html"
+    assert "graphiql" in (await page.text()).lower()
 
 
 @pytest.mark.parametrize(

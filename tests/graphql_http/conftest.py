@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.graphql_http.live_server import LiveServer
+from tests.live_server import LiveServer
 
 HERE = Path(__file__).resolve().parent
 NPM_INSTALL_TIMEOUT = 300

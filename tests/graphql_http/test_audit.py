@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.graphql_http.live_server import LiveServer
+from tests.live_server import LiveServer
 
 HERE = Path(__file__).resolve().parent
 AUDIT_TIMEOUT = 180

@@ -2,7 +2,8 @@
 
 The server runs in a subprocess (``create_app`` under ``aiohttp.web.run_app``), configured only
 through ``GQL_USERS_*`` environment variables, as in production. Its database is a fresh,
-migrated SQLite file: what the callers of this helper check is the HTTP layer.
+migrated SQLite file unless the caller hands over a database URL (a test's own database, on
+SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -43,22 +44,29 @@ class LiveServer:
     """Start with ``start()`` (returns the base URL once ``/health`` answers), stop with
     ``stop()``; the server's output is kept in ``log_path`` for failure messages."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self, workdir: Path, database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
+        self.database_url = database_url
+        self.extra_env = env or {}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
-        database_url = f"sqlite+aiosqlite:///{self.workdir / 'gql_users.db'}"
-        asyncio.run(_migrate(database_url))
+        database_url = self.database_url
+        if database_url is None:
+            database_url = f"sqlite+aiosqlite:///{self.workdir / 'gql_users.db'}"
+            asyncio.run(_migrate(database_url))
         env = {
             **os.environ,
             "GQL_USERS_DATABASE_URL": database_url,
             "GQL_USERS_MAIL_DIR": str(self.workdir / "mail"),
             "GQL_USERS_MEDIA_DIR": str(self.workdir / "media"),
             "GQL_USERS_PUBLIC_URL": f"{self.base_url}/",
+            **self.extra_env,
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
