@@ -1,0 +1,120 @@
+"""The people every parity scenario is written against: two customers, their projects, and
+one caller of each kind.
+
+Customer Alpha has projects A1 and A2, customer Beta has project B1::
+
+    staff            global staff, also a member of A1 (staff stay invisible to non-staff)
+    support          global support, no role
+    identity_manager identity manager, member of A1 (may retrieve colleagues, may not list)
+    loner            a user with no role at all
+    owner_a          CUSTOMER.OWNER of Alpha: sees Alpha and every project of it
+    member_a1        PROJECT.MEMBER of A1: sees A1 and Alpha's customer-level roles only
+    admin_a2         PROJECT.ADMIN of A2 (a sibling of A1)
+    owner_b          CUSTOMER.OWNER of Beta
+    member_b1        PROJECT.MEMBER of B1
+    inactive_a1      an inactive user, PROJECT.MEMBER of A1
+    former_a1        a user whose A1 role is no longer active
+    unagreed         PROJECT.MEMBER of A2 who never agreed to the policy
+    remote           an eduTEAMS user (registration method "eduteams"), member of B1
+
+Every user has first and last names, an organisation and a description, so that a field
+missing from a rendering means "hidden", never "empty".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from gql_users.db.models import Customer, Project, User
+from tests.conftest import Factory
+
+PASSWORD = "correct horse battery"
+PASSWORD_HOLDERS = frozenset({"loner", "member_a1", "inactive_a1"})
+"""Only these can log in with ``PASSWORD``: argon2 costs a third of a second per hash."""
+
+
+@dataclass
+class World:
+    staff: User
+    support: User
+    identity_manager: User
+    loner: User
+    owner_a: User
+    member_a1: User
+    admin_a2: User
+    owner_b: User
+    member_b1: User
+    inactive_a1: User
+    former_a1: User
+    unagreed: User
+    remote: User
+    alpha: Customer
+    beta: Customer
+    a1: Project
+    a2: Project
+    b1: Project
+
+    def users(self) -> dict[str, User]:
+        """Every user of the world by its attribute name (which is also its username)."""
+        return {
+            spec.name: getattr(self, spec.name)
+            for spec in fields(self)
+            if isinstance(getattr(self, spec.name), User)
+        }
+
+    def user(self, name: str | None) -> User | None:
+        """The user called ``name``; None (anonymous) for None."""
+        return None if name is None else self.users()[name]
+
+
+async def build_world(factory: Factory) -> World:
+    async def person(name: str, **flags: Any) -> User:
+        first, _, last = name.partition("_")
+        return await factory.user(
+            name,
+            password=PASSWORD if name in PASSWORD_HOLDERS else None,
+            first_name=first.capitalize(),
+            last_name=(last or "person").capitalize(),
+            organization=f"{name} org",
+            description=f"about {name}",
+            **flags,
+        )
+
+    people = {
+        "staff": await person("staff", is_staff=True),
+        "support": await person("support", is_support=True),
+        "identity_manager": await person("identity_manager", is_identity_manager=True),
+        "loner": await person("loner"),
+        "owner_a": await person("owner_a"),
+        "member_a1": await person("member_a1"),
+        "admin_a2": await person("admin_a2"),
+        "owner_b": await person("owner_b"),
+        "member_b1": await person("member_b1"),
+        "inactive_a1": await person("inactive_a1", is_active=False),
+        "former_a1": await person("former_a1"),
+        "unagreed": await person("unagreed", agreement_date=None),
+        "remote": await person("remote", registration_method="eduteams"),
+    }
+    alpha = await factory.customer("Alpha")
+    beta = await factory.customer("Beta")
+    a1 = await factory.project(alpha, "A1")
+    a2 = await factory.project(alpha, "A2")
+    b1 = await factory.project(beta, "B1")
+    staff = people["staff"]
+    grants: list[tuple[str, str, Customer | Project, dict[str, Any]]] = [
+        ("owner_a", "CUSTOMER.OWNER", alpha, {}),
+        ("member_a1", "PROJECT.MEMBER", a1, {"created_by": staff}),
+        ("identity_manager", "PROJECT.MEMBER", a1, {"created_by": people["owner_a"]}),
+        ("staff", "PROJECT.MEMBER", a1, {}),
+        ("inactive_a1", "PROJECT.MEMBER", a1, {}),
+        ("former_a1", "PROJECT.MEMBER", a1, {"is_active": False}),
+        ("admin_a2", "PROJECT.ADMIN", a2, {}),
+        ("unagreed", "PROJECT.MEMBER", a2, {}),
+        ("owner_b", "CUSTOMER.OWNER", beta, {}),
+        ("member_b1", "PROJECT.MEMBER", b1, {}),
+        ("remote", "PROJECT.MEMBER", b1, {}),
+    ]
+    for name, role, scope, options in grants:
+        await factory.grant(people[name], role, scope, **options)
+    return World(**people, alpha=alpha, beta=beta, a1=a1, a2=a2, b1=b1)
