@@ -15,6 +15,8 @@ DEMO_USERS ?= 500
 DEMO_CUSTOMERS ?= 20
 DEMO_PROJECTS ?= 60
 PYTEST_ARGS ?= -q
+# Absolute URLs in responses (Link headers, user urls) follow HOST and PORT unless set.
+PUBLIC_URL ?= $(or $(GQL_USERS_PUBLIC_URL),http://$(HOST):$(PORT)/)
 
 # Installs are redone only when pyproject.toml changes (or the virtualenv is new).
 RUN_STAMP := $(VENV)/.installed-run
@@ -51,7 +53,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 run: $(RUN_STAMP)
 	$(BIN)/gql-users migrate
-	$(BIN)/gql-users seed-demo --if-empty --users $(DEMO_USERS) --customers $(DEMO_CUSTOMERS) --projects $(DEMO_PROJECTS)
+	GQL_USERS_PUBLIC_URL=$(PUBLIC_URL) $(BIN)/gql-users seed-demo --if-empty --users $(DEMO_USERS) --customers $(DEMO_CUSTOMERS) --projects $(DEMO_PROJECTS)
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops)"
 	@echo "  REST users API   http://$(HOST):$(PORT)/api/users/"
@@ -60,7 +62,7 @@ run: $(RUN_STAMP)
 	@echo "  Playground       http://$(HOST):$(PORT)/playground/"
 	@echo "  Health           http://$(HOST):$(PORT)/health"
 	@echo ""
-	$(BIN)/gql-users serve --host $(HOST) --port $(PORT)
+	GQL_USERS_PUBLIC_URL=$(PUBLIC_URL) $(BIN)/gql-users serve --host $(HOST) --port $(PORT)
 
 # Both legs always run, so one report shows both; the target fails if either failed.
 test: $(TEST_STAMP)
