@@ -9,6 +9,7 @@ environment and tests can point each run at another database.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -118,7 +119,9 @@ def serve(host: str | None, port: int | None) -> None:
             port=port,
             print=lambda message: click.echo(message, err=True),
         )
-    except OSError as exc:  # most often: the port is taken
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
