@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 
 from gql_users.accounts.errors import BadRequest, ValidationFailed
@@ -93,7 +94,8 @@ async def _read_multipart(request: web.Request) -> Body:
                 ]
             else:
                 body.data[part.name] = value
-    except (ValueError, AssertionError, LookupError) as error:
+    # HttpProcessingError: a part's headers are malformed (aiohttp parses them as HTTP headers)
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as error:
         raise BadRequest(f"Multipart form parse error - {error}") from None
     return body
 

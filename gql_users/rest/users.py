@@ -204,6 +204,7 @@ async def change_password(request: web.Request) -> web.Response:
     caller = require_caller(request)
     target = await _target(request)
     users.ensure_self_or_staff(caller, target)
+    users.ensure_staff(caller)  # Waldur refuses non-staff before it parses the body
     body = await read_body(request)
     await password_change.change_password(
         request_session(request),
