@@ -103,6 +103,20 @@ async def test_user_can_not_change_password(
     assert await json_of(response) == PERMISSION_DENIED
 
 
+async def test_non_staff_change_password_is_403_even_with_a_malformed_body(
+    client: Any, factory: Factory
+) -> None:
+    """DRF checks permissions before it parses the body, so the refusal comes first."""
+    caller = await factory.user("caller")
+    response = await client.post(
+        detail_path(caller, "change_password"),
+        data=b"[not json",
+        headers=await factory.auth(caller) | {"Content-Type": "application/json"},
+    )
+    assert response.status == 403
+    assert await json_of(response) == PERMISSION_DENIED
+
+
 async def test_change_password_of_an_invisible_user_is_404_for_non_staff(
     client: Any, factory: Factory
 ) -> None:
