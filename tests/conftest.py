@@ -77,7 +77,9 @@ async def _pg_admin(server_url: str, *statements: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_database(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
+def template_database(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
     """A migrated database that each test copies (much faster than migrating per test)."""
     if BACKEND == "sqlite":
         path = tmp_path_factory.mktemp("template") / "template.db"
@@ -91,7 +93,9 @@ def template_database(tmp_path_factory: pytest.TempPathFactory, request: pytest.
 
 
 @pytest.fixture
-def database_url(template_database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+def database_url(
+    template_database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """A fresh, migrated database for one test."""
     if BACKEND == "sqlite":
         path = tmp_path / "gql_users.db"

@@ -6,5 +6,5 @@ import unicodedata
 
 
 def fold_ascii(text: str) -> str:
-    """NFKD-decompose and drop everything that is not ASCII: "François Jürimäe" -> "Francois Jurimae"."""
+    """NFKD-decompose, then drop what is not ASCII: "François Jürimäe" -> "Francois Jurimae"."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
