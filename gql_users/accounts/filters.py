@@ -75,6 +75,33 @@ class UserFilter:
         return tuple(dict.fromkeys(self.organization_roles + self.project_roles))
 
     @classmethod
+    def from_values(cls, values: Mapping[str, object]) -> UserFilter:
+        """Build from values an API has already typed (GraphQL's filter input), normalised as
+        ``from_query`` normalises query strings, so that both APIs filter alike.
+
+        None and an empty string mean "no filter" (as an empty query parameter does); list
+        items are stripped and blank ones dropped, so an empty ``username_list`` still
+        matches nobody while an empty role list filters nothing; text holding NUL is refused.
+
+        Raises:
+            ValidationFailed: ``{"name": ["Null characters are not allowed."]}`` per filter.
+        """
+        kept: dict[str, object] = {}
+        errors: dict[str, list[str]] = {}
+        for name, value in values.items():
+            items = value if isinstance(value, list | tuple) else (value,)
+            if any(isinstance(item, str) and "\x00" in item for item in items):
+                errors[name] = [NULL_CHARACTERS]
+            elif isinstance(value, list | tuple):
+                stripped = (str(item).strip() for item in value)
+                kept[name] = tuple(dict.fromkeys(item for item in stripped if item))
+            elif value is not None and value != "":
+                kept[name] = value
+        if errors:
+            raise ValidationFailed(errors)
+        return cls(**kept)  # type: ignore[arg-type]
+
+    @classmethod
     def from_query(cls, params: Mapping[str, Sequence[str]]) -> UserFilter:
         """Parse raw query-string values (every value of each key, in request order).
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import undefer
 from gql_users.accounts.errors import AuthenticationFailed, ValidationFailed
 from gql_users.accounts.passwords import verify_password
 from gql_users.accounts.tokens import create_token, get_token, is_expired
+from gql_users.accounts.validation import NULL_CHARACTERS
 from gql_users.db.models import AuthToken, LoginFailure, User, utcnow
 from gql_users.settings import Settings
 
@@ -22,7 +23,10 @@ MAX_CREDENTIAL_LENGTH = 128
 
 
 def validate_credentials(username: Any, password: Any) -> tuple[str, str]:
-    """Both fields required, strings, non-blank, at most 128 characters.
+    """Both fields required, strings, non-blank, at most 128 characters, without NUL.
+
+    NUL is refused here, for every API, because PostgreSQL cannot compare text holding it:
+    the username lookup would fail with a 500 (DRF's CharField refuses it the same way).
 
     Raises:
         ValidationFailed: a field dict naming each bad field.
@@ -40,6 +44,8 @@ def validate_credentials(username: Any, password: Any) -> tuple[str, str]:
             errors[name] = [
                 f"Ensure this field has no more than {MAX_CREDENTIAL_LENGTH} characters."
             ]
+        elif "\x00" in value:
+            errors[name] = [NULL_CHARACTERS]
         else:
             values[name] = value
     if errors:

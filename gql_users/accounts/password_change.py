@@ -13,7 +13,13 @@ from gql_users.accounts.callers import Caller, ensure_authenticated
 from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
 from gql_users.accounts.login import MAX_CREDENTIAL_LENGTH
 from gql_users.accounts.passwords import hash_password, validate_password
-from gql_users.accounts.validation import BLANK, NOT_A_STRING, REQUIRED, max_length_message
+from gql_users.accounts.validation import (
+    BLANK,
+    NOT_A_STRING,
+    NULL_CHARACTERS,
+    REQUIRED,
+    max_length_message,
+)
 from gql_users.db.models import User
 from gql_users.settings import Settings
 
@@ -38,6 +44,8 @@ def clean_new_password(value: Any) -> str:
         message = BLANK
     elif len(value) > MAX_CREDENTIAL_LENGTH:
         message = max_length_message(MAX_CREDENTIAL_LENGTH)
+    elif "\x00" in value:  # login refuses NUL, so this password could never be typed
+        message = NULL_CHARACTERS
     else:
         return value
     raise ValidationFailed({"new_password": [message]})

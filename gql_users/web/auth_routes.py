@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from gql_users.accounts import tokens
-from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.login import login
-from gql_users.accounts.validation import NULL_CHARACTERS
 from gql_users.rest.parsing import read_body
 from gql_users.web.keys import SETTINGS, request_session
 from gql_users.web.middlewares import require_caller
@@ -21,25 +17,8 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def refuse_null_characters(body: dict[str, Any]) -> None:
-    """PostgreSQL cannot compare text holding NUL, so such credentials would end in a 500.
-
-    Raises:
-        ValidationFailed: ``{"username": ["Null characters are not allowed."]}`` and/or the same
-            for ``password``, as DRF's CharField answers.
-    """
-    errors = {
-        name: [NULL_CHARACTERS]
-        for name in ("username", "password")
-        if isinstance(body.get(name), str) and "\x00" in body[name]
-    }
-    if errors:
-        raise ValidationFailed(errors)
-
-
 async def password_login(request: web.Request) -> web.Response:
     body = (await read_body(request)).data
-    refuse_null_characters(body)
     token = await login(
         request_session(request),
         request.app[SETTINGS],

@@ -69,13 +69,14 @@ class UserFilterInput:
     )
 
     def to_core(self) -> UserFilter:
-        values: dict[str, Any] = {}
-        for field in dataclasses.fields(UserFilter):
-            value = getattr(self, field.name)
-            if value is None:
-                continue
-            values[field.name] = tuple(value) if isinstance(value, list) else value
-        return UserFilter(**values)
+        """The core's filter, normalised as REST's (blank means no filter, NUL is refused).
+
+        Raises:
+            ValidationFailed: a filter value holding NUL.
+        """
+        return UserFilter.from_values(
+            {field.name: getattr(self, field.name) for field in dataclasses.fields(UserFilter)}
+        )
 
 
 @strawberry.enum(description="The fields the user list can be ordered by (the REST `o` names).")
