@@ -7,6 +7,7 @@ REST's key by key once both are normalised (``outcome.without_nulls``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +20,10 @@ from gql_users.accounts.shaping import USER_FIELDS
 from tests.parity.outcome import (
     GRAPHQL_CODE_KINDS,
     REST_STATUS_KINDS,
+    FieldErrors,
     Outcome,
     graphql_field_errors,
+    snake_case,
     without_nulls,
 )
 from tests.parity.rest_transport import LIST_PAGE_SIZE
@@ -105,6 +108,19 @@ def json_value(value: Any) -> Any:
     return value
 
 
+FIELD_PREFIX = re.compile(r"(?P<field>[a-z][A-Za-z]*): (?P<message>.+)")
+
+
+def query_field_errors(message: str) -> FieldErrors:
+    """A ``BAD_REQUEST`` error outside a mutation as field errors. Its message is the core's
+    ``"fieldName: message"`` (``resolvers/errors.error_message``); scenarios make one mistake
+    at a time, so one field is enough to read back."""
+    prefixed = FIELD_PREFIX.fullmatch(message)
+    if prefixed is None:
+        return {None: [message]}
+    return {snake_case(prefixed["field"]): [prefixed["message"]]}
+
+
 def camel_input(data: Mapping[str, Any]) -> dict[str, Any]:
     return {to_camel_case(name): json_value(value) for name, value in data.items()}
 
@@ -146,6 +162,8 @@ class GraphQLTransport(HttpTransport):
             assert len(errors) == 1, errors
             code = (errors[0].get("extensions") or {}).get("code")
             assert code in GRAPHQL_CODE_KINDS, f"uncoded error (a broken document?): {errors}"
+            if GRAPHQL_CODE_KINDS[code] == "invalid":
+                return Outcome("invalid", errors=query_field_errors(errors[0]["message"]))
             return Outcome(GRAPHQL_CODE_KINDS[code], errors[0]["message"])
         (data,) = body["data"].values()
         return data

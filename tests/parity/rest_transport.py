@@ -35,8 +35,8 @@ def query_value(value: Any) -> str:
 def query_params(filters: Mapping[str, Any], ordering: Sequence[str]) -> list[tuple[str, str]]:
     params = [("page_size", str(LIST_PAGE_SIZE))]
     for name, value in filters.items():
-        if name == "username_list":
-            params.append((name, ",".join(value)))
+        if name == "username_list":  # "," is how a query string says "an empty list"
+            params.append((name, ",".join(value) or ","))
         elif isinstance(value, list | tuple):
             params.extend((name, query_value(item)) for item in value)
         else:
