@@ -11,6 +11,7 @@ import pytest
 from gql_users.accounts import validation as v
 from gql_users.accounts.users import MUST_AGREE, USERNAME_TAKEN
 from tests.conftest import Factory
+from tests.parity.conftest import MakeTransport
 from tests.parity.outcome import FORBIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, invalid
 from tests.parity.transport import Transport
 from tests.parity.world import World
@@ -31,6 +32,7 @@ async def test_staff_create_a_user(transport: Transport, world: World) -> None:
         True,
     )
     assert created["slug"].startswith("newbie")
+    assert created["identity_provider_name"] == "Local DB"
     assert created["permissions"] == []
     # Not the caller: no token fields; create never stamps the policy agreement (B §3.3).
     assert {"token", "token_lifetime", "agreement_date"}.isdisjoint(created)
@@ -52,6 +54,7 @@ async def test_only_staff_create(
     transport: Transport, world: World, caller: str | None, expected: object
 ) -> None:
     assert await transport.create_user(world.user(caller), NEWBIE) == expected
+    assert await transport.create_user(world.user(caller), {}) == expected  # before the body
     staff_view = await transport.list_users(world.staff, {"username": "newbie"})
     assert staff_view.expect_ok() == []
 
@@ -112,6 +115,41 @@ async def test_a_user_updates_their_profile_and_privileged_fields_are_ignored(
     assert (stored["is_staff"], stored["description"], stored["slug"]) == (False, "about loner", "")
 
 
+async def test_create_ignores_the_policy_flag_and_honours_token_lifetime(
+    transport: Transport, world: World
+) -> None:
+    data = {**NEWBIE, "agree_with_policy": True, "token_lifetime": None}
+    created = (await transport.create_user(world.staff, data)).expect_ok()
+    assert "agreement_date" not in created  # B §3.3: create never stamps it
+    assert "token_expires_at" not in created  # no lifetime, no expiry (Part A §6)
+
+
+async def test_a_user_may_drop_their_token_expiry(transport: Transport, world: World) -> None:
+    me = world.identity_manager  # identity managers edit themselves as anyone does
+    outcome = await transport.update_user(me, me.uuid, {"token_lifetime": None})
+    updated = outcome.expect_ok()
+    assert {"token_lifetime", "token_expires_at"}.isdisjoint(updated)
+    assert "token" in updated
+
+
+@pytest.mark.parametrize(
+    ("overrides", "kept"),
+    [
+        # The caller's registration method protects the details (B §3.0).
+        ({"protect_user_details_for_registration_methods": ["default"]}, "job_title"),
+        # The target's identity provider owns the field (B §3.0 validate() rule 3).
+        ({"local_idp_protected_fields": ["job_title"]}, "job_title"),
+    ],
+)
+async def test_protected_fields_are_dropped_silently(
+    transport_with: MakeTransport, world: World, overrides: dict[str, Any], kept: str
+) -> None:
+    transport = await transport_with(**overrides)
+    data = {kept: "changed", "first_name": "Changed"}
+    updated = (await transport.update_user(world.loner, world.loner.uuid, data)).expect_ok()
+    assert (updated[kept], updated["first_name"]) == ("", "Changed")
+
+
 async def test_support_cannot_change_their_own_privileged_fields(
     transport: Transport, world: World
 ) -> None:
@@ -152,8 +190,10 @@ async def test_update_denials(
 ) -> None:
     target_user = world.user(target)
     assert target_user is not None
-    data = {"job_title": "changed"}
-    assert await transport.update_user(world.user(caller), target_user.uuid, data) == expected
+    who = world.user(caller)
+    assert await transport.update_user(who, target_user.uuid, {"job_title": "changed"}) == expected
+    invalid_data = {"phone_number": "call me"}  # refused before the body is looked at
+    assert await transport.update_user(who, target_user.uuid, invalid_data) == expected
     stored = (await transport.get_user(world.staff, target_user.uuid)).expect_ok()
     assert stored["job_title"] == ""
 
