@@ -323,3 +323,23 @@ async def test_query_filters_apply_to_update_and_delete(
     assert response.status == 404
     response = await client.delete(path, params={"is_active": "false"}, headers=headers)
     assert response.status == 204
+
+
+async def test_query_filters_do_not_apply_to_detail_actions_as_in_the_2025_build(
+    client: Any, factory: Factory, staff: User, second: User
+) -> None:
+    """B §3 [ambiguous]: later ActionsViewSet builds clear the filterset on @action routes; a
+    Waldur client calling ``token`` or ``change_email`` never sends list filters, so the
+    filter-free reading is the one that cannot surprise it."""
+    headers = await factory.auth(staff)
+    response = await client.get(
+        detail_path(staff, "token"), params={"is_active": "false"}, headers=headers
+    )
+    assert response.status == 200
+    response = await client.post(
+        detail_path(staff, "change_email"),
+        params={"username": "nobody"},
+        json={"email": "moved@example.com"},
+        headers=headers,
+    )
+    assert response.status == 200
