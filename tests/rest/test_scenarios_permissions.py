@@ -1,5 +1,5 @@
-"""Waldur's UserPermissionApiTest (B §6, scenarios 1-10 and 14-27) and UserPermissionApiListTest
-(28-31), through the REST shim.
+"""Waldur's UserPermissionApiTest (B §6, scenarios 1-10 and 14-27) through the REST shim
+(UserPermissionApiListTest, 28-31, is in test_scenarios_list.py).
 
 Scenarios 11-13 (``ip_address`` on ``me``) belong to a later Waldur and are out of scope.
 """
@@ -369,45 +369,3 @@ async def test_support_cannot_delete_accounts(
     support = await factory.user("support", is_support=True)
     response = await client.delete(detail_path(world.other), headers=await factory.auth(support))
     assert response.status == 403
-
-
-# --- UserPermissionApiListTest (28-31) --------------------------------------------------------
-
-
-async def listed_usernames(client: Any, factory: Factory, caller: Any) -> list[str]:
-    response = await client.get(LIST, headers=await factory.auth(caller))
-    assert response.status == 200
-    return [user["username"] for user in await json_of(response)]
-
-
-async def test_staff_can_view_all_users(client: Any, factory: Factory) -> None:
-    staff = await factory.user("staff", is_staff=True)
-    await factory.user("alice")
-    await factory.user("bob", is_active=False)
-    assert await listed_usernames(client, factory, staff) == ["alice", "bob", "staff"]
-
-
-async def test_owner_can_view_other_users_in_organization(client: Any, factory: Factory) -> None:
-    owner = await factory.user("owner")
-    support = await factory.user("support_role")
-    await factory.user("stranger")
-    customer = await factory.customer()
-    await factory.grant(owner, "CUSTOMER.OWNER", customer)
-    await factory.grant(support, "CUSTOMER.SUPPORT", customer)
-    assert await listed_usernames(client, factory, owner) == ["owner", "support_role"]
-
-
-async def test_owner_can_view_other_users_in_project(client: Any, factory: Factory) -> None:
-    manager = await factory.user("manager")
-    member = await factory.user("member")
-    await factory.user("stranger")
-    project = await factory.project(await factory.customer())
-    await factory.grant(manager, "PROJECT.MANAGER", project)
-    await factory.grant(member, "PROJECT.MEMBER", project)
-    assert await listed_usernames(client, factory, member) == ["manager", "member"]
-
-
-async def test_owner_cannot_view_other_users(client: Any, factory: Factory) -> None:
-    loner = await factory.user("loner")
-    await factory.user("stranger")
-    assert await listed_usernames(client, factory, loner) == ["loner"]
