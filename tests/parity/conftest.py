@@ -15,10 +15,13 @@ from gql_users.web.app import create_app
 from tests.conftest import Factory
 from tests.parity.graphql_transport import GraphQLTransport
 from tests.parity.rest_transport import RestTransport
-from tests.parity.transport import HttpTransport, Transport
+from tests.parity.transport import Transport
 from tests.parity.world import World, build_world
 
-TRANSPORTS: dict[str, type[HttpTransport]] = {"rest": RestTransport, "graphql": GraphQLTransport}
+TRANSPORTS: dict[str, Callable[[TestClient, Factory], Transport]] = {
+    "rest": RestTransport,
+    "graphql": GraphQLTransport,
+}
 
 MakeTransport = Callable[..., Awaitable[Transport]]
 
@@ -30,8 +33,7 @@ def transport_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def transport(transport_name: str, client: TestClient, factory: Factory) -> Transport:
-    transport: Transport = TRANSPORTS[transport_name](client, factory)  # type: ignore[assignment]
-    return transport
+    return TRANSPORTS[transport_name](client, factory)
 
 
 @pytest.fixture
@@ -43,8 +45,7 @@ def transport_with(
 
     async def make(**overrides: Any) -> Transport:
         client = await aiohttp_client(create_app(settings.model_copy(update=overrides)))
-        transport: Transport = TRANSPORTS[transport_name](client, factory)  # type: ignore[assignment]
-        return transport
+        return TRANSPORTS[transport_name](client, factory)
 
     return make
 
@@ -52,7 +53,7 @@ def transport_with(
 @pytest.fixture
 def both(client: TestClient, factory: Factory) -> tuple[Transport, Transport]:
     """(REST, GraphQL) over the same app and database."""
-    return RestTransport(client, factory), GraphQLTransport(client, factory)  # type: ignore[return-value]
+    return RestTransport(client, factory), GraphQLTransport(client, factory)
 
 
 @pytest.fixture

@@ -82,8 +82,7 @@ async def test_change_and_cancel_email_denials(
     transport: Transport, world: World, caller: str | None, target: str, expected: object
 ) -> None:
     target_user = world.user(target)
-    assert target_user is not None
-    who = world.user(caller)
+    who = world.caller(caller)
     assert await transport.change_email(who, target_user.uuid, "x@example.com") == expected
     assert await transport.change_email(who, target_user.uuid, "not an address") == expected
     assert await transport.change_email(target_user, target_user.uuid, "mine@example.com") == OK
@@ -173,10 +172,9 @@ async def test_change_password_denials(
     transport: Transport, world: World, caller: str | None, target: str, expected: object
 ) -> None:
     target_user = world.user(target)
-    assert target_user is not None
     for new_password in ("s3cret pass", None):  # refused before the body is looked at
         outcome = await transport.change_password(
-            world.user(caller), target_user.uuid, new_password
+            world.caller(caller), target_user.uuid, new_password
         )
         assert outcome == expected
     if target in ("member_a1", "loner"):
@@ -223,5 +221,4 @@ async def test_pull_remote_user_checks(
     transport: Transport, world: World, caller: str | None, target: str, expected: object
 ) -> None:
     target_user = world.user(target)
-    assert target_user is not None
-    assert await transport.pull_remote_user(world.user(caller), target_user.uuid) == expected
+    assert await transport.pull_remote_user(world.caller(caller), target_user.uuid) == expected

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from gql_users.accounts.shaping import OWN_TOKEN_FIELDS, PRIVILEGED_FIELDS, USER_FIELDS
+from tests.conftest import Factory
 from tests.parity.transport import Transport
 from tests.parity.world import World
 
@@ -40,26 +41,19 @@ def expected_keys(*, privileged: bool, own: bool) -> frozenset[str]:
 
 @pytest.mark.parametrize(("caller", "colleague"), CALLERS_AND_COLLEAGUES)
 async def test_privileged_fields_for_staff_and_support_only_and_the_token_for_oneself(
-    transport: Transport, world: World, caller: str, colleague: str | None
+    transport: Transport, world: World, factory: Factory, caller: str, colleague: str | None
 ) -> None:
     privileged = caller in PRIVILEGED_CALLERS
     who = world.user(caller)
-    assert who is not None
     itself = (await transport.get_user(who, who.uuid)).expect_ok()
     assert set(itself) == expected_keys(privileged=privileged, own=True)
-    assert itself["token"] == await world_token(transport, who)
+    assert itself["token"] == await factory.token(who)
     me = (await transport.me(who)).expect_ok()
     assert set(me) == expected_keys(privileged=privileged, own=True)
     if colleague is not None:
         other = world.user(colleague)
-        assert other is not None
         rendered = (await transport.get_user(who, other.uuid)).expect_ok()
         assert set(rendered) == expected_keys(privileged=privileged, own=False)
-
-
-async def world_token(transport: Transport, user: object) -> str:
-    factory = transport.factory  # type: ignore[attr-defined]
-    return str(await factory.token(user))
 
 
 async def test_privileged_values_are_the_stored_ones(transport: Transport, world: World) -> None:
@@ -72,11 +66,11 @@ async def test_privileged_values_are_the_stored_ones(transport: Transport, world
 
 
 async def test_a_list_shows_the_own_token_only_on_a_page_of_one(
-    transport: Transport, world: World
+    transport: Transport, world: World, factory: Factory
 ) -> None:
     alone = (await transport.list_users(world.loner)).expect_ok()
     assert [set(user) for user in alone] == [expected_keys(privileged=False, own=True)]
-    assert alone[0]["token"] == await world_token(transport, world.loner)
+    assert alone[0]["token"] == await factory.token(world.loner)
 
     for caller, privileged in ((world.owner_a, False), (world.staff, True)):
         page = (await transport.list_users(caller)).expect_ok()

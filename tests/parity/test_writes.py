@@ -53,8 +53,8 @@ async def test_staff_create_a_user(transport: Transport, world: World) -> None:
 async def test_only_staff_create(
     transport: Transport, world: World, caller: str | None, expected: object
 ) -> None:
-    assert await transport.create_user(world.user(caller), NEWBIE) == expected
-    assert await transport.create_user(world.user(caller), {}) == expected  # before the body
+    assert await transport.create_user(world.caller(caller), NEWBIE) == expected
+    assert await transport.create_user(world.caller(caller), {}) == expected  # before the body
     staff_view = await transport.list_users(world.staff, {"username": "newbie"})
     assert staff_view.expect_ok() == []
 
@@ -189,8 +189,7 @@ async def test_update_denials(
     transport: Transport, world: World, caller: str | None, target: str, expected: object
 ) -> None:
     target_user = world.user(target)
-    assert target_user is not None
-    who = world.user(caller)
+    who = world.caller(caller)
     assert await transport.update_user(who, target_user.uuid, {"job_title": "changed"}) == expected
     invalid_data = {"phone_number": "call me"}  # refused before the body is looked at
     assert await transport.update_user(who, target_user.uuid, invalid_data) == expected
@@ -268,6 +267,6 @@ async def test_only_staff_delete_and_refusal_comes_before_the_lookup(
 ) -> None:
     target_user = world.user(target) if target != "unknown" else None
     uuid = target_user.uuid if target_user else uuid4()
-    assert await transport.delete_user(world.user(caller), uuid) == expected
+    assert await transport.delete_user(world.caller(caller), uuid) == expected
     if target_user is not None:
         assert (await transport.get_user(world.staff, uuid)).ok

@@ -63,9 +63,12 @@ class World:
             if isinstance(getattr(self, spec.name), User)
         }
 
-    def user(self, name: str | None) -> User | None:
-        """The user called ``name``; None (anonymous) for None."""
-        return None if name is None else self.users()[name]
+    def user(self, name: str) -> User:
+        return self.users()[name]
+
+    def caller(self, name: str | None) -> User | None:
+        """The user called ``name`` as a caller: None (anonymous) for None."""
+        return None if name is None else self.user(name)
 
 
 async def build_world(factory: Factory) -> World:
