@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller
+from gql_users.accounts.callers import Caller, ensure_authenticated
 from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
+from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.images import (
     KEEP_IMAGE,
     ImageChange,
@@ -19,6 +21,7 @@ from gql_users.accounts.images import (
     remove_image,
     store_image,
 )
+from gql_users.accounts.listing import get_visible_user
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token, get_token
 from gql_users.accounts.user_input import validate_user_input, writable_fields
@@ -40,6 +43,45 @@ def ensure_self_or_staff(caller: Caller, target: User) -> None:
     """Raises: PermissionDenied unless the caller is staff or the target itself."""
     if not (caller.is_staff or caller.is_self(target)):
         raise PermissionDenied()
+
+
+async def find_own_or_staff_target(
+    session: AsyncSession,
+    caller: Caller,
+    user_uuid: uuid.UUID | str,
+    user_filter: UserFilter | None = None,
+) -> User:
+    """The target of an action a user may take on themselves and staff on anyone (update,
+    email change, token refresh, password, eduTEAMS sync), checked in Waldur's order.
+
+    Raises:
+        NotAuthenticated: anonymous caller (401).
+        NotFound: the caller cannot see the target (404), so its existence is not revealed.
+        PermissionDenied: a visible user who is not the caller, for a non-staff caller (403).
+    """
+    ensure_authenticated(caller)
+    target = await get_visible_user(session, caller, user_uuid, user_filter)
+    ensure_self_or_staff(caller, target)
+    return target
+
+
+async def find_staff_target(
+    session: AsyncSession,
+    caller: Caller,
+    user_uuid: uuid.UUID | str,
+    user_filter: UserFilter | None = None,
+) -> User:
+    """The target of a staff-only action that Waldur refuses before any lookup (delete, and
+    reading a token): non-staff callers learn nothing about the uuid.
+
+    Raises:
+        NotAuthenticated: anonymous caller (401).
+        PermissionDenied: the caller is not staff (403), whatever the uuid.
+        NotFound: no such user (404).
+    """
+    ensure_authenticated(caller)
+    ensure_staff(caller)
+    return await get_visible_user(session, caller, user_uuid, user_filter)
 
 
 async def username_taken(session: AsyncSession, username: str) -> bool:

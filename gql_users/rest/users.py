@@ -1,7 +1,8 @@
 """The Waldur users API (``/api/users/...``): parse, call the accounts core, render.
 
-Each handler checks in Waldur's order: authentication (401), the checks Waldur makes before
-the lookup (403), the lookup (404), then the checks after it (403).
+Targets are found by the core's ``find_own_or_staff_target`` and ``find_staff_target``, which
+check in Waldur's order: authentication (401), the checks Waldur makes before the lookup (403),
+the lookup (404), then the checks after it (403). GraphQL calls the same functions.
 """
 
 from __future__ import annotations
@@ -54,14 +55,13 @@ async def _render_one(
     return json_response(body, status=status, headers=headers)
 
 
-async def _target(request: web.Request, *, filtered: bool = False) -> User:
-    """The user named in the path, if the caller may see it (query filters apply when
-    ``filtered``: Waldur filters retrieve, update and delete, B §7.14)."""
-    query = query_lists(request.query)
-    user_filter = UserFilter.from_query(query) if filtered else None
-    return await get_visible_user(
-        request_session(request), request_caller(request), request.match_info["uuid"], user_filter
-    )
+def _uuid(request: web.Request) -> str:
+    return request.match_info["uuid"]
+
+
+def _query_filter(request: web.Request) -> UserFilter:
+    """Waldur applies the list filters to retrieve, update and delete too (B §7.14)."""
+    return UserFilter.from_query(query_lists(request.query))
 
 
 async def list_or_count(request: web.Request) -> web.Response:
@@ -114,15 +114,18 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def retrieve(request: web.Request) -> web.Response:
-    require_caller(request)
-    user = await _target(request, filtered=True)
+    caller = require_caller(request)
+    user = await get_visible_user(
+        request_session(request), caller, _uuid(request), _query_filter(request)
+    )
     return await _render_one(request, user, requested_fields(query_lists(request.query)))
 
 
 async def update(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    target = await _target(request, filtered=True)
-    users.ensure_self_or_staff(caller, target)
+    caller = request_caller(request)
+    target = await users.find_own_or_staff_target(
+        request_session(request), caller, _uuid(request), _query_filter(request)
+    )
     body = await read_body(request)
     fields = requested_fields(query_lists(request.query))
     user = await users.update_user(
@@ -138,9 +141,10 @@ async def update(request: web.Request) -> web.Response:
 
 
 async def destroy(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    users.ensure_staff(caller)
-    target = await _target(request, filtered=True)
+    caller = request_caller(request)
+    target = await users.find_staff_target(
+        request_session(request), caller, _uuid(request), _query_filter(request)
+    )
     await users.delete_user(request_session(request), caller, target)
     return web.Response(status=204)
 
@@ -155,25 +159,22 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def token(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    users.ensure_staff(caller)  # GET: Waldur refuses non-staff before the lookup
-    target = await _target(request)
+    caller = request_caller(request)
+    target = await users.find_staff_target(request_session(request), caller, _uuid(request))
     info = await users.get_user_token(request_session(request), caller, target)
     return json_response(render_token(info))
 
 
 async def refresh_token(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    target = await _target(request)
-    users.ensure_self_or_staff(caller, target)
+    caller = request_caller(request)
+    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
     info = await users.refresh_user_token(request_session(request), caller, target)
     return json_response(render_token(info))
 
 
 async def change_email(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    target = await _target(request)
-    users.ensure_self_or_staff(caller, target)
+    caller = request_caller(request)
+    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
     body = await read_body(request)
     settings = request.app[SETTINGS]
     message = await email_change.request_email_change(
@@ -184,8 +185,8 @@ async def change_email(request: web.Request) -> web.Response:
 
 
 async def cancel_change_email(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    target = await _target(request)
+    caller = request_caller(request)
+    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
     deleted = await email_change.cancel_email_change(request_session(request), caller, target)
     if deleted:
         return json_response({"detail": "The change email request has been successfully deleted."})
@@ -201,9 +202,8 @@ async def confirm_email(request: web.Request) -> web.Response:
 
 
 async def change_password(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    target = await _target(request)
-    users.ensure_self_or_staff(caller, target)
+    caller = request_caller(request)
+    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
     users.ensure_staff(caller)  # Waldur refuses non-staff before it parses the body
     body = await read_body(request)
     await password_change.change_password(
@@ -217,8 +217,8 @@ async def change_password(request: web.Request) -> web.Response:
 
 
 async def pull_remote_user(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    target = await _target(request)
+    caller = request_caller(request)
+    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
     await remote.pull_remote_user(
         request_session(request), request.app[SETTINGS], request.app[EDUTEAMS], caller, target
     )

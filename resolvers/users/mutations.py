@@ -1,9 +1,9 @@
 """Mutations of the users domain.
 
-Each one makes the REST shim's checks in the REST shim's order (``gql_users/rest/users.py``):
-authentication, the checks made before the lookup, the lookup (``get_visible_user``), the
-checks after it, then the core write, which re-checks what it must. The rules themselves are
-the core's; only the order of the calls is repeated here. Input problems come back as
+Each one finds its target through the same core function as the REST shim
+(``users.find_own_or_staff_target`` or ``users.find_staff_target``, which check in Waldur's
+order: authentication, the checks made before the lookup, the lookup, the checks after it),
+then calls the core write, which re-checks what it must. Input problems come back as
 ``userErrors`` (see ``resolvers/errors.py``).
 """
 
@@ -16,7 +16,6 @@ import strawberry
 from gql_users.accounts import email_change, password_change, remote, users
 from gql_users.accounts.callers import ensure_authenticated
 from gql_users.accounts.errors import BadRequest, ValidationFailed
-from gql_users.accounts.listing import get_visible_user
 from gql_users.mail import mail_backend, send_quietly
 from resolvers.context import Info
 from resolvers.errors import user_errors
@@ -62,10 +61,8 @@ class UserMutations:
     ) -> UpdateUserPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
-            users.ensure_self_or_staff(caller, target)
+            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
                 user = await users.update_user(
                     session, context.settings, caller, target, patch(input)
@@ -78,10 +75,8 @@ class UserMutations:
     async def delete_user(self, info: Info, uuid: UUID) -> DeleteUserPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
-        users.ensure_staff(caller)  # before the lookup, as Waldur
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
+            target = await users.find_staff_target(session, caller, uuid)
             deleted_uuid = target.uuid
             await users.delete_user(session, caller, target)
         return DeleteUserPayload(deleted_uuid=deleted_uuid)
@@ -90,10 +85,8 @@ class UserMutations:
     async def refresh_token(self, info: Info, uuid: UUID) -> RefreshTokenPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
-            users.ensure_self_or_staff(caller, target)
+            target = await users.find_own_or_staff_target(session, caller, uuid)
             token_info = await users.refresh_user_token(session, caller, target)
         return RefreshTokenPayload(token=UserAuthToken.from_info(token_info))
 
@@ -106,10 +99,8 @@ class UserMutations:
     ) -> ChangeEmailPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
-            users.ensure_self_or_staff(caller, target)
+            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
                 message = await email_change.request_email_change(
                     session, context.settings, caller, target, email
@@ -123,9 +114,8 @@ class UserMutations:
     async def cancel_change_email(self, info: Info, uuid: UUID) -> CancelChangeEmailPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
+            target = await users.find_own_or_staff_target(session, caller, uuid)
             cancelled = await email_change.cancel_email_change(session, caller, target)
         return CancelChangeEmailPayload(cancelled=cancelled, user=User.shaped(caller, target))
 
@@ -149,10 +139,8 @@ class UserMutations:
     ) -> ChangePasswordPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
-            users.ensure_self_or_staff(caller, target)
+            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
                 await password_change.change_password(
                     session, context.settings, caller, target, new_password
@@ -167,9 +155,8 @@ class UserMutations:
     async def pull_remote_user(self, info: Info, uuid: UUID) -> PullRemoteUserPayload | None:
         context = info.context
         caller = context.caller
-        ensure_authenticated(caller)
         async with core_write(context) as session:
-            target = await get_visible_user(session, caller, uuid)
+            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
                 await remote.pull_remote_user(
                     session, context.settings, context.eduteams, caller, target
