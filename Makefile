@@ -23,7 +23,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite test-postgresql lint bench clean distclean
+.PHONY: help run test test-sqlite test-postgresql lint bench playground-assets clean distclean
 
 help:
 	@echo "make run               install, migrate, seed demo data, serve on http://$(HOST):$(PORT)/"
@@ -32,6 +32,7 @@ help:
 	@echo "make test-postgresql   the suite on PostgreSQL only"
 	@echo "make lint              ruff"
 	@echo "make bench             the scripts in bench/, if any"
+	@echo "make playground-assets fetch the playground's GraphiQL/React files from npm again"
 	@echo "make clean             caches, build output, the demo database and var/"
 	@echo "make distclean         clean, and remove $(VENV)"
 
@@ -88,6 +89,9 @@ bench: $(TEST_STAMP)
 	@scripts=$$(ls bench/*.py 2>/dev/null); \
 	if [ -z "$$scripts" ]; then echo "No benchmarks yet: bench/ holds no *.py scripts."; exit 0; fi; \
 	for script in $$scripts; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
+
+playground-assets:
+	bash playground/fetch-assets.sh
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache .hypothesis var gql_users.db gql_users.db-wal gql_users.db-shm
