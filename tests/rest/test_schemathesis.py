@@ -24,9 +24,7 @@ from gql_users.settings import Settings
 from tests.conftest import Factory
 from tests.rest.schemathesis_support import Report, World, run_schemathesis, seed_world, serve
 
-PUBLISHED = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "openapi-users.yaml"
-)
+PUBLISHED = Path(__file__).resolve().parents[1] / "reference" / "openapi-users.yaml"
 OUT_OF_SCOPE = "remove_password|profile_completeness"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 PUBLISHED_EXAMPLES, PUBLISHED_MINIMUM = 30, 425
