@@ -16,7 +16,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.remote import EduteamsClient
+from gql_users.eduteams import EduteamsClient
 from gql_users.settings import Settings
 from resolvers.users.loaders import UserLoaders
 

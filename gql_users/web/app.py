@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gql_users.accounts.remote import EduteamsClient
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.eduteams import EduteamsClient
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings

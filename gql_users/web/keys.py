@@ -6,8 +6,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.remote import EduteamsClient
 from gql_users.db.engine import SQLCounter
+from gql_users.eduteams import EduteamsClient
 from gql_users.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
