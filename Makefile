@@ -14,7 +14,8 @@ PORT ?= 8000
 DEMO_USERS ?= 500
 DEMO_CUSTOMERS ?= 20
 DEMO_PROJECTS ?= 60
-PYTEST_ARGS ?= -q
+# -n auto: one pytest worker per core (each PostgreSQL leg worker starts its own server).
+PYTEST_ARGS ?= -q -n auto
 # Absolute URLs in responses (Link headers, user urls) follow HOST and PORT unless set.
 PUBLIC_URL ?= $(or $(GQL_USERS_PUBLIC_URL),http://$(HOST):$(PORT)/)
 
