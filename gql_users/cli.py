@@ -84,6 +84,19 @@ def run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitabl
     return run_on_database(settings, with_session)
 
 
+# Loggers that print SQL statement parameters (password hashes, token keys) at DEBUG.
+PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine")
+
+
+def configure_logging(level: str) -> None:
+    """Log at ``level``, except that statement parameters never reach a log, even at DEBUG."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="gql-users")
 def main() -> None:
@@ -108,9 +121,7 @@ def serve(host: str | None, port: int | None) -> None:
     from gql_users.web.app import create_app
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     host, port = host or settings.host, port or settings.port
     try:
         web.run_app(
@@ -225,15 +236,33 @@ class RichProgress:
 
 
 @main.command("seed-demo")
-@click.option("--users", type=click.IntRange(min=0), default=200, show_default=True,
-              help="Demo users (besides the demo staff and owner accounts).")
-@click.option("--customers", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Customers (organisations).")
-@click.option("--projects", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Projects, spread over the customers.")
-@click.option("--if-empty", is_flag=True,
-              help="Seed only if the database has no users yet (what `make run` does); the "
-              "demo accounts are printed either way.")
+@click.option(
+    "--users",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Demo users (besides the demo staff and owner accounts).",
+)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Customers (organisations).",
+)
+@click.option(
+    "--projects",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Projects, spread over the customers.",
+)
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Seed only if the database has no users yet (what `make run` does); the "
+    "demo accounts are printed either way.",
+)
 def seed_demo_command(users: int, customers: int, projects: int, if_empty: bool) -> None:
     """Fill the database with a realistic demo dataset, and print the demo logins.
 
@@ -249,9 +278,7 @@ def seed_demo_command(users: int, customers: int, projects: int, if_empty: bool)
     progress = RichProgress()
 
     async def seed(session: AsyncSession) -> SeedResult:
-        return await seed_demo(
-            session, settings, size, only_if_empty=if_empty, progress=progress
-        )
+        return await seed_demo(session, settings, size, only_if_empty=if_empty, progress=progress)
 
     with progress.progress:
         result = run_with_session(settings, seed)
@@ -280,8 +307,8 @@ def print_seed_result(result: SeedResult, settings: Settings) -> None:
     login_url = f"{settings.public_url}api-auth/password/"
     click.echo(
         f"\nLog in: curl -s -X POST {login_url} -H 'Content-Type: application/json' "
-        f"-d '{{\"username\": \"{result.staff.username}\", "
-        f"\"password\": \"{result.staff.password}\"}}'"
+        f'-d \'{{"username": "{result.staff.username}", '
+        f'"password": "{result.staff.password}"}}\''
     )
 
 

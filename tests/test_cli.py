@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -52,17 +53,13 @@ async def run_cli_async(database_url: str, *args: str, stdin: str | None = None)
 def printed_fields(result: Result) -> dict[str, str]:
     """``uuid: ...`` / ``token: ...`` lines of create-user's output."""
     assert result.exit_code == 0, result.output
-    return dict(
-        line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line
-    )
+    return dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
 
 
 async def table_counts(session: AsyncSession) -> dict[str, int]:
     counts = {}
     for model in (User, AuthToken, Customer, Project, UserRole):
-        counts[model.__tablename__] = await session.scalar(
-            select(func.count()).select_from(model)
-        )
+        counts[model.__tablename__] = await session.scalar(select(func.count()).select_from(model))
     session.expire_all()
     return counts
 
@@ -131,9 +128,7 @@ async def test_create_user_prints_a_uuid_and_a_working_token(
     assert (await client.post("/api-auth/logout/", headers=headers)).status == 401
 
 
-async def test_create_user_with_password_stdin_can_log_in(
-    database_url: str, client: Any
-) -> None:
+async def test_create_user_with_password_stdin_can_log_in(database_url: str, client: Any) -> None:
     result = await run_cli_async(
         database_url, "create-user", "bob", "--email", "bob@example.org", "--support",
         "--password-stdin", stdin="correct-horse-battery\n",
@@ -432,3 +427,29 @@ def test_serve_answers_health_and_demo_login(database_url: str, tmp_path: Path) 
             output, _ = server.communicate()
     assert server.returncode == 0, output
     assert f"Running on {base}" in output
+
+
+async def test_debug_logging_never_shows_statement_parameters(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With GQL_USERS_LOG_LEVEL=DEBUG, aiosqlite would log every parameter (password hashes)."""
+    from sqlalchemy import text
+
+    from gql_users.cli import PARAMETER_LOGGERS, configure_logging
+    from gql_users.db.engine import create_engine
+
+    saved = {name: logging.getLogger(name).level for name in PARAMETER_LOGGERS}
+    caplog.set_level(logging.DEBUG)
+    configure_logging("DEBUG")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (secret TEXT)"))
+            await connection.execute(text("INSERT INTO t VALUES (:s)"), {"s": "argon2-marker-hash"})
+    finally:
+        await engine.dispose()
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+    logging.getLogger("gql_users.test").debug("debug records are kept")
+    assert "debug records are kept" in caplog.text
+    assert "argon2-marker-hash" not in caplog.text
