@@ -22,6 +22,7 @@ from gql_users.accounts.images import (
     store_image,
 )
 from gql_users.accounts.listing import get_visible_user
+from gql_users.accounts.shaping import USER_FIELDS
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token, get_token
 from gql_users.accounts.user_input import validate_user_input, writable_fields
@@ -89,12 +90,18 @@ async def username_taken(session: AsyncSession, username: str) -> bool:
     return bool(await session.scalar(select(exists().where(User.username == username))))
 
 
+SERIALIZER_FIELDS = frozenset(USER_FIELDS) | {"agree_with_policy"}
+"""What ``field`` may name: the readable fields and the write-only ``agree_with_policy``."""
+
+
 def restrict(allowed: frozenset[str], accepted_fields: Collection[str] | None) -> frozenset[str]:
-    """Apply the ``field`` parameter, which also limits accepted input on writes (B §4.3)."""
-    if not accepted_fields:
-        return allowed
-    restricted = allowed & set(accepted_fields)
-    return restricted or allowed
+    """Apply the ``field`` parameter, which also limits accepted input on writes (B §4.3).
+
+    As in DRF's restricted serializer, unknown names are ignored and a request naming no known
+    field keeps every field; naming only read-only fields (``?field=uuid``) accepts no input.
+    """
+    known = SERIALIZER_FIELDS & set(accepted_fields or ())
+    return allowed & known if known else allowed
 
 
 async def create_user(
@@ -115,7 +122,11 @@ async def create_user(
         ValidationFailed: bad fields or a username already in use.
     """
     ensure_staff(caller)
-    allowed = restrict(writable_fields(caller, None, settings), accepted_fields)
+    # A user cannot exist without these, whatever ``field`` says.
+    allowed = restrict(writable_fields(caller, None, settings), accepted_fields) | {
+        "username",
+        "email",
+    }
     user_input = validate_user_input(data, allowed=allowed, creating=True)
     values = dict(user_input.values)
     if await username_taken(session, values["username"]):

@@ -367,3 +367,35 @@ async def test_field_on_update_without_username_works(
     assert await json_of(response) == {"first_name": "New"}
     stored = await reloaded(factory, user)
     assert stored is not None and (stored.first_name, stored.last_name) == ("New", "Name")
+
+
+async def test_field_limits_the_input_a_write_accepts(client: Any, factory: Factory) -> None:
+    """B §4.3: on writes ``field`` also limits which input is taken; naming only read-only
+    fields takes none, while a create still needs (and takes) username and email."""
+    staff = await factory.user("staff", is_staff=True)
+    target = await factory.user("target", phone_number="+1 111")
+    headers = await factory.auth(staff)
+    response = await client.patch(
+        f"{detail_path(target)}?field=uuid",
+        json={"phone_number": "+2 222", "job_title": "Boss"},
+        headers=headers,
+    )
+    assert await json_of(response) == {"uuid": target.uuid.hex}
+    response = await client.patch(
+        f"{detail_path(target)}?field=job_title",
+        json={"phone_number": "+2 222", "job_title": "Boss"},
+        headers=headers,
+    )
+    assert await json_of(response) == {"job_title": "Boss"}
+    full = await json_of(await client.get(detail_path(target), headers=headers))
+    assert full["phone_number"] == "+1 111" and full["job_title"] == "Boss"
+    created = await client.post(
+        "/api/users/?field=uuid",
+        json={"username": "fresh", "email": "fresh@example.com", "job_title": "Ignored"},
+        headers=headers,
+    )
+    assert created.status == 201
+    body = await created.json()
+    assert list(body) == ["uuid"]
+    fresh = await json_of(await client.get(f"/api/users/{body['uuid']}/", headers=headers))
+    assert fresh["username"] == "fresh" and fresh["job_title"] == ""
