@@ -10,10 +10,6 @@ keeps the generated, unknown uuid now and then, which exercises the 404 path).
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,18 +32,12 @@ from sqlalchemy import insert
 from gql_users.db.models import EmailChangeRequest, User, utcnow
 from gql_users.settings import Settings
 from tests.conftest import Factory
-from tests.pgserver import free_port
+from tests.live_server import LiveServer
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 """No 5xx, bodies and content types as documented. Not status-code conformance: the published
 document lists no error codes at all."""
 
-SERVER = """
-import sys
-from aiohttp import web
-from gql_users.web.app import create_app
-web.run_app(create_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None)
-"""
 
 DISPOSABLE_USERS = 40
 
@@ -127,40 +117,20 @@ def serve(settings: Settings) -> Iterator[str]:
     The sliding-token debounce is 0 so that a generated ``token_lifetime: 60`` on the normal
     user's own profile cannot expire its token in the middle of the run.
     """
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "GQL_USERS_DATABASE_URL": settings.database_url,
-        "GQL_USERS_PUBLIC_URL": base_url + "/",
-        "GQL_USERS_MAIL_DIR": settings.mail_dir,
-        "GQL_USERS_MEDIA_DIR": settings.media_dir,
-        "GQL_USERS_TOKEN_REFRESH_DEBOUNCE": "0",
-        "GQL_USERS_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port)], env=env, cwd=Path(settings.media_dir).parent
+    server = LiveServer(
+        Path(settings.media_dir).parent,
+        database_url=settings.database_url,
+        env={
+            "GQL_USERS_MAIL_DIR": settings.mail_dir,
+            "GQL_USERS_MEDIA_DIR": settings.media_dir,
+            "GQL_USERS_TOKEN_REFRESH_DEBOUNCE": "0",
+            "GQL_USERS_LOG_LEVEL": "WARNING",
+        },
     )
     try:
-        _wait_healthy(base_url, process)
-        yield base_url
+        yield server.start()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gql-users exited with {process.returncode}")
-        try:
-            if requests.get(base_url + "/health", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("gql-users did not become healthy")
+        server.stop()
 
 
 @dataclass

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +14,7 @@ from gql_users.accounts.passwords import hash_password
 from gql_users.db.models import AuthToken, LoginFailure, User, utcnow
 from gql_users.settings import Settings
 from tests.conftest import Factory
-from tests.pgserver import free_port
+from tests.live_server import LiveServer
 
 LOGIN = "/api-auth/password/"
 LOCKED = {"detail": "Username is locked out. Try in 10 minutes."}
@@ -227,45 +223,20 @@ async def test_password_hashes_are_argon2id(factory: Factory) -> None:
 
 # --- the counter is shared by two server processes on one database ---------------------------
 
-SERVER = """
-import sys
-from aiohttp import web
-from gql_users.web.app import create_app
-web.run_app(create_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None)
-"""
-
-
-async def wait_healthy(
-    session: aiohttp.ClientSession, base: str, process: subprocess.Popen[bytes]
-) -> None:
-    for _ in range(200):
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            async with session.get(base + "/health") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise RuntimeError("server did not become healthy")
-
 
 async def test_lockout_counter_is_shared_by_two_server_processes(
     settings: Settings, factory: Factory, tmp_path: Path
 ) -> None:
     await factory.user("alice", password="correct horse")
-    env = {**os.environ, "GQL_USERS_DATABASE_URL": settings.database_url}
-    ports = [free_port(), free_port()]
-    processes = [
-        subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=tmp_path)
-        for port in ports
+    servers = [
+        LiveServer(tmp_path / name, database_url=settings.database_url) for name in ("a", "b")
     ]
     try:
+        for server in servers:
+            server.workdir.mkdir()
+            server.start()
+        bases = [server.base_url for server in servers]
         async with aiohttp.ClientSession() as http:
-            bases = [f"http://127.0.0.1:{port}" for port in ports]
-            for base, process in zip(bases, processes, strict=True):
-                await wait_healthy(http, base, process)
             answers = []
             for attempt in range(5):  # alternate between the two processes
                 async with http.post(
@@ -280,7 +251,5 @@ async def test_lockout_counter_is_shared_by_two_server_processes(
             ) as response:
                 assert await response.json() == LOCKED
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+        for server in servers:
+            server.stop()
