@@ -59,8 +59,9 @@ class PageRequest:
         """Parse the raw ``page`` and ``page_size`` values (None when absent).
 
         ``page_size``: a positive integer, cut to 300; anything else (0, negative, not a number,
-        empty, over 4,300 digits) falls back to 10, as DRF does. ``page``: absent means 1, ``last`` means the last
-        page; other values must be integers and are range-checked by ``resolve``.
+        empty, over 4,300 digits) falls back to 10, as DRF does. ``page``: absent means 1,
+        ``last`` means the last page; other values must be integers and are range-checked by
+        ``resolve``.
 
         Raises:
             NotFound: "Invalid page." when ``page`` is present but not an integer (an empty
