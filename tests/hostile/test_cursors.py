@@ -15,8 +15,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import ValidationError
 
 from gql_users.db.models import User
+from gql_users.settings import MIN_CURSOR_SECRET_LENGTH, Settings
 from tests.conftest import Factory
 from tests.hostile.conftest import StartServer
 from tests.live_server import LiveServer
@@ -298,3 +300,13 @@ async def test_processes_on_one_database_share_the_generated_key(
             "member2",
             "member3",
         ]
+
+
+def test_a_short_configured_key_is_refused_without_echoing_it() -> None:
+    short = "tiny-key-123"
+    with pytest.raises(ValidationError) as raised:
+        Settings(cursor_secret=short)
+    (error,) = raised.value.errors()
+    assert error["loc"] == ("cursor_secret",)
+    assert str(MIN_CURSOR_SECRET_LENGTH) in error["msg"] and short not in error["msg"]
+    assert Settings(cursor_secret="").cursor_secret == ""  # empty: generated and stored
