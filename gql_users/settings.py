@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_CURSOR_SECRET_LENGTH = 32
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GQL_USERS_", extra="ignore")
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     graphql_max_page_size: int = 100
     graphql_introspection: bool = True
+    cursor_secret: str = ""
 
     debug_sql: bool = False
     log_level: str = "INFO"
@@ -72,6 +75,16 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < MIN_CURSOR_SECRET_LENGTH:
+            raise ValueError(
+                f"must be empty (generated and kept in the database) or at least "
+                f"{MIN_CURSOR_SECRET_LENGTH} characters"
+            )
+        return value
 
     @field_validator("token_lifetime", mode="before")
     @classmethod

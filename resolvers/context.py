@@ -16,6 +16,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
+from gql_users.db.secrets import ProcessSecret
 from gql_users.eduteams import EduteamsClient
 from gql_users.settings import Settings
 from resolvers.users.loaders import UserLoaders
@@ -34,6 +35,7 @@ class Context:
     caller: Caller
     settings: Settings
     eduteams: EduteamsClient
+    cursor_secret: ProcessSecret
     client_address: str
     request: Any = None
     loaders: UserLoaders = field(init=False)

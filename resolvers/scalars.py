@@ -44,7 +44,10 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError(
             f"{value!r} is not an ISO 8601 date-time (e.g. 2024-01-02T03:04:05Z)."
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"{value!r} is outside years 1-9999 in UTC.") from None
 
 
 def parse_date(value: Any) -> date:

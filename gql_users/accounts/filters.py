@@ -74,6 +74,16 @@ class UserFilter:
         """Both role lists together: Waldur treats the two parameters as one filter (B §7.17)."""
         return tuple(dict.fromkeys(self.organization_roles + self.project_roles))
 
+    @property
+    def given(self) -> tuple[str, ...]:
+        """The names of the filters that apply, in field order."""
+        return tuple(
+            field.name
+            for field in fields(self)
+            if getattr(self, field.name) is not None
+            and (getattr(self, field.name) != () or field.name == "username_list")
+        )
+
     @classmethod
     def from_values(cls, values: Mapping[str, object]) -> UserFilter:
         """Build from values an API has already typed (GraphQL's filter input), normalised as
@@ -151,6 +161,36 @@ class UserFilter:
         return cls(**values)  # type: ignore[arg-type]
 
 
+FILTER_READS: dict[str, tuple[str, ...]] = {
+    "username": ("username",),
+    "username_list": ("username",),
+    "full_name": ("full_name",),
+    "user_keyword": ("full_name", "email", "username"),
+    "query": ("first_name", "last_name", "civil_number", "username", "email"),
+    "native_name": ("native_name",),
+    "organization": ("organization",),
+    "job_title": ("job_title",),
+    "email": ("email",),
+    "phone_number": ("phone_number",),
+    "description": ("description",),
+    "civil_number": ("civil_number",),
+    "registration_method": ("registration_method",),
+    "is_active": ("is_active",),
+    "is_staff": ("is_staff",),
+    "is_support": ("is_support",),
+    "date_joined": ("date_joined",),
+    "modified": ("modified",),
+    "agreement_date": ("agreement_date",),
+    "customer_uuid": ("permissions",),
+    "project_uuid": ("permissions",),
+    "organization_roles": ("permissions",),
+    "project_roles": ("permissions",),
+}
+"""The user fields (``shaping.USER_FIELDS`` names) whose values each filter compares. The
+membership filters read the roles, which ``permissions`` shows; ``modified`` is a value that
+no response shows."""
+
+
 def _last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     given = params.get(name)
     if not given or given[-1] == "":
@@ -175,7 +215,8 @@ def parse_boolean(raw: str) -> bool | None:
 
 
 def parse_datetime(raw: str) -> datetime | None:
-    """An ISO datetime or date; naive values are UTC (Waldur's TIME_ZONE). None when invalid.
+    """An ISO datetime or date; naive values are UTC (Waldur's TIME_ZONE). None when invalid,
+    or when its UTC time falls outside years 1-9999.
 
     A "+" in an offset that reached us unencoded (decoded as a space) is put back rather than
     rejected: a hand-typed URL deserves the same answer as the generated client's.
@@ -191,7 +232,10 @@ def parse_datetime(raw: str) -> datetime | None:
             value = datetime.combine(date.fromisoformat(text), datetime.min.time())
         except ValueError:
             return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        return None
 
 
 def parse_uuid(raw: str) -> uuid.UUID | None:

@@ -13,7 +13,9 @@ PostgreSQL) so that the WHERE and the ORDER BY agree on every backend. None of t
 columns is nullable, so no NULL handling is needed.
 
 The tiebreaker value is the row's *uuid*, not its id: ids are internal and never leave the
-service (B §1.1), and a cursor is readable by anyone who base64-decodes it. The condition
+service (B §1.1), and a cursor is readable by anyone who base64-decodes it. For the same
+reason a caller may order (and filter) only by fields they can read on every user they can
+list: ``ensure_readable_sort_and_filter``. The condition
 compares ``users.id`` with ``(SELECT id FROM users WHERE uuid = :uuid)``, an uncorrelated
 subquery that the database evaluates once. (If that user is deleted between two pages, only
 rows whose other sort values tie with it exactly can be skipped.)
@@ -34,12 +36,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
-from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.filters import FILTER_READS, UserFilter
 from gql_users.accounts.listing import ensure_can_list_users, filtered_users
 from gql_users.accounts.ordering import TIEBREAKER, OrderKey, SortColumn, sort_columns
+from gql_users.accounts.shaping import fields_readable_on_every_listed_user
 from gql_users.db.models import User
 
 INVALID_POSITION = "The cursor does not match the ordering of this list."
+HIDDEN_ORDERING = (
+    "You may not order users by {name}: it is hidden from you on some of the users you can list."
+)
+HIDDEN_FILTER = (
+    "You may not filter users by this: it compares {names}, hidden from you on some of the "
+    "users you can list."
+)
 
 Position = tuple[Any, ...]
 """The sort values of one row, one per sort column; the last one is the row's uuid."""
@@ -52,6 +62,35 @@ def ordering_signature(columns: Sequence[SortColumn]) -> str:
     rather than silently starting from a meaningless place.
     """
     return ",".join(f"-{c.attribute}" if c.descending else c.attribute for c in columns)
+
+
+def ensure_readable_sort_and_filter(
+    caller: Caller, user_filter: UserFilter, ordering: Sequence[OrderKey]
+) -> None:
+    """Refuse an ordering or a filter on a field that ``caller`` cannot read on every user
+    they can list (docs/hardening.md#cursors-and-hidden-fields).
+
+    A cursor carries the sort values of its row, and a filter answers yes or no about a value,
+    so either would reveal what field shaping hides. Staff and support read every field of
+    every user, so nothing is refused to them.
+
+    Raises:
+        ValidationFailed: ``{"order_by": [...]}`` and one entry per refused filter, each
+            naming the field.
+    """
+    if caller.is_privileged:
+        return
+    readable = fields_readable_on_every_listed_user(caller)
+    errors: dict[str, list[str]] = {}
+    hidden_keys = [key.name for key in ordering if key.name not in readable]
+    if hidden_keys:
+        errors["order_by"] = [HIDDEN_ORDERING.format(name=name) for name in hidden_keys]
+    for name in user_filter.given:
+        hidden = [field for field in FILTER_READS[name] if field not in readable]
+        if hidden:
+            errors[name] = [HIDDEN_FILTER.format(names=", ".join(hidden))]
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def position_of(user: User, columns: Sequence[SortColumn]) -> Position:
@@ -176,8 +215,10 @@ async def list_users_keyset(
 
     Raises:
         NotAuthenticated, PermissionDenied: see ``listing.ensure_can_list_users``.
+        ValidationFailed: see ``ensure_readable_sort_and_filter``.
     """
     ensure_can_list_users(caller)
+    ensure_readable_sort_and_filter(caller, user_filter, ordering)
     columns = tuple(sort_columns(ordering))
     statement = filtered_users(caller, user_filter)
     if request.after is not None:

@@ -59,12 +59,13 @@ class PageRequest:
         """Parse the raw ``page`` and ``page_size`` values (None when absent).
 
         ``page_size``: a positive integer, cut to 300; anything else (0, negative, not a number,
-        empty) falls back to 10, as DRF does. ``page``: absent means 1, ``last`` means the last
-        page; other values must be integers and are range-checked by ``resolve``.
+        empty, over 4,300 digits) falls back to 10, as DRF does. ``page``: absent means 1,
+        ``last`` means the last page; other values must be integers and are range-checked by
+        ``resolve``.
 
         Raises:
             NotFound: "Invalid page." when ``page`` is present but not an integer (an empty
-                value included, as Django's paginator rejects it).
+                value included, as Django's paginator rejects it) or over 4,300 digits.
         """
         return cls(page=_parse_page(page), size=parse_page_size(page_size))
 
@@ -83,20 +84,35 @@ class PageRequest:
         return Page(number=number, size=self.size, num_pages=num_pages, total=total)
 
 
+def _parse_int(raw: str) -> int | None:
+    """An integer written in decimal (spaces and a sign allowed), else None.
+
+    Over 4,300 digits is None too: Python's ``int()`` refuses to convert that many (a guard
+    against quadratic conversion), and so Django's paginator and DRF's page size do.
+    """
+    if not _INTEGER.fullmatch(raw):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
 def _parse_page(raw: str | None) -> int | Literal["last"]:
     if raw is None:
         return 1
     if raw == LAST_PAGE:
         return LAST_PAGE
-    if not _INTEGER.fullmatch(raw):
+    number = _parse_int(raw)
+    if number is None:
         raise NotFound(INVALID_PAGE)
-    return int(raw)
+    return number
 
 
 def parse_page_size(raw: str | None) -> int:
-    if raw is None or not _INTEGER.fullmatch(raw):
+    size = None if raw is None else _parse_int(raw)
+    if size is None:
         return DEFAULT_PAGE_SIZE
-    size = int(raw)
     return min(size, MAX_PAGE_SIZE) if size > 0 else DEFAULT_PAGE_SIZE
 
 

@@ -74,13 +74,24 @@ def readable_fields(
     Returns:
         A subset of ``USER_FIELDS``.
     """
-    hidden: set[str] = set()
-    if not caller.is_privileged:
-        hidden |= PRIVILEGED_FIELDS
     own_token_visible = caller.is_self(target) and items_on_page in (None, 1)
-    if not own_token_visible:
-        hidden |= OWN_TOKEN_FIELDS
+    hidden = _hidden_fields(caller, own_token_visible=own_token_visible)
     return tuple(name for name in USER_FIELDS if name not in hidden)
+
+
+def _hidden_fields(caller: Caller, *, own_token_visible: bool) -> frozenset[str]:
+    hidden = frozenset() if caller.is_privileged else PRIVILEGED_FIELDS
+    return hidden if own_token_visible else hidden | OWN_TOKEN_FIELDS
+
+
+def fields_readable_on_every_listed_user(caller: Caller) -> frozenset[str]:
+    """The fields ``caller`` may read on *every* user a list can show them.
+
+    ``readable_fields`` is per (caller, user), and a list mixes users (the caller among
+    them); a field outside this set is hidden on at least one of them. The token fields are
+    never in it: they show only on the caller's own profile, never on other users.
+    """
+    return frozenset(USER_FIELDS) - _hidden_fields(caller, own_token_visible=False)
 
 
 def readable_fields_for_page(caller: Caller, page: Sequence[User]) -> list[tuple[str, ...]]:

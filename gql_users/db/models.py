@@ -244,6 +244,17 @@ class LoginFailure(Base):
     last_failure: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ServerSecret(Base):
+    """Secrets the service makes for itself (the cursor signing key when none is configured),
+    kept here so that every process serving one database uses the same value."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 BUILTIN_ROLES: tuple[tuple[str, str, str], ...] = (
     ("CUSTOMER.OWNER", "Customer owner", "customer"),
     ("CUSTOMER.SUPPORT", "Customer support", "customer"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.db.secrets import CURSOR_KEY, ProcessSecret
 from gql_users.eduteams import EduteamsClient
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
 from gql_users.web import auth_routes, graphql_view, health, media, playground
-from gql_users.web.keys import EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.web.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
 from gql_users.web.middlewares import (
     auth_middleware,
     error_middleware,
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     engine = create_engine(normalize_database_url(settings.database_url))
     app[ENGINE] = engine
     app[SESSIONMAKER] = create_sessionmaker(engine)
+    app[CURSOR_SECRET] = ProcessSecret(engine, CURSOR_KEY, settings.cursor_secret)
 
     app[EDUTEAMS] = EduteamsClient(settings)
 

@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 
 from gql_users.settings import Settings
 from gql_users.web.auth_routes import client_address
-from gql_users.web.keys import CALLER, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
+from gql_users.web.keys import CALLER, CURSOR_SECRET, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
 from resolvers.context import Context
 from resolvers.masking import is_unexpected, mask
 from resolvers.schema import build_schema
@@ -138,6 +138,7 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
             caller=request[CALLER],
             settings=request.app[SETTINGS],
             eduteams=request.app[EDUTEAMS],
+            cursor_secret=request.app[CURSOR_SECRET],
             client_address=client_address(request),
             request=request,
         )

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gql_users.accounts.callers import Caller
 from gql_users.db.engine import SQLCounter
+from gql_users.db.secrets import ProcessSecret
 from gql_users.eduteams import EduteamsClient
 from gql_users.settings import Settings
 
@@ -14,6 +15,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 EDUTEAMS = web.AppKey("eduteams", EduteamsClient)
+CURSOR_SECRET = web.AppKey("cursor_secret", ProcessSecret)
 
 SESSION = web.RequestKey("session", AsyncSession)
 CALLER = web.RequestKey("caller", Caller)

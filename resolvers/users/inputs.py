@@ -20,7 +20,11 @@ from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.ordering import OrderKey
 
 
-@strawberry.input(description="Every filter of the REST user list; all given ones apply (AND).")
+@strawberry.input(
+    description="Every filter of the REST user list; all given ones apply (AND). A filter on "
+    "a field you cannot see on every user you can list (description, isActive, isStaff, "
+    "isSupport, modified, unless you are staff or support) is refused with an error."
+)
 class UserFilterInput:
     username: str | None = strawberry.field(default=None, description="Exact username.")
     username_list: list[str] | None = strawberry.field(
@@ -40,18 +44,18 @@ class UserFilterInput:
     job_title: str | None = None
     email: str | None = None
     phone_number: str | None = strawberry.field(default=None, description="Exact match.")
-    description: str | None = strawberry.field(default=None, description="Exact match.")
+    description: str | None = strawberry.field(
+        default=None, description="Exact match. Staff and support only."
+    )
     civil_number: str | None = strawberry.field(default=None, description="Exact match.")
     registration_method: str | None = strawberry.field(default=None, description="Exact match.")
-    is_active: bool | None = None
-    is_staff: bool | None = strawberry.field(
-        default=None, description="Staff and support only; for anyone else the list is empty."
-    )
-    is_support: bool | None = strawberry.field(
-        default=None, description="Staff and support only; for anyone else the list is empty."
-    )
+    is_active: bool | None = strawberry.field(default=None, description="Staff and support only.")
+    is_staff: bool | None = strawberry.field(default=None, description="Staff and support only.")
+    is_support: bool | None = strawberry.field(default=None, description="Staff and support only.")
     date_joined: datetime | None = strawberry.field(default=None, description="Joined since.")
-    modified: datetime | None = strawberry.field(default=None, description="Modified since.")
+    modified: datetime | None = strawberry.field(
+        default=None, description="Modified since. Staff and support only."
+    )
     agreement_date: datetime | None = strawberry.field(
         default=None, description="Agreed to the policy since."
     )
@@ -79,7 +83,11 @@ class UserFilterInput:
         )
 
 
-@strawberry.enum(description="The fields the user list can be ordered by (the REST `o` names).")
+@strawberry.enum(
+    description="The fields the user list can be ordered by (the REST `o` names). DESCRIPTION, "
+    "IS_ACTIVE, IS_STAFF and IS_SUPPORT are for staff and support only: a cursor carries the "
+    "values it was ordered by."
+)
 class UserOrderField(enum.Enum):
     FULL_NAME = "full_name"
     NATIVE_NAME = "native_name"

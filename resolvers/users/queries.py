@@ -9,7 +9,12 @@ import strawberry
 from gql_users.accounts.callers import ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound
 from gql_users.accounts.filters import UserFilter
-from gql_users.accounts.keyset import KeysetRequest, list_users_keyset, position_of
+from gql_users.accounts.keyset import (
+    KeysetRequest,
+    ensure_readable_sort_and_filter,
+    list_users_keyset,
+    position_of,
+)
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
 from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
 from resolvers.context import Info
@@ -33,6 +38,7 @@ def keyset_request(
     before: str | None,
     offset: int | None,
     max_page_size: int,
+    key: bytes,
 ) -> KeysetRequest:
     """Translate the Relay arguments into the core's keyset request.
 
@@ -52,8 +58,8 @@ def keyset_request(
     limit = min(DEFAULT_PAGE_SIZE if wanted is None else wanted, max_page_size)
     return KeysetRequest(
         limit=limit,
-        after=decode_cursor(after, columns) if after is not None else None,
-        before=decode_cursor(before, columns) if before is not None else None,
+        after=decode_cursor(after, columns, key) if after is not None else None,
+        before=decode_cursor(before, columns, key) if before is not None else None,
         backward=last is not None,
         offset=offset or 0,
     )
@@ -96,7 +102,10 @@ class UserQueries:
         context = info.context
         ensure_can_list_users(context.caller)  # before the arguments are looked at, as REST
         ordering: list[OrderKey] = [order.to_core() for order in order_by or []]
+        user_filter = filter.to_core() if filter is not None else UserFilter()
+        ensure_readable_sort_and_filter(context.caller, user_filter, ordering)
         columns = sort_columns(ordering)
+        key = await context.cursor_secret.get()
         request = keyset_request(
             columns,
             first=first,
@@ -105,14 +114,14 @@ class UserQueries:
             before=before,
             offset=offset,
             max_page_size=context.settings.graphql_max_page_size,
+            key=key,
         )
-        user_filter = filter.to_core() if filter is not None else UserFilter()
         async with context.database() as session:
             page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
         edges = [
             UserEdge(
                 node=User.shaped(context.caller, user, items_on_page=len(page.users)),
-                cursor=encode_cursor(position_of(user, page.columns), page.columns),
+                cursor=encode_cursor(position_of(user, page.columns), page.columns, key),
             )
             for user in page.users
         ]

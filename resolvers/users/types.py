@@ -116,13 +116,19 @@ class Permission:
     def expiration_time(self) -> datetime | None:
         return self.row.expiration_time
 
-    @strawberry.field
-    def created_by_full_name(self) -> str | None:
-        return self.row.created_by_full_name
+    async def _creator(self, info: Info) -> models.User | None:
+        """Who granted the role, if the caller may see them (else None, as for ``createdBy``)."""
+        if self.row.created_by_id is None:
+            return None
+        return await info.context.loaders.visible_users.load(self.row.created_by_id)
 
-    @strawberry.field
-    def created_by_username(self) -> str | None:
-        return self.row.created_by_username
+    @strawberry.field(description="Null when unknown or not visible to you, as createdBy.")
+    async def created_by_full_name(self, info: Info) -> str | None:
+        return self.row.created_by_full_name if await self._creator(info) else None
+
+    @strawberry.field(description="Null when unknown or not visible to you, as createdBy.")
+    async def created_by_username(self, info: Info) -> str | None:
+        return self.row.created_by_username if await self._creator(info) else None
 
     @strawberry.field
     def role_name(self) -> str:
@@ -182,9 +188,7 @@ class Permission:
 
     @strawberry.field(description="Who granted the role; null when unknown or not visible to you.")
     async def created_by(self, info: Info) -> User | None:
-        if self.row.created_by_id is None:
-            return None
-        creator = await info.context.loaders.visible_users.load(self.row.created_by_id)
+        creator = await self._creator(info)
         if creator is None:
             return None
         # A nested user is one of many on the page: never with the caller's own token.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -10,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
-from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.filters import FILTER_READS, UserFilter
+from gql_users.accounts.keyset import ensure_readable_sort_and_filter
+from gql_users.accounts.ordering import OrderKey
 from gql_users.db.models import User
 from tests.accounts.read_world import World, build_world, usernames_for
 from tests.conftest import Factory
@@ -84,8 +87,17 @@ def test_the_last_of_repeated_values_wins() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("TRUE", True), ("1", True), ("false", False), ("False", False),
-     ("0", False), ("yes", None), ("2", None), ("unknown", None)],
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("false", False),
+        ("False", False),
+        ("0", False),
+        ("yes", None),
+        ("2", None),
+        ("unknown", None),
+    ],
 )
 def test_booleans(raw: str, expected: bool | None) -> None:
     assert query(is_active=raw, is_staff=raw, is_support=raw) == UserFilter(
@@ -167,8 +179,18 @@ def test_username_list_parsing(raw: str, expected: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize(
     "field",
-    ["full_name", "native_name", "organization", "email", "phone_number", "description",
-     "job_title", "username", "civil_number", "is_active"],
+    [
+        "full_name",
+        "native_name",
+        "organization",
+        "email",
+        "phone_number",
+        "description",
+        "job_title",
+        "username",
+        "civil_number",
+        "is_active",
+    ],
 )
 async def test_user_list_can_be_filtered(
     session: AsyncSession, staff: Caller, people: dict[str, User], field: str
@@ -225,8 +247,12 @@ async def test_user_list_can_be_filtered_without_accents(
     ],
 )
 async def test_icontains_filters_ignore_case(
-    session: AsyncSession, staff: Caller, people: dict[str, User],
-    field: str, value: str, expected: set[str],
+    session: AsyncSession,
+    staff: Caller,
+    people: dict[str, User],
+    field: str,
+    value: str,
+    expected: set[str],
 ) -> None:
     assert await names(session, staff, query(**{field: value})) == expected
 
@@ -241,8 +267,12 @@ async def test_like_wildcards_in_a_value_are_literal(
 
 @pytest.mark.parametrize(
     ("field", "partial"),
-    [("phone_number", "+372 555"), ("description", "astro"), ("civil_number", "EE49"),
-     ("registration_method", "edu")],
+    [
+        ("phone_number", "+372 555"),
+        ("description", "astro"),
+        ("civil_number", "EE49"),
+        ("registration_method", "edu"),
+    ],
 )
 async def test_exact_filters_do_not_match_parts(
     session: AsyncSession, staff: Caller, people: dict[str, User], field: str, partial: str
@@ -265,11 +295,10 @@ async def test_username_is_exact_and_case_sensitive(
     assert await names(session, staff, query(username="mar")) == set()
 
 
-async def test_username_list(
-    session: AsyncSession, staff: Caller, people: dict[str, User]
-) -> None:
+async def test_username_list(session: AsyncSession, staff: Caller, people: dict[str, User]) -> None:
     assert await names(session, staff, query(username_list="mary, ghost,nobody")) == {
-        "mary", "ghost"
+        "mary",
+        "ghost",
     }
     assert await names(session, staff, query(username_list=" , ,")) == set()
     assert await names(session, staff, query(username_list=",")) == set()
@@ -319,8 +348,12 @@ async def test_is_active(session: AsyncSession, staff: Caller, people: dict[str,
     ],
 )
 async def test_date_filters_are_greater_or_equal(
-    session: AsyncSession, staff: Caller, people: dict[str, User],
-    field: str, since: str, expected: set[str],
+    session: AsyncSession,
+    staff: Caller,
+    people: dict[str, User],
+    field: str,
+    since: str,
+    expected: set[str],
 ) -> None:
     found = await names(session, staff, query(**{field: since})) - {"admin", "ghost"}
     assert found == expected
@@ -347,8 +380,14 @@ async def test_filter_user_by_customer(session: AsyncSession, world: World) -> N
     roles (former_a) do not count; inactive users still show for staff."""
     found = await names(session, world.caller("staff"), query(customer_uuid=world.alpha.uuid.hex))
     assert found == {
-        "owner_a", "support_a", "staff_a", "manager_a1", "member_a1",
-        "inactive_a1", "manager_im", "member_a2",
+        "owner_a",
+        "support_a",
+        "staff_a",
+        "manager_a1",
+        "member_a1",
+        "inactive_a1",
+        "manager_im",
+        "member_a2",
     }
     beta = await names(session, world.caller("staff"), query(customer_uuid=str(world.beta.uuid)))
     assert beta == {"owner_b", "member_b1"}
@@ -418,7 +457,8 @@ async def test_staff_can_filter_support_users(session: AsyncSession, world: Worl
 
 async def test_support_can_filter_staff_users(session: AsyncSession, world: World) -> None:
     assert await names(session, world.caller("support"), query(is_staff="true")) == {
-        "staff", "staff_a"
+        "staff",
+        "staff_a",
     }
     not_staff = await names(session, world.caller("support"), query(is_staff="false"))
     assert not_staff == world.all_usernames - {"staff", "staff_a"}
@@ -449,3 +489,39 @@ async def test_regular_user_with_an_invalid_flag_value_is_not_filtered(
     found = await names(session, world.caller("owner_a"), query(is_staff="maybe"))
     assert found == await names(session, world.caller("owner_a"), UserFilter())
     assert found
+
+
+def test_every_filter_names_the_fields_it_reads() -> None:
+    assert set(FILTER_READS) == {field.name for field in dataclasses.fields(UserFilter)}
+    assert UserFilter().given == ()
+    assert UserFilter(username_list=(), organization_roles=()).given == ("username_list",)
+    assert UserFilter(is_staff=False, query="x").given == ("query", "is_staff")
+
+
+@pytest.mark.parametrize(
+    ("user_filter", "ordering", "refused"),
+    [
+        (UserFilter(description="x"), [], {"description"}),
+        (UserFilter(is_active=True, modified=datetime(2000, 1, 1, tzinfo=UTC)), [], None),
+        (UserFilter(), [OrderKey("is_support", descending=True)], {"order_by"}),
+        (UserFilter(is_staff=False), [OrderKey("description")], {"is_staff", "order_by"}),
+        (UserFilter(query="a", civil_number="1", customer_uuid=uuid.uuid4()), [], set()),
+        (UserFilter(), [OrderKey(name) for name in ("full_name", "email", "username")], set()),
+    ],
+)
+def test_only_fields_readable_on_every_listed_user_sort_and_filter(
+    user_filter: UserFilter, ordering: list[OrderKey], refused: set[str] | None
+) -> None:
+    normal = Caller(user=User(username="normal", is_staff=False, is_support=False))
+    expected = {"is_active", "modified"} if refused is None else refused
+    if expected:
+        with pytest.raises(ValidationFailed) as raised:
+            ensure_readable_sort_and_filter(normal, user_filter, ordering)
+        assert isinstance(raised.value.errors, dict)
+        assert set(raised.value.errors) == expected
+    else:
+        ensure_readable_sort_and_filter(normal, user_filter, ordering)
+    for flag in ("is_staff", "is_support"):
+        privileged = Caller(user=User(username="boss", is_staff=False, is_support=False))
+        setattr(privileged.user, flag, True)
+        ensure_readable_sort_and_filter(privileged, user_filter, ordering)  # nothing refused

@@ -212,5 +212,6 @@ async def test_cursors_do_not_carry_internal_ids(gql: GraphQLClient, factory: Fa
     staff = await factory.user("pager", is_staff=True)
     page = await walk_page(gql, await factory.auth(staff), first=1)
     cursor = page.data["users"]["edges"][0]["cursor"]
-    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    text, _, _mac = cursor.partition(".")
+    payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     assert payload == {"o": "username,id", "p": ["pager", staff.uuid.hex]}

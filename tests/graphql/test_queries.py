@@ -212,11 +212,12 @@ async def test_created_by_is_null_when_the_creator_is_not_visible(
     admin_a2 = next(p for p in by_user["member_a2"] if p["roleName"] == "PROJECT.ADMIN")
     assert admin_a2 == {
         "roleName": "PROJECT.ADMIN",
-        "createdByUsername": "loner",  # the REST field shows it, as Waldur does
+        "createdByUsername": None,  # as createdBy (REST shows it, as Waldur does)
         "createdBy": None,
     }
     admin_a1 = next(p for p in by_user["member_a1"] if p["roleName"] == "PROJECT.ADMIN")
     assert admin_a1["createdBy"] == {"username": "owner_a"}
+    assert admin_a1["createdByUsername"] == "owner_a"
 
 
 async def test_permission_navigation(gql: GraphQLClient, factory: Factory, world: World) -> None:
@@ -290,13 +291,19 @@ async def test_scope_filters(gql: GraphQLClient, factory: Factory, world: World)
     assert by_customer == ["member_b1", "owner_b"]
 
 
-async def test_privileged_filters_empty_the_list_for_others(
+async def test_privileged_filters_and_orderings_are_refused_to_others(
     gql: GraphQLClient, factory: Factory, world: World
 ) -> None:
-    listed, total = await usernames(
-        gql, await factory.auth(world.owner_a), filter={"isStaff": False}
-    )
-    assert (listed, total) == ([], 0)
+    """docs/hardening.md#cursors-and-hidden-fields"""
+    query = """query($filter: UserFilterInput, $orderBy: [UserOrder!]) {
+      users(filter: $filter, orderBy: $orderBy) { totalCount } }"""
+    headers = await factory.auth(world.owner_a)
+    refused = await gql(query, {"filter": {"isStaff": False}}, headers=headers)
+    assert refused.codes == ["BAD_REQUEST"]
+    assert refused.errors[0]["message"].startswith("isStaff: You may not filter users by this")
+    ordered = await gql(query, {"orderBy": [{"field": "IS_ACTIVE"}]}, headers=headers)
+    assert ordered.codes == ["BAD_REQUEST"]
+    assert ordered.errors[0]["message"].startswith("orderBy: You may not order users by is_active")
 
 
 @pytest.mark.parametrize(
