@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
@@ -128,12 +129,16 @@ async def login(
     if not await verify_password(user.password if user else None, password) or user is None:
         raise AuthenticationFailed(INVALID_CREDENTIALS)  # the attempt is already counted
 
-    await session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.username == username, LoginFailure.client_address == client_address
+    try:
+        await session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.username == username, LoginFailure.client_address == client_address
+            )
         )
-    )
-    token = await login_token(session, user, now, debounce=settings.token_refresh_debounce)
-    await session.execute(update(User).where(User.id == user.id).values(last_login=now))
-    await session.commit()
+        token = await login_token(session, user, now, debounce=settings.token_refresh_debounce)
+        await session.execute(update(User).where(User.id == user.id).values(last_login=now))
+        await session.commit()
+    except IntegrityError as error:  # the user was deleted after the password check
+        await session.rollback()
+        raise AuthenticationFailed(INVALID_CREDENTIALS) from error
     return token

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from gql_users.accounts.callers import Caller, ensure_authenticated
 from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
@@ -192,6 +193,7 @@ async def update_user(
     Raises:
         PermissionDenied: the caller is neither staff nor the target.
         ValidationFailed: bad fields, or the policy was not agreed to.
+        NotFound: the target was deleted while this update ran.
     """
     ensure_self_or_staff(caller, target)
     allowed = restrict(writable_fields(caller, target, settings), accepted_fields)
@@ -218,8 +220,11 @@ async def update_user(
             setattr(target, name, value)
         target.modified = utcnow()
         await session.commit()
-    except BaseException:
+    except BaseException as error:
         remove_image(settings, stored)
+        if isinstance(error, StaleDataError):  # the user was deleted in the meantime
+            await session.rollback()
+            raise NotFound() from error
         raise
     if changes_image:
         remove_image(settings, replaced)
@@ -242,15 +247,19 @@ async def _lock_image(session: AsyncSession, target: User) -> str | None:
     return await session.scalar(select(User.image).where(User.id == target.id))
 
 
-async def delete_user(session: AsyncSession, caller: Caller, target: User) -> None:
-    """Hard delete (staff only); tokens, roles and email requests go with it (FK cascades).
+async def delete_user(
+    session: AsyncSession, settings: Settings, caller: Caller, target: User
+) -> None:
+    """Hard delete (staff only); tokens, roles and email requests go with it (FK cascades),
+    and the image file once the delete has committed (the one the row held when deleted).
 
     Raises:
         PermissionDenied: the caller is not staff.
     """
     ensure_staff(caller)
-    await session.execute(delete(User).where(User.id == target.id))
+    image = await session.scalar(delete(User).where(User.id == target.id).returning(User.image))
     await session.commit()
+    remove_image(settings, image)
 
 
 @dataclass(frozen=True, slots=True)

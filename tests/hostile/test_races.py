@@ -275,3 +275,37 @@ async def test_parallel_image_uploads_leave_the_row_and_the_file_in_agreement(
     ) as reply:
         assert reply.status == 200 and (await reply.json())["image"] is None
     assert media_files(live) == []  # removing the image removes its file, after the commit
+
+
+async def test_uploads_racing_a_delete_get_200_or_404_and_leave_no_file(
+    factory: Factory, live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    staff = await factory.user("staff", is_staff=True)
+    alice = await factory.user("alice")
+    headers = await factory.auth(staff)
+    url = f"{live.base_url}/api/users/{alice.uuid.hex}/"
+
+    async def upload(shade: int) -> int:
+        form = aiohttp.FormData()
+        form.add_field("image", png(shade), filename="me.png", content_type="image/png")
+        form.add_field("organization", f"Org {shade}")
+        async with http.patch(url, data=form, headers=headers) as reply:
+            return reply.status
+
+    async def delete() -> int:
+        await asyncio.sleep(0.05)  # let some uploads commit first
+        async with http.delete(url, headers=headers) as reply:
+            return reply.status
+
+    *uploads, deleted = await asyncio.gather(
+        *(upload(shade) for shade in range(PARALLEL)), delete()
+    )
+    assert deleted == 204
+    assert set(uploads) <= {200, 404}, uploads
+    gone = await factory.session.scalar(
+        select(User.id).where(User.id == alice.id).execution_options(populate_existing=True)
+    )
+    assert gone is None
+    # Uploads before the delete had their file removed with the user; those after it had
+    # theirs removed with their failed write.
+    assert media_files(live) == []
