@@ -2,7 +2,8 @@
 
 Every attempt is counted before its password is checked, so a burst of guesses gets exactly
 ``lockout_failures`` passwords checked, however many arrive at once, and a correct password
-sent once the threshold is passed is refused like the guesses (docs/hardening.md).
+sent once the threshold is passed is refused like the guesses
+(docs/hardening.md#login-lockout-under-parallel-attempts).
 """
 
 from __future__ import annotations

@@ -215,7 +215,8 @@ async def test_parallel_logins_agree_on_one_working_key(
         stored.created = utcnow().replace(year=2020)
         await factory.session.commit()
     # Every login is counted before its password is checked, so a burst of correct logins
-    # from one address needs a threshold above its size (docs/hardening.md).
+    # from one address needs a threshold above its size
+    # (docs/hardening.md#login-lockout-under-parallel-attempts).
     base = start_server(env={"GQL_USERS_LOCKOUT_FAILURES": str(2 * PARALLEL)}).base_url
     credentials = {"username": "alice", "password": PASSWORD}
 
