@@ -19,7 +19,7 @@ from gql_users.accounts.passwords import hash_password, password_problems
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token
 from gql_users.accounts.user_input import validate_user_input
-from gql_users.accounts.users import USERNAME_TAKEN, username_taken
+from gql_users.accounts.users import USERNAME_TAKEN, already_exists, username_taken
 from gql_users.db.models import AuthToken, User, utcnow
 from gql_users.settings import Settings
 
@@ -97,5 +97,5 @@ async def create_user(
         await session.commit()
     except IntegrityError as exc:  # another process took the username in the meantime
         await session.rollback()
-        raise ValidationFailed({"username": [USERNAME_TAKEN]}) from exc
+        raise already_exists(exc) from exc
     return CreatedUser(user=user, token=token)

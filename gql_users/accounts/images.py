@@ -1,9 +1,11 @@
-"""User images: checked by content, stored under the media directory as ``user/<uuid>.<ext>``."""
+"""User images: checked by content, stored under the media directory as
+``user/<uuid>-<random>.<ext>``."""
 
 from __future__ import annotations
 
 import enum
 import os
+import secrets
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -53,10 +55,13 @@ def image_extension(data: bytes) -> str | None:
     return None
 
 
-def store_image(
-    settings: Settings, user_uuid: uuid.UUID, image: UploadedImage, previous: str | None
-) -> str:
-    """Write the image atomically and return its path relative to the media directory.
+def store_image(settings: Settings, user_uuid: uuid.UUID, image: UploadedImage) -> str:
+    """Write the image under a name of its own and return its path relative to the media
+    directory (``user/<uuid>-<random>.<ext>``).
+
+    A new name for every upload, so a file some row points at is never overwritten; the
+    caller removes the replaced file once its write has committed, or this one when it has
+    not (docs/hardening.md#races).
 
     Raises:
         ValidationFailed: ``{"image": [...]}`` for an empty, oversized or non-image file.
@@ -66,15 +71,13 @@ def store_image(
     extension = image_extension(image.data)
     if not image.data or extension is None:
         raise ValidationFailed({"image": [INVALID_IMAGE]})
-    relative = f"user/{user_uuid.hex}.{extension}"
+    relative = f"user/{user_uuid.hex}-{secrets.token_hex(8)}.{extension}"
     target = Path(settings.media_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     with os.fdopen(handle, "wb") as output:
         output.write(image.data)
-    os.replace(temporary, target)
-    if previous and previous != relative:
-        remove_image(settings, previous)
+    os.replace(temporary, target)  # 64 random bits: no other upload has this name
     return relative
 
 

@@ -6,15 +6,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from gql_users.accounts.errors import AuthenticationFailed, ValidationFailed
 from gql_users.accounts.passwords import verify_password
-from gql_users.accounts.tokens import create_token, get_token, is_expired
+from gql_users.accounts.tokens import login_token
 from gql_users.accounts.validation import NULL_CHARACTERS
+from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import AuthToken, LoginFailure, User, utcnow
 from gql_users.settings import Settings
 
@@ -58,42 +58,40 @@ def lockout_message(settings: Settings) -> str:
     return f"Username is locked out. Try in {minutes} minutes."
 
 
-async def is_locked_out(
+async def count_attempt(
     session: AsyncSession, settings: Settings, username: str, address: str, now: datetime
-) -> bool:
-    failures = await session.scalar(
-        select(LoginFailure.failures).where(
-            LoginFailure.username == username,
-            LoginFailure.client_address == address,
-            LoginFailure.last_failure >= now - timedelta(seconds=settings.lockout_window),
-        )
-    )
-    return failures is not None and failures >= settings.lockout_failures
+) -> int:
+    """Count one login attempt atomically and return the attempts counted in the window.
 
-
-async def record_failure(
-    session: AsyncSession, settings: Settings, username: str, address: str, now: datetime
-) -> None:
-    """Count one failure atomically: concurrent processes never lose an increment.
-
-    A failure outside the window starts the count again at 1; each failure renews the window.
+    The attempt is recorded (and committed) before the password is checked, by one upsert
+    that returns the new count, so parallel attempts each see a different count and at most
+    ``settings.lockout_failures`` of them get their password checked
+    (docs/hardening.md#login-lockout-under-parallel-attempts). An attempt outside the window
+    starts the count again at 1. Attempts below the threshold renew the window; refused ones
+    do not, so the lockout ends one window after the last password that was checked.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    window_start = now - timedelta(seconds=settings.lockout_window)
+    insert = dialect_insert(session)
+    in_window = LoginFailure.last_failure >= now - timedelta(seconds=settings.lockout_window)
     statement = insert(LoginFailure).values(
         username=username, client_address=address, failures=1, last_failure=now
     )
     statement = statement.on_conflict_do_update(
         index_elements=[LoginFailure.username, LoginFailure.client_address],
         set_={
-            "failures": case(
-                (LoginFailure.last_failure >= window_start, LoginFailure.failures + 1), else_=1
+            "failures": case((in_window, LoginFailure.failures + 1), else_=1),
+            "last_failure": case(
+                (
+                    in_window & (LoginFailure.failures >= settings.lockout_failures),
+                    LoginFailure.last_failure,
+                ),
+                else_=now,
             ),
-            "last_failure": now,
         },
     )
-    await session.execute(statement)
+    count = await session.scalar(statement.returning(LoginFailure.failures))
+    await session.commit()
+    assert count is not None  # an upsert always returns its row
+    return count
 
 
 async def login(
@@ -107,8 +105,10 @@ async def login(
     """Check a username and password and return the user's (possibly new) token.
 
     The username match is exact. Inactive and unknown users get the same answer as a wrong
-    password. After ``settings.lockout_failures`` failures within the window, further attempts
-    for that (username, address) are refused before the password is checked.
+    password. Every attempt is counted before the password is checked; once
+    ``settings.lockout_failures`` attempts without a success fall within the window, further
+    attempts for that (username, address) are refused without checking the password, a correct
+    one included. A success clears the count.
 
     Raises:
         ValidationFailed: missing or malformed fields (400).
@@ -116,7 +116,9 @@ async def login(
     """
     now = now or utcnow()
     username, password = validate_credentials(username, password)
-    if await is_locked_out(session, settings, username, client_address, now):
+    if await count_attempt(session, settings, username, client_address, now) > (
+        settings.lockout_failures
+    ):
         raise AuthenticationFailed(lockout_message(settings))
 
     user = await session.scalar(
@@ -125,20 +127,18 @@ async def login(
         .where(User.username == username, User.is_active.is_(True))
     )
     if not await verify_password(user.password if user else None, password) or user is None:
-        await record_failure(session, settings, username, client_address, now)
-        await session.commit()
-        raise AuthenticationFailed(INVALID_CREDENTIALS)
+        raise AuthenticationFailed(INVALID_CREDENTIALS)  # the attempt is already counted
 
-    await session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.username == username, LoginFailure.client_address == client_address
+    try:
+        await session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.username == username, LoginFailure.client_address == client_address
+            )
         )
-    )
-    token = await get_token(session, user)
-    if token is None or is_expired(token.created, user.token_lifetime, now):
-        token = await create_token(session, user, now)
-    elif token.created < now - timedelta(seconds=settings.token_refresh_debounce):
-        token.created = now
-    await session.execute(update(User).where(User.id == user.id).values(last_login=now))
-    await session.commit()
+        token = await login_token(session, user, now, debounce=settings.token_refresh_debounce)
+        await session.execute(update(User).where(User.id == user.id).values(last_login=now))
+        await session.commit()
+    except IntegrityError as error:  # the user was deleted after the password check
+        await session.rollback()
+        raise AuthenticationFailed(INVALID_CREDENTIALS) from error
     return token

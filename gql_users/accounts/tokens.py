@@ -10,10 +10,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.errors import AuthenticationFailed, PermissionDenied
+from gql_users.accounts.errors import AuthenticationFailed, Conflict, PermissionDenied
+from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import AuthToken, User, utcnow
 
 NO_ACTIVE_SESSION = "Unable to impersonate user that does not have an active session."
+TOKEN_CHANGED = "The token changed during login. Try again."
 
 
 def generate_key() -> str:
@@ -124,16 +126,93 @@ async def impersonate(session: AsyncSession, caller: Caller, header: str | None)
 
 
 async def create_token(session: AsyncSession, user: User, now: datetime | None = None) -> AuthToken:
-    """Replace the user's token (if any) with a new key. The caller commits."""
-    await session.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
-    token = AuthToken(key=generate_key(), user_id=user.id, created=now or utcnow())
-    session.add(token)
-    await session.flush()
+    """Give the user a new key, replacing their token (if any). The caller commits.
+
+    One upsert on the user's unique token row, so parallel replacements never collide: each
+    waits for the one before, and the last to commit is the key that works
+    (docs/hardening.md#races).
+    """
+    insert = dialect_insert(session)
+    statement = insert(AuthToken).values(
+        key=generate_key(), user_id=user.id, created=now or utcnow()
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[AuthToken.user_id],
+        set_={"key": statement.excluded.key, "created": statement.excluded.created},
+    )
+    token = await session.scalar(
+        statement.returning(AuthToken), execution_options={"populate_existing": True}
+    )
+    assert token is not None  # an upsert always returns its row
     return token
 
 
 async def get_token(session: AsyncSession, user: User) -> AuthToken | None:
-    return await session.scalar(select(AuthToken).where(AuthToken.user_id == user.id))
+    return await session.scalar(
+        select(AuthToken)
+        .where(AuthToken.user_id == user.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+LOGIN_TOKEN_ROUNDS = 5
+"""Each round of ``login_token`` either returns or fixes what it found (a missing or expired
+token); only tokens deleted or replaced again in between need another."""
+
+
+async def login_token(
+    session: AsyncSession, user: User, now: datetime, *, debounce: int
+) -> AuthToken:
+    """The token a successful login hands out: the user's own while it has not expired (its
+    session slid to ``now`` when older than ``debounce`` seconds), else a new one. The caller
+    commits.
+
+    Parallel logins agree on one key: a missing token is inserted only if still missing, an
+    expired one is replaced only if it is still the same key, and the token is then read
+    again, so no login returns a key that another one replaced (docs/hardening.md#races).
+
+    Raises:
+        Conflict: the token kept changing underneath (concurrent logouts or refreshes).
+    """
+    slide_before = now - timedelta(seconds=debounce)
+    for _ in range(LOGIN_TOKEN_ROUNDS):
+        token = await get_token(session, user)
+        if token is None:
+            insert = dialect_insert(session)
+            await session.execute(
+                insert(AuthToken)
+                .values(key=generate_key(), user_id=user.id, created=now)
+                .on_conflict_do_nothing(index_elements=[AuthToken.user_id])
+            )
+        elif is_expired(token.created, user.token_lifetime, now):
+            await _replace_key(session, token, now)
+        elif token.created >= slide_before or await _slide(session, token, now):
+            return token
+    raise Conflict(TOKEN_CHANGED)
+
+
+async def _replace_key(session: AsyncSession, token: AuthToken, now: datetime) -> None:
+    """A new key for ``token``'s user, unless another request replaced ``token`` first."""
+    insert = dialect_insert(session)
+    statement = insert(AuthToken).values(key=generate_key(), user_id=token.user_id, created=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[AuthToken.user_id],
+            set_={"key": statement.excluded.key, "created": statement.excluded.created},
+            where=AuthToken.key == token.key,
+        )
+    )
+
+
+async def _slide(session: AsyncSession, token: AuthToken, now: datetime) -> bool:
+    """Move ``token``'s creation to ``now``; False when the key no longer exists."""
+    result = await session.execute(
+        update(AuthToken).where(AuthToken.key == token.key).values(created=now)
+    )
+    if not result.rowcount:
+        return False
+    token.created = now
+    return True
 
 
 async def logout(session: AsyncSession, caller: Caller) -> None:

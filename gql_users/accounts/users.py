@@ -7,8 +7,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from gql_users.accounts.callers import Caller, ensure_authenticated
 from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
@@ -26,6 +28,7 @@ from gql_users.accounts.shaping import USER_FIELDS
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token, get_token
 from gql_users.accounts.user_input import validate_user_input, writable_fields
+from gql_users.db.conflicts import unique_violation
 from gql_users.db.models import AuthToken, User, utcnow
 from gql_users.settings import Settings
 
@@ -85,6 +88,23 @@ async def find_staff_target(
     return await get_visible_user(session, caller, user_uuid, user_filter)
 
 
+def already_exists(error: IntegrityError) -> ValidationFailed:
+    """The field errors for a write that hit a unique column of the users table.
+
+    Raises:
+        IntegrityError: ``error`` itself, when it is about anything else.
+    """
+    violation = unique_violation(error)
+    if violation is None or violation.table != User.__tablename__:
+        raise error
+    return ValidationFailed(
+        {
+            column: [f"user with this {column.replace('_', ' ')} already exists."]
+            for column in violation.columns
+        }
+    )
+
+
 async def username_taken(session: AsyncSession, username: str) -> bool:
     """Usernames are unique across all users, active or not (Part A §3)."""
     return bool(await session.scalar(select(exists().where(User.username == username))))
@@ -135,13 +155,22 @@ async def create_user(
         values["token_lifetime"] = settings.token_lifetime
     if "slug" not in values:
         values["slug"] = await generate_slug(session, values["username"])
-    user = User(**values, password="", registration_method="default")
+    user = User(**values, uuid=uuid.uuid4(), password="", registration_method="default")
+    if isinstance(image, UploadedImage) and "image" in allowed:
+        user.image = store_image(settings, user.uuid, image)
     session.add(user)
-    await session.flush()
-    if not isinstance(image, Keep) and "image" in allowed:
-        await _apply_image(settings, user, image)
-    await create_token(session, user)
-    await session.commit()
+    try:
+        # The check above answers the common case; a parallel create of the same username
+        # is caught here, by the unique constraint (docs/hardening.md#races).
+        await session.flush()
+        await create_token(session, user)
+        await session.commit()
+    except BaseException as error:
+        remove_image(settings, user.image)
+        if isinstance(error, IntegrityError):
+            await session.rollback()
+            raise already_exists(error) from error
+        raise
     return user
 
 
@@ -164,6 +193,7 @@ async def update_user(
     Raises:
         PermissionDenied: the caller is neither staff nor the target.
         ValidationFailed: bad fields, or the policy was not agreed to.
+        NotFound: the target was deleted while this update ran.
     """
     ensure_self_or_staff(caller, target)
     allowed = restrict(writable_fields(caller, target, settings), accepted_fields)
@@ -179,32 +209,57 @@ async def update_user(
             )
             if not (pure_deactivation or target.is_staff):
                 raise ValidationFailed({"agree_with_policy": [MUST_AGREE]})
-    for name, value in values.items():
-        setattr(target, name, value)
-    if changes_image and not isinstance(image, Keep):
-        await _apply_image(settings, target, image)
-    target.modified = utcnow()
-    await session.commit()
+    new_image = image if changes_image and isinstance(image, UploadedImage) else None
+    stored = store_image(settings, target.uuid, new_image) if new_image else None
+    replaced: str | None = None
+    try:
+        if changes_image:
+            replaced = await _lock_image(session, target)
+            target.image = stored
+        for name, value in values.items():
+            setattr(target, name, value)
+        target.modified = utcnow()
+        await session.commit()
+    except BaseException as error:
+        remove_image(settings, stored)
+        if isinstance(error, StaleDataError):  # the user was deleted in the meantime
+            await session.rollback()
+            raise NotFound() from error
+        raise
+    if changes_image:
+        remove_image(settings, replaced)
     return target
 
 
-async def _apply_image(settings: Settings, user: User, image: UploadedImage | None) -> None:
-    if image is None:
-        remove_image(settings, user.image)
-        user.image = None
-    else:
-        user.image = store_image(settings, user.uuid, image, previous=user.image)
+async def _lock_image(session: AsyncSession, target: User) -> str | None:
+    """The image the target's row holds now, read after locking the row until the commit.
+
+    The UPDATE takes PostgreSQL's row lock and SQLite's write lock, so of two parallel
+    uploads the second reads the first's committed file, and each removes exactly the file
+    it replaced (docs/hardening.md#races).
+    """
+    await session.execute(
+        update(User)
+        .where(User.id == target.id)
+        .values(modified=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return await session.scalar(select(User.image).where(User.id == target.id))
 
 
-async def delete_user(session: AsyncSession, caller: Caller, target: User) -> None:
-    """Hard delete (staff only); tokens, roles and email requests go with it (FK cascades).
+async def delete_user(
+    session: AsyncSession, settings: Settings, caller: Caller, target: User
+) -> None:
+    """Hard delete (staff only); tokens, roles and email requests go with it (FK cascades),
+    and the image file once the delete has committed (the one the row held when deleted).
 
     Raises:
         PermissionDenied: the caller is not staff.
     """
     ensure_staff(caller)
-    await session.execute(delete(User).where(User.id == target.id))
+    image = await session.scalar(delete(User).where(User.id == target.id).returning(User.image))
     await session.commit()
+    remove_image(settings, image)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +291,14 @@ async def refresh_user_token(session: AsyncSession, caller: Caller, target: User
         PermissionDenied: the caller is not staff.
     """
     ensure_staff(caller)
-    token = await create_token(session, target)
-    await session.commit()
+    try:
+        token = await create_token(session, target)
+        await session.commit()
+    except IntegrityError as error:  # the user was deleted in the meantime (foreign key)
+        await session.rollback()
+        if unique_violation(error) is not None:
+            raise
+        raise NotFound() from error
     return TokenInfo(user=target, token=token)
 
 

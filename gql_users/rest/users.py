@@ -145,7 +145,7 @@ async def destroy(request: web.Request) -> web.Response:
     target = await users.find_staff_target(
         request_session(request), caller, _uuid(request), _query_filter(request)
     )
-    await users.delete_user(request_session(request), caller, target)
+    await users.delete_user(request_session(request), request.app[SETTINGS], caller, target)
     return web.Response(status=204)
 
 

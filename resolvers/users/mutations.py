@@ -78,7 +78,7 @@ class UserMutations:
         async with core_write(context) as session:
             target = await users.find_staff_target(session, caller, uuid)
             deleted_uuid = target.uuid
-            await users.delete_user(session, caller, target)
+            await users.delete_user(session, context.settings, caller, target)
         return DeleteUserPayload(deleted_uuid=deleted_uuid)
 
     @strawberry.mutation(description="Replace the user's token with a new key (staff only).")

@@ -4,6 +4,7 @@ and RestrictedSerializerTest (97) through the REST shim, plus ``?field=`` on wri
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from datetime import timedelta
@@ -217,7 +218,8 @@ async def test_user_can_upload_image(client: Any, factory: Factory, caller_kind:
     response = await client.patch(detail_path(user), data=form, headers=await factory.auth(caller))
     assert response.status == 200, await response.text()
     image = (await json_of(response))["image"]
-    assert image == f"http://testserver/media/user/{user.uuid.hex}.png"
+    # Every upload gets a name of its own: user/<uuid>-<16 hex digits>.png
+    assert re.fullmatch(rf"http://testserver/media/user/{user.uuid.hex}-[0-9a-f]{{16}}\.png", image)
     served = await client.get(image.removeprefix("http://testserver"))
     assert served.status == 200 and await served.read() == tiny_png()
 
