@@ -103,12 +103,14 @@ lock: $(UV)
 	$(UV_COMPILE) $(UV_UPGRADE) -o $(TOOLS_LOCK) requirements/tools.in
 	@git diff --stat -- requirements/ 2>/dev/null || true
 
-# Every installed package with a newer release (some beyond pyproject.toml's caps).
+# Every locked package with a newer release (some beyond pyproject.toml's caps). pip and
+# setuptools come with the virtualenv and are not locked.
+OUTDATED := list --outdated --exclude pip --exclude setuptools
 outdated: $(TEST_STAMP) $(UV)
-	@echo "== the project's packages (.venv, requirements/test.txt)"
-	@$(PIP) list --outdated
-	@echo "== the lock tool (requirements/tools.txt)"
-	@$(LOCK_VENV)/bin/python -m pip --disable-pip-version-check list --outdated
+	@echo "== requirements/test.txt (and run.txt)"
+	@$(PIP) $(OUTDATED)
+	@echo "== requirements/tools.txt"
+	@$(LOCK_VENV)/bin/python -m pip --disable-pip-version-check $(OUTDATED)
 
 run: $(RUN_STAMP)
 	$(BIN)/gql-users migrate
