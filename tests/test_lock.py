@@ -326,6 +326,44 @@ def test_the_virtualenv_check_reports_each_difference(tmp_path: Path) -> None:
     ]
 
 
+def fake_distribution(site_packages: Path, name: str, version: str) -> None:
+    """An installed distribution as pip leaves one: metadata and a RECORD, no code."""
+    info = site_packages / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("pip\n")
+    files = ("METADATA", "INSTALLER", "RECORD")
+    (info / "RECORD").write_text("".join(f"{info.name}/{file},,\n" for file in files))
+
+
+def test_the_virtualenv_check_prunes_what_the_lock_dropped(tmp_path: Path) -> None:
+    """A package a newer lock no longer names is uninstalled (pip install -r never does)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    (site_packages,) = venv.glob("lib/python*/site-packages")
+    fake_distribution(site_packages, "kept_package", "1.0")
+    fake_distribution(site_packages, "dropped_package", "2.0")
+    lock = tmp_path / "lock.txt"
+    lock.write_text("# a lock\nkept-package==1.0 \\\n    --hash=sha256:00\n")
+    command = [str(python), str(LOCKFILE_SCRIPT), str(lock)]
+
+    before = subprocess.run(command, capture_output=True, text=True)
+    assert before.returncode == 1
+    assert "dropped-package==2.0 is installed but not locked" in before.stderr
+    assert (site_packages / "dropped_package-2.0.dist-info").exists()
+
+    pruned = subprocess.run([*command[:2], "--prune", str(lock)], capture_output=True, text=True)
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.splitlines() == [
+        f"Uninstalling what {lock} does not name: dropped-package",
+        "kept-package==1.0",
+        f"pip freeze matches {lock}: 1 packages at the locked versions.",
+    ]
+    assert not (site_packages / "dropped_package-2.0.dist-info").exists()
+    assert subprocess.run(command, capture_output=True).returncode == 0
+
+
 # --- make lock (network: opt-in) --------------------------------------------------------------
 
 needs_network = pytest.mark.skipif(
