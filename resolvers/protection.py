@@ -173,7 +173,10 @@ class DocumentGuard(SchemaExtension):
         document = context.graphql_document
         assert document is not None
         operations = operations_of(document)
-        if context.operation_name is None and len(operations) > 1:
+        # ``operation_name`` falls back to the first operation's name: only what the client
+        # sent tells whether it chose one.
+        chosen = context._provided_operation_name  # noqa: SLF001
+        if chosen is None and len(operations) > 1:
             return [
                 limit_error(
                     OPERATION_NAME_REQUIRED.format(count=len(operations)),
@@ -205,7 +208,7 @@ class DocumentGuard(SchemaExtension):
     def operation(
         self, operations: list[OperationDefinitionNode]
     ) -> OperationDefinitionNode | None:
-        name = self.execution_context.operation_name
+        name = self.execution_context._provided_operation_name  # noqa: SLF001
         if name is None:
             return operations[0] if operations else None
         return next((op for op in operations if operation_label(op) == name), None)
