@@ -50,6 +50,16 @@ async def post_graphql(
         return Answer(response.status, body, time.monotonic() - started)
 
 
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the previous one twice: 2**levels fields once expanded, in a
+    document of a few hundred tokens."""
+    fragments = ["fragment F0 on User { username }"]
+    fragments += [
+        f"fragment F{n} on User {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, levels + 1)
+    ]
+    return f"{{ me {{ ...F{levels} }} }}\n" + "\n".join(fragments)
+
+
 def assert_request_error(answer: Answer, code: str) -> dict[str, Any]:
     """A request error (400, no ``data``) with an error of ``code``; returns that error."""
     assert answer.status == 400, answer.body

@@ -12,19 +12,14 @@ import aiohttp
 from gql_users.settings import Settings
 from tests.conftest import Factory
 from tests.hostile.conftest import StartServer
-from tests.hostile.graphql_limits_support import assert_request_error, post_graphql
+from tests.hostile.graphql_limits_support import (
+    assert_request_error,
+    fragment_bomb,
+    post_graphql,
+)
 from tests.live_server import LiveServer
 
 DEFAULTS = Settings()
-
-
-def fragment_bomb(levels: int) -> str:
-    """Each fragment spreads the previous one twice: 2**levels fields once expanded."""
-    fragments = ["fragment F0 on User { username }"]
-    fragments += [
-        f"fragment F{n} on User {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, levels + 1)
-    ]
-    return f"{{ me {{ ...F{levels} }} }}\n" + "\n".join(fragments)
 
 
 REPEATED_FIELD = "{ me { " + "permissions { roleName scopeName } " * 300 + "} }"
