@@ -16,11 +16,15 @@ from uuid import UUID
 
 import strawberry
 
-from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.filters import MAX_FILTER_LENGTH, UserFilter
 from gql_users.accounts.ordering import OrderKey
 
 
-@strawberry.input(description="Every filter of the REST user list; all given ones apply (AND).")
+@strawberry.input(
+    description="Every filter of the REST user list; all given ones apply (AND). A text value "
+    f"holds at most {MAX_FILTER_LENGTH:,} characters (a list: its items joined by commas), "
+    "as in REST."
+)
 class UserFilterInput:
     username: str | None = strawberry.field(default=None, description="Exact username.")
     username_list: list[str] | None = strawberry.field(

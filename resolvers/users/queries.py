@@ -89,7 +89,8 @@ class UserQueries:
     @strawberry.field(
         description="The users visible to the caller, filtered and ordered, paged by keyset "
         f"cursors. Without first or last a page holds {DEFAULT_PAGE_SIZE} users; first and "
-        "last are capped by the server's maximum page size (100 by default)."
+        "last are capped by the server's maximum page size (100 by default). A cursor holds "
+        f"at most {MAX_CURSOR_LENGTH:,} characters."
     )
     async def users(
         self,
