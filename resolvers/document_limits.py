@@ -8,9 +8,10 @@ cycle, which the standard ``NoFragmentCycles`` rule reports) counts as empty, so
 
 Two measures:
 
-* ``measure_document``: the **shape** of the whole document, independent of variables: depth,
-  aliases, fragment spreads, and the widest selection set (fields in one selection set with
-  its fragments expanded; what makes field merging quadratic).
+* ``count_spreads`` and ``measure_document``: the **shape** of the whole document, independent
+  of variables: fragment spreads, depth, aliases, the widest selection set (fields in one
+  selection set with its fragments expanded) and the response key selected most often in one
+  selection set (merging same-named fields is quadratic in their number).
 * ``query_cost``: the **cost** of the operation that runs: each field costs 1, and the cost
   of a list's selection is multiplied by the list's size: a paged field's page size
   (``first``/``last``, variables resolved, else the default page size; never more than the
@@ -25,7 +26,7 @@ See docs/hardening.md#graphql-limits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
@@ -69,10 +70,14 @@ class Shape:
     depth: int = 0
     """Levels of fields with a selection set below (a leaf field adds none)."""
     aliases: int = 0
-    width: int = 0
-    """Fields directly in this selection set, counting those its fragments bring."""
+    keys: Mapping[str, int] = field(default_factory=dict)
+    """How often each response key (alias or field name) is selected directly in this
+    selection set, counting what its fragments bring."""
     widest: int = 0
-    """The largest ``width`` of this selection set or any within it."""
+    """The most fields in this selection set or any within it."""
+    repeated: tuple[int, str] = (0, "")
+    """The most often one response key is selected in one selection set here or within, and
+    that key."""
 
 
 EMPTY = Shape()
@@ -83,9 +88,8 @@ class DocumentShape:
     depth: dict[str, int]
     """Per operation (by name, ``anonymous`` without one), as depth limiters report it."""
     aliases: int
-    spreads: int
-    """Fragment spreads written in the document (each ``...Name`` once, however used)."""
     widest: int
+    repeated: tuple[int, str]
 
 
 def _saturate(value: int) -> int:
@@ -141,40 +145,62 @@ class _FragmentMemo(Generic[Measure]):
 class _ShapeWalk(_FragmentMemo[Shape]):
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         super().__init__(fragments, EMPTY)
-        self.spreads = 0
 
     def measure_fragment(self, definition: FragmentDefinitionNode) -> Shape:
         return self.selection_set(definition.selection_set)
 
     def selection_set(self, selection_set: SelectionSetNode) -> Shape:
-        depth = aliases = width = widest = 0
+        depth = aliases = widest = 0
+        keys: dict[str, int] = {}
+        repeated = (0, "")
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                width += 1
+                key = (selection.alias or selection.name).value
+                keys[key] = keys.get(key, 0) + 1
                 aliases += selection.alias is not None
                 if selection.selection_set is None:
                     continue
                 child = self.selection_set(selection.selection_set)
                 if not selection.name.value.startswith("__"):
                     depth = max(depth, 1 + child.depth)
-                aliases += child.aliases
-                widest = max(widest, child.widest)
-                continue
-            if isinstance(selection, FragmentSpreadNode):
-                self.spreads += 1
-                child = self.fragment(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                child = self.selection_set(selection.selection_set)
-            else:  # pragma: no cover - the parser yields no other selection
-                continue
-            depth = max(depth, child.depth)
+            else:
+                if isinstance(selection, FragmentSpreadNode):
+                    child = self.fragment(selection.name.value)
+                else:
+                    child = self.selection_set(selection.selection_set)
+                depth = max(depth, child.depth)
+                for key, count in child.keys.items():
+                    keys[key] = _saturate(keys.get(key, 0) + count)
             aliases += child.aliases
-            width += child.width
             widest = max(widest, child.widest)
-        width = _saturate(width)
+            repeated = max(repeated, child.repeated)
+        here = max(((count, key) for key, count in keys.items()), default=(0, ""))
+        width = _saturate(sum(keys.values()))
         return Shape(
-            depth=depth, aliases=_saturate(aliases), width=width, widest=max(widest, width)
+            depth=depth,
+            aliases=_saturate(aliases),
+            keys=keys,
+            widest=max(widest, width),
+            repeated=max(repeated, here),
         )
+
+
+def count_spreads(document: DocumentNode) -> int:
+    """Fragment spreads written in ``document`` (each ``...Name`` once, however it is used);
+    counted first, so that measuring the document merges a bounded number of fragments."""
+    count = 0
+    pending = [
+        definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode)
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                count += 1
+            elif selection.selection_set is not None:
+                pending.append(selection.selection_set)
+    return count
 
 
 def measure_document(document: DocumentNode) -> DocumentShape:
@@ -186,16 +212,19 @@ def measure_document(document: DocumentNode) -> DocumentShape:
     walk = _ShapeWalk(fragments_of(document))
     depth: dict[str, int] = {}
     aliases = widest = 0
+    repeated = (0, "")
+    shapes = []
     for operation in operations_of(document):
         shape = walk.selection_set(operation.selection_set)
         depth[operation_label(operation)] = shape.depth
         aliases += shape.aliases
+        shapes.append(shape)
+    # Unused fragments are validated too: measure them as well.
+    shapes += [walk.fragment(name) for name in walk.fragments]
+    for shape in shapes:
         widest = max(widest, shape.widest)
-    for name in walk.fragments:  # unused fragments are validated too: measure them as well
-        widest = max(widest, walk.fragment(name).widest)
-    return DocumentShape(
-        depth=depth, aliases=_saturate(aliases), spreads=walk.spreads, widest=widest
-    )
+        repeated = max(repeated, shape.repeated)
+    return DocumentShape(depth=depth, aliases=_saturate(aliases), widest=widest, repeated=repeated)
 
 
 @lru_cache(maxsize=8)

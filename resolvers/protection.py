@@ -2,15 +2,17 @@
 
 Everything is on by default and sized by settings (``graphql_max_depth``,
 ``graphql_max_aliases``, ``graphql_max_tokens``, ``graphql_max_fragment_spreads``,
-``graphql_max_selections``, ``graphql_max_cost``, ``graphql_validation_timeout``,
-``graphql_introspection``); docs/hardening.md#graphql-limits lists each with its error.
+``graphql_max_selections``, ``graphql_max_field_repeats``, ``graphql_max_cost``,
+``graphql_validation_timeout``, ``graphql_introspection``); docs/hardening.md#graphql-limits
+lists each with its error.
 
 The order matters, and each step is bounded before the next, costlier one runs:
 
 1. Parsing stops at ``graphql_max_tokens`` tokens (cached by document text).
 2. ``DocumentGuard`` refuses a document with several operations and no ``operationName``,
-   then measures the document in one linear pass (``document_limits``: fragment spreads,
-   widest selection set, depth, aliases) and the cost of the operation that would run.
+   counts its fragment spreads, then measures it in one linear pass (``document_limits``:
+   widest selection set, most repeated field, depth, aliases) and the cost of the operation
+   that would run.
 3. Only then do the standard validation rules run (cached), with a wall-clock budget: a rule
    that checks the clock at every node aborts validation once ``graphql_validation_timeout``
    seconds have passed since parsing began. An aborted validation is not cached.
@@ -37,6 +39,7 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 from gql_users.settings import Settings
 from resolvers.document_limits import (
     DocumentShape,
+    count_spreads,
     measure_document,
     operation_label,
     operations_of,
@@ -55,6 +58,10 @@ TOO_MANY_SPREADS = "The document has {count:,} fragment spreads; at most {limit:
 TOO_MANY_SELECTIONS = (
     "A selection set asks for {count:,} fields (fragments expanded); at most {limit:,} are allowed."
 )
+REPEATED = (
+    "'{field}' is selected {count:,} times in one selection set (fragments expanded); at most "
+    "{limit:,} are allowed."
+)
 TOO_DEEP = "'{operation}' exceeds maximum operation depth of {limit}"
 NESTED_TOO_DEEPLY = "The document is nested too deeply to be analysed."
 TOO_MANY_ALIASES = "{count} aliases found. Allowed: {limit}"
@@ -69,6 +76,7 @@ class Limits:
     max_tokens: int
     max_fragment_spreads: int
     max_selections: int
+    max_field_repeats: int
     max_cost: int
     max_page_size: int
     validation_timeout: float
@@ -82,6 +90,7 @@ class Limits:
             max_tokens=settings.graphql_max_tokens,
             max_fragment_spreads=settings.graphql_max_fragment_spreads,
             max_selections=settings.graphql_max_selections,
+            max_field_repeats=settings.graphql_max_field_repeats,
             max_cost=settings.graphql_max_cost,
             max_page_size=settings.graphql_max_page_size,
             validation_timeout=settings.graphql_validation_timeout,
@@ -97,25 +106,19 @@ def limit_error(message: str, code: str, **numbers: int | float | str) -> GraphQ
 def _over(
     count: int, limit: int, template: str, code: str, measure: str, **names: str
 ) -> list[GraphQLError]:
-    """One error when ``count`` is above ``limit``: ``extensions`` has ``<measure>`` and
-    ``max<Measure>``."""
+    """One error when ``count`` is above ``limit``: ``extensions`` has ``<measure>``,
+    ``max<Measure>`` and ``names`` (which the message may name too)."""
     if count <= limit:
         return []
     message = template.format(count=count, limit=limit, **names)
     numbers = {measure: count, "max" + measure[0].upper() + measure[1:]: limit}
-    return [limit_error(message, code, **numbers)]
+    return [limit_error(message, code, **numbers, **names)]
 
 
 def shape_errors(shape: DocumentShape, limits: Limits) -> list[GraphQLError]:
     """What in the document's shape is over a limit (each limit reported once)."""
+    count, key = shape.repeated
     errors = [
-        *_over(
-            shape.spreads,
-            limits.max_fragment_spreads,
-            TOO_MANY_SPREADS,
-            "TOO_MANY_FRAGMENT_SPREADS",
-            "spreads",
-        ),
         *_over(
             shape.widest,
             limits.max_selections,
@@ -123,6 +126,7 @@ def shape_errors(shape: DocumentShape, limits: Limits) -> list[GraphQLError]:
             "TOO_MANY_SELECTIONS",
             "selections",
         ),
+        *_over(count, limits.max_field_repeats, REPEATED, "FIELD_REPEATED", "repeats", field=key),
     ]
     for operation, depth in shape.depth.items():
         errors += _over(
@@ -183,6 +187,16 @@ class DocumentGuard(SchemaExtension):
                     "OPERATION_NAME_REQUIRED",
                 )
             ]
+        spreads = count_spreads(document)
+        too_many_spreads = _over(
+            spreads,
+            self.limits.max_fragment_spreads,
+            TOO_MANY_SPREADS,
+            "TOO_MANY_FRAGMENT_SPREADS",
+            "spreads",
+        )
+        if too_many_spreads:
+            return too_many_spreads
         try:
             shape = measure_document(document)
         except RecursionError:

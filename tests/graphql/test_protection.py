@@ -22,6 +22,7 @@ from gql_users.web.playground import load_operations, playground_dir
 from resolvers.document_limits import (
     CEILING,
     UNPAGED_LIST_SIZE,
+    count_spreads,
     measure_document,
     operations_of,
     query_cost,
@@ -161,13 +162,24 @@ def test_each_fragment_is_measured_once() -> None:
     shape = measure_document(document)
     assert time.monotonic() - started < 0.05
     assert shape.widest == 2**35
-    assert shape.spreads == 71
+    assert shape.repeated == (2**35, "username")
     assert shape.depth == {"anonymous": 1}
+    assert count_spreads(document) == 71
 
 
 def test_counts_saturate_instead_of_growing_without_bound() -> None:
     shape = measure_document(parse(fragment_bomb(200)))
     assert shape.widest == CEILING
+
+
+def test_repeated_response_keys_are_counted_per_selection_set() -> None:
+    document = parse(
+        "{ me { ...A a: username username ...A permissions { roleName roleName } } } "
+        "fragment A on User { username a: username }"
+    )
+    shape = measure_document(document)
+    assert shape.repeated == (3, "username")  # two from the fragments, one written
+    assert shape.widest == 7
 
 
 def test_fragment_cycles_end_the_walk() -> None:

@@ -55,12 +55,13 @@ async def test_a_fragment_bomb_is_refused_at_once_and_health_stays_fast(
 async def test_a_fragment_bomb_under_raised_caps_is_still_measured_in_linear_time(
     start_server: StartServer, http: aiohttp.ClientSession
 ) -> None:
-    """With the spread and selection caps out of the way, the cost (each fragment measured
+    """With the spread, selection and repeat caps out of the way, the cost (each fragment measured
     once, however often it is spread) still refuses the bomb fast."""
     lenient = start_server(
         env={
             "GQL_USERS_GRAPHQL_MAX_FRAGMENT_SPREADS": "1000",
             "GQL_USERS_GRAPHQL_MAX_SELECTIONS": str(10**12),
+            "GQL_USERS_GRAPHQL_MAX_FIELD_REPEATS": str(10**12),
         }
     )
     answer, health = await asyncio.gather(
@@ -87,6 +88,12 @@ async def test_a_field_repeated_300_times_is_refused_fast(
         f"A selection set asks for 300 fields (fragments expanded); at most "
         f"{DEFAULTS.graphql_max_selections} are allowed."
     )
+    repeated = assert_request_error(answer, "FIELD_REPEATED")
+    assert repeated["message"] == (
+        f"'permissions' is selected 300 times in one selection set (fragments expanded); at "
+        f"most {DEFAULTS.graphql_max_field_repeats} are allowed."
+    )
+    assert repeated["extensions"]["field"] == "permissions"
 
 
 async def test_fragment_spreads_are_capped(
