@@ -341,7 +341,7 @@ def query_cost(
         schema,
         fragments_of(document),
         operation,
-        variables or {},
+        variables if isinstance(variables, Mapping) else {},
         default_page_size,
         max_page_size,
     )

@@ -41,7 +41,6 @@ from resolvers.document_limits import (
     DocumentShape,
     count_spreads,
     measure_document,
-    operation_label,
     operations_of,
     query_cost,
 )
@@ -225,7 +224,7 @@ class DocumentGuard(SchemaExtension):
         name = self.execution_context._provided_operation_name  # noqa: SLF001
         if name is None:
             return operations[0] if operations else None
-        return next((op for op in operations if operation_label(op) == name), None)
+        return next((op for op in operations if op.name and op.name.value == name), None)
 
     def standard_validation(self) -> list[GraphQLError]:
         context = self.execution_context
