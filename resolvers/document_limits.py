@@ -233,9 +233,9 @@ def page_types(schema: GraphQLSchema) -> frozenset[str]:
     found: set[str] = set()
     for named in schema.type_map.values():
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
-            for field in named.fields.values():
-                if any(argument in field.args for argument in PAGE_ARGUMENTS):
-                    found.add(get_named_type(field.type).name)
+            for candidate in named.fields.values():
+                if any(argument in candidate.args for argument in PAGE_ARGUMENTS):
+                    found.add(get_named_type(candidate.type).name)
     return frozenset(found)
 
 
