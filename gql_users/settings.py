@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
     graphql_max_page_size: int = 100
+    graphql_max_fragment_spreads: int = Field(default=50, ge=0)
+    graphql_max_selections: int = Field(
+        default=100, ge=1, description="fields in one selection set, fragments expanded"
+    )
+    graphql_max_field_repeats: int = Field(
+        default=10, ge=1, description="selections of one response key in one selection set"
+    )
+    graphql_max_cost: int = Field(default=25_000, ge=1)
+    graphql_validation_timeout: float = Field(default=0.5, gt=0, description="seconds")
     graphql_introspection: bool = True
     cursor_secret: str = ""
 

@@ -19,8 +19,15 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.folding import fold_ascii
-from gql_users.accounts.validation import NULL_CHARACTERS
+from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message
 from gql_users.db.models import Customer, Project, Role, User, UserRole
+
+MAX_FILTER_LENGTH = 8_190
+"""The longest filter value, in characters; for a list, its items joined by commas (as REST's
+``username_list`` sends them). aiohttp refuses request lines over 8,190 bytes, so no REST filter
+can be longer; GraphQL, whose filters arrive in a body, gets the same bound. An unbounded value
+would reach the database as a LIKE pattern or a parameter of any size
+(docs/hardening.md#graphql-limits)."""
 
 INVALID_DATETIME = "Enter a valid date/time."
 INVALID_UUID = "Must be a valid UUID."
@@ -35,6 +42,12 @@ _ROLE_PARAMS = ("organization_roles", "project_roles")
 _SPACE_FOR_PLUS_OFFSET = re.compile(
     r"(?P<head>.*[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?) (?P<offset>\d{2}:?\d{2})"
 )
+
+
+def _filter_length(items: Sequence[object]) -> int:
+    """The characters a filter value takes as REST would send it (list items comma-joined)."""
+    texts = [item for item in items if isinstance(item, str)]
+    return sum(map(len, texts)) + max(len(texts) - 1, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,8 @@ class UserFilter:
         matches nobody while an empty role list filters nothing; text holding NUL is refused.
 
         Raises:
-            ValidationFailed: ``{"name": ["Null characters are not allowed."]}`` per filter.
+            ValidationFailed: ``{"name": ["Null characters are not allowed."]}`` per filter, or
+                the length message for a value longer than ``MAX_FILTER_LENGTH``.
         """
         kept: dict[str, object] = {}
         errors: dict[str, list[str]] = {}
@@ -102,6 +116,8 @@ class UserFilter:
             items = value if isinstance(value, list | tuple) else (value,)
             if any(isinstance(item, str) and "\x00" in item for item in items):
                 errors[name] = [NULL_CHARACTERS]
+            elif _filter_length(items) > MAX_FILTER_LENGTH:
+                errors[name] = [max_length_message(MAX_FILTER_LENGTH)]
             elif isinstance(value, list | tuple):
                 stripped = (str(item).strip() for item in value)
                 kept[name] = tuple(dict.fromkeys(item for item in stripped if item))

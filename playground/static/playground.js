@@ -14,6 +14,9 @@
   const tokenInput = document.getElementById('playground-token');
   const tokenToggle = document.getElementById('playground-token-toggle');
   const examples = document.getElementById('playground-examples');
+  const notice = document.getElementById('playground-notice');
+  const noticeText = document.getElementById('playground-notice-text');
+  const clearToken = document.getElementById('playground-token-clear');
 
   // The bar is a form only so that the password field sits in one; Enter must not submit it.
   document.getElementById('playground-settings').addEventListener('submit', function (event) {
@@ -65,6 +68,41 @@
     }
   }
 
+  // A 401 means the token sent was refused (expired, revoked, mistyped). Its body is either
+  // GraphQL-shaped ({"errors": [...]}, extensions.code UNAUTHENTICATED) or REST's
+  // {"detail": ...}; both become a GraphQL result for GraphiQL, and the notice offers to drop
+  // the token. While the token is bad even the schema cannot load, hence the reload.
+  function unauthenticated(result, status, fromEditor) {
+    const detail = result && typeof result.detail === 'string' ? result.detail : null;
+    const fallback = {
+      message: detail || 'HTTP ' + status,
+      extensions: { code: 'UNAUTHENTICATED' },
+    };
+    const shaped = result && Array.isArray(result.errors) && result.errors.length > 0;
+    const graphqlResult = shaped ? result : { errors: [fallback] };
+    const reason = String(graphqlResult.errors[0].message);
+    let text = 'The server refused the API token (' + reason + ');';
+    text += ' it may have expired or been revoked.';
+    if (fromEditor) {
+      text += " The Authorization header typed in GraphiQL's Headers editor wins: remove it there.";
+    }
+    noticeText.textContent = text;
+    notice.hidden = false;
+    return graphqlResult;
+  }
+
+  function reloadSchema() {
+    mounts += 1;
+    render(null);
+  }
+
+  clearToken.addEventListener('click', function () {
+    setToken('');
+    notice.hidden = true;
+    noticeText.textContent = '';
+    reloadSchema();
+  });
+
   // The token is read at each request, so changing it needs no reload. Headers typed into
   // GraphiQL's own headers editor come in options.headers and win over ours.
   async function fetcher(params, options) {
@@ -76,7 +114,11 @@
     if (token) {
       headers.Authorization = 'Token ' + token;
     }
-    Object.assign(headers, (options && options.headers) || {});
+    const editorHeaders = (options && options.headers) || {};
+    const fromEditor = Object.keys(editorHeaders).some(function (name) {
+      return name.toLowerCase() === 'authorization';
+    });
+    Object.assign(headers, editorHeaders);
     const response = await fetch(endpoint, {
       method: 'POST',
       headers: headers,
@@ -88,8 +130,15 @@
     try {
       result = JSON.parse(text);
     } catch (error) {
+      result = null;
+    }
+    if (response.status === 401) {
+      return unauthenticated(result, response.status, fromEditor);
+    }
+    if (result === null) {
       return { errors: [{ message: 'HTTP ' + response.status + ': ' + text.slice(0, 500) }] };
     }
+    notice.hidden = true;
     adoptLoginToken(result);
     return result;
   }

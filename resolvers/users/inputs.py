@@ -16,14 +16,16 @@ from uuid import UUID
 
 import strawberry
 
-from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.filters import MAX_FILTER_LENGTH, UserFilter
 from gql_users.accounts.ordering import OrderKey
 
 
 @strawberry.input(
-    description="Every filter of the REST user list; all given ones apply (AND). A filter on "
-    "a field you cannot see on every user you can list (description, isActive, isStaff, "
-    "isSupport, modified, unless you are staff or support) is refused with an error."
+    description="Every filter of the REST user list; all given ones apply (AND). A text value "
+    f"holds at most {MAX_FILTER_LENGTH:,} characters (a list: its items joined by commas), "
+    "as in REST. A filter on a field you cannot see on every user you can list (description, "
+    "isActive, isStaff, isSupport, modified, unless you are staff or support) is refused with "
+    "an error."
 )
 class UserFilterInput:
     username: str | None = strawberry.field(default=None, description="Exact username.")

@@ -25,7 +25,12 @@ from resolvers.users.types import PageInfo, User, UserConnection, UserEdge
 DEFAULT_PAGE_SIZE = 20
 """Page size when neither ``first`` nor ``last`` is given."""
 
+MAX_CURSOR_LENGTH = 1_000
+"""The longest ``after``/``before`` accepted, in characters; any cursor this server hands out
+is far shorter (docs/hardening.md#graphql-limits)."""
+
 FIRST_AND_LAST = "Pass either first or last, not both."
+CURSOR_TOO_LONG = "{name}: a cursor has at most {limit:,} characters."
 NEGATIVE = "{name} must not be negative."
 
 
@@ -47,13 +52,17 @@ def keyset_request(
     users in the direction of travel (from ``after`` forwards, or from ``before`` backwards).
 
     Raises:
-        BadRequest: both ``first`` and ``last``, a negative number, or an unusable cursor.
+        BadRequest: both ``first`` and ``last``, a negative number, a cursor longer than
+            ``MAX_CURSOR_LENGTH``, or an unusable cursor.
     """
     if first is not None and last is not None:
         raise BadRequest(FIRST_AND_LAST)
     for name, value in (("first", first), ("last", last), ("offset", offset)):
         if value is not None and value < 0:
             raise BadRequest(NEGATIVE.format(name=name))
+    for name, cursor in (("after", after), ("before", before)):
+        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+            raise BadRequest(CURSOR_TOO_LONG.format(name=name, limit=MAX_CURSOR_LENGTH))
     wanted = first if first is not None else last
     limit = min(DEFAULT_PAGE_SIZE if wanted is None else wanted, max_page_size)
     return KeysetRequest(
@@ -86,7 +95,8 @@ class UserQueries:
     @strawberry.field(
         description="The users visible to the caller, filtered and ordered, paged by keyset "
         f"cursors. Without first or last a page holds {DEFAULT_PAGE_SIZE} users; first and "
-        "last are capped by the server's maximum page size (100 by default)."
+        "last are capped by the server's maximum page size (100 by default). A cursor holds "
+        f"at most {MAX_CURSOR_LENGTH:,} characters."
     )
     async def users(
         self,

@@ -1,13 +1,16 @@
-"""Protection: depth, alias and token limits, introspection switch, no batching, caches that
-hit, and unexpected errors masked with an id that is logged."""
+"""Protection: depth, alias and token limits, the linear document analysis and the query cost,
+the validation budget, introspection switch, no batching, caches that hit, and unexpected
+errors masked with an id that is logged."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from graphql import parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions.parser_cache import _get_parse_cache
@@ -15,9 +18,21 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
+from gql_users.web.playground import load_operations, playground_dir
+from resolvers.document_limits import (
+    CEILING,
+    UNPAGED_LIST_SIZE,
+    count_spreads,
+    measure_document,
+    operations_of,
+    query_cost,
+)
 from resolvers.protection import CACHE_SIZE
+from resolvers.schema import build_schema
+from resolvers.users.queries import DEFAULT_PAGE_SIZE
 from tests.conftest import Factory
 from tests.graphql.conftest import GraphQLClient
+from tests.hostile.graphql_limits_support import fragment_bomb
 
 DEEP = """{ users { edges { node { permissions { createdBy { permissions { createdBy {
   permissions { createdBy { permissions { createdBy { username } } } } } } } } } } } }"""
@@ -136,3 +151,123 @@ async def test_an_unexpected_error_is_masked_and_logged(
     [record] = [r for r in caplog.records if error_id in r.getMessage()]
     assert record.exc_info is not None
     assert "email_change_requests" in caplog.text  # the log has the detail, the client not
+
+
+# --- the linear document analysis and the cost (resolvers/document_limits.py) ----------------
+
+
+def test_each_fragment_is_measured_once() -> None:
+    document = parse(fragment_bomb(35))
+    started = time.monotonic()
+    shape = measure_document(document)
+    assert time.monotonic() - started < 0.05
+    assert shape.widest == 2**35
+    assert shape.repeated == (2**35, "username")
+    assert shape.depth == {"anonymous": 1}
+    assert count_spreads(document) == 71
+
+
+def test_counts_saturate_instead_of_growing_without_bound() -> None:
+    shape = measure_document(parse(fragment_bomb(200)))
+    assert shape.widest == CEILING
+
+
+def test_repeated_response_keys_are_counted_per_selection_set() -> None:
+    document = parse(
+        "{ me { ...A a: username username ...A permissions { roleName roleName } } } "
+        "fragment A on User { username a: username }"
+    )
+    shape = measure_document(document)
+    assert shape.repeated == (3, "username")  # two from the fragments, one written
+    assert shape.widest == 7
+
+
+def test_fragment_cycles_end_the_walk() -> None:
+    document = parse(
+        "{ me { ...A } } fragment A on User { a: username ...B } "
+        "fragment B on User { b: email ...A permissions { ...A } }"
+    )
+    shape = measure_document(document)
+    assert shape.aliases == 2
+    [operation] = operations_of(document)
+    assert cost_of(document, operation, {}) > 0
+
+
+async def test_fragment_cycles_are_reported_by_the_standard_rule(gql: GraphQLClient) -> None:
+    response = await gql("{ me { ...A } } fragment A on User { ...B } fragment B on User { ...A }")
+    assert "data" not in response.body
+    assert "within itself" in response.errors[0]["message"]
+
+
+def cost_of(document: Any, operation: Any, variables: dict[str, Any]) -> int:
+    return query_cost(
+        build_schema()._schema,
+        document,
+        operation,
+        variables,
+        default_page_size=DEFAULT_PAGE_SIZE,
+        max_page_size=Settings().graphql_max_page_size,
+    )
+
+
+PAGE = "query Page($first: Int = 7) { users(first: $first) { edges { node { username } } } }"
+
+
+def page_cost(variables: dict[str, Any], document: str = PAGE) -> int:
+    parsed = parse(document)
+    return cost_of(parsed, operations_of(parsed)[0], variables)
+
+
+def test_the_cost_of_a_page_grows_with_its_size() -> None:
+    one, two, three = (page_cost({"first": n}) for n in (1, 2, 3))
+    assert two - one == three - two > 0
+    assert page_cost({"first": 0}) == one - (two - one)
+    assert page_cost({}) == page_cost({"first": 7})  # the variable's default
+    absent = "{ users { edges { node { username } } } }"
+    assert page_cost({}, absent) == page_cost({"first": DEFAULT_PAGE_SIZE})
+    maximum = Settings().graphql_max_page_size
+    assert page_cost({"first": 10**9}) == page_cost({"first": maximum})
+    assert page_cost({"first": "ten"}) == page_cost({"first": DEFAULT_PAGE_SIZE})
+    last = "query($n: Int) { users(last: $n) { edges { node { username } } } }"
+    assert page_cost({"n": 3}, last) == three
+
+
+def test_unpaged_lists_multiply_and_introspection_is_free() -> None:
+    lists = "{ me { permissions { roleName } } }"
+    assert page_cost({}, lists) == 1 + 1 + UNPAGED_LIST_SIZE * 1
+    assert page_cost({}, "{ __typename __schema { types { fields { name } } } }") == 0
+
+
+def test_every_saved_playground_operation_fits_the_cost_limit_at_the_largest_page() -> None:
+    settings = Settings()
+    for saved in load_operations(playground_dir() / "operations"):
+        variables = dict(saved.variables or {})
+        if "first" in variables:
+            variables["first"] = settings.graphql_max_page_size
+        assert page_cost(variables, saved.document) <= settings.graphql_max_cost, saved.name
+
+
+async def test_the_validation_budget_refuses_and_is_not_cached(
+    aiohttp_client: Any, settings: Settings, gql: GraphQLClient
+) -> None:
+    from graphql import get_introspection_query
+
+    document = get_introspection_query(descriptions=False) + " "  # a document no test caches
+    hurried = await client_with(aiohttp_client, settings, graphql_validation_timeout=1e-9)
+    response = await hurried(document)
+    assert "data" not in response.body
+    [error] = response.errors
+    assert error["message"] == (
+        "Validating the document took longer than 1e-09 s; send a simpler document."
+    )
+    assert error["extensions"] == {"code": "VALIDATION_TIMEOUT", "timeoutSeconds": 1e-9}
+    # The same document, with time to validate, is fine: the refusal was not cached.
+    assert (await gql.ok(document))["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_several_operations_need_an_operation_name(gql: GraphQLClient) -> None:
+    response = await gql("query A { __typename } query B { __typename }")
+    assert "data" not in response.body
+    assert response.codes == ["OPERATION_NAME_REQUIRED"]
+    one = await gql("query A { __typename }")
+    assert one.data == {"__typename": "Query"}
