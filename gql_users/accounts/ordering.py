@@ -42,6 +42,10 @@ ORDERING_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """Each allowed ``o`` name and the User attributes it sorts by, in order."""
 
+MAX_ORDER_KEYS = len(ORDERING_FIELDS)
+"""The most ordering keys a GraphQL ``orderBy`` takes: one per name, since a repeated name
+could not change the order (docs/hardening.md#graphql-limits)."""
+
 
 class CodePointOrder(FunctionElement[str]):
     """A text column compared by code point: ``col COLLATE "C"`` on PostgreSQL, else ``col``."""

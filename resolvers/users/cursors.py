@@ -28,8 +28,9 @@ from gql_users.accounts.keyset import Position, check_position, ordering_signatu
 from gql_users.accounts.ordering import SortColumn
 
 MAX_CURSOR_LENGTH = 64 * 1024
-"""Longest cursor accepted, in characters. The sortable columns hold a few thousand
-characters at most together, so every cursor this service makes is far shorter."""
+"""Longest cursor accepted (``after``/``before``), in characters. The sortable columns hold
+about 3,500 characters together (description: 2,000), so even a cursor under every ordering
+key at once, with every character JSON-escaped, is shorter (docs/hardening.md#graphql-limits)."""
 
 INVALID_CURSOR = "Invalid cursor: pass a cursor exactly as a previous page returned it."
 UNSIGNED_CURSOR = (

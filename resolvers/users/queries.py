@@ -16,21 +16,18 @@ from gql_users.accounts.keyset import (
     position_of,
 )
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
-from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
+from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, SortColumn, sort_columns
 from resolvers.context import Info
-from resolvers.users.cursors import decode_cursor, encode_cursor
+from resolvers.users.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
 from resolvers.users.types import PageInfo, User, UserConnection, UserEdge
 
 DEFAULT_PAGE_SIZE = 20
 """Page size when neither ``first`` nor ``last`` is given."""
 
-MAX_CURSOR_LENGTH = 1_000
-"""The longest ``after``/``before`` accepted, in characters; any cursor this server hands out
-is far shorter (docs/hardening.md#graphql-limits)."""
-
 FIRST_AND_LAST = "Pass either first or last, not both."
 CURSOR_TOO_LONG = "{name}: a cursor has at most {limit:,} characters."
+TOO_MANY_ORDER_KEYS = f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
 NEGATIVE = "{name} must not be negative."
 
 
@@ -111,6 +108,8 @@ class UserQueries:
     ) -> UserConnection:
         context = info.context
         ensure_can_list_users(context.caller)  # before the arguments are looked at, as REST
+        if order_by is not None and len(order_by) > MAX_ORDER_KEYS:
+            raise BadRequest(TOO_MANY_ORDER_KEYS)
         ordering: list[OrderKey] = [order.to_core() for order in order_by or []]
         user_filter = filter.to_core() if filter is not None else UserFilter()
         ensure_readable_sort_and_filter(context.caller, user_filter, ordering)

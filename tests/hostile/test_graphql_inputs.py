@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.filters import MAX_FILTER_LENGTH
 from gql_users.accounts.login import MAX_CREDENTIAL_LENGTH
+from gql_users.accounts.ordering import MAX_ORDER_KEYS
 from gql_users.accounts.validation import max_length_message
 from gql_users.db.models import User
-from resolvers.users.queries import MAX_CURSOR_LENGTH
+from resolvers.users.cursors import MAX_CURSOR_LENGTH
+from resolvers.users.inputs import UserOrderField
 from tests.conftest import Factory
 from tests.hostile.graphql_limits_support import post_graphql
 from tests.live_server import LiveServer
@@ -109,6 +111,21 @@ async def test_cursors_are_bounded(
         [error] = answer.errors
         assert error["message"] == f"{name}: a cursor has at most {MAX_CURSOR_LENGTH:,} characters."
         assert error["extensions"] == {"code": "BAD_REQUEST"}
+
+
+async def test_order_by_lists_are_bounded(
+    live: LiveServer, http: aiohttp.ClientSession, factory: Factory
+) -> None:
+    staff = await factory.user("staff", is_staff=True)
+    token = await factory.token(staff)
+    query = "query Page($o: [UserOrder!]) { users(orderBy: $o) { totalCount } }"
+    every_key = [{"field": field, "direction": "DESC"} for field in UserOrderField.__members__]
+    answer = await post_graphql(http, live, query, {"o": every_key}, token=token)
+    assert not answer.errors and answer.body["data"]["users"]["totalCount"] == 1
+    answer = await post_graphql(http, live, query, {"o": every_key * 500}, token=token)
+    [error] = answer.errors
+    assert error["message"] == f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
 
 
 UPDATE = """mutation Update($uuid: UUID!, $input: UpdateUserInput!) {
