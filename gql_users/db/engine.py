@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Defaults for engines made outside the server (the CLI, migrations, tests); the server passes
+# its GQL_USERS_DATABASE_* settings. Seconds; docs/hardening.md#database-faults.
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT = 3.0
+BUSY_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0
+# asyncpg's own client-side limit: a backstop for a server that stops answering altogether,
+# beyond the server-side statement_timeout so that the server's cancellation comes first.
+COMMAND_TIMEOUT_MARGIN = 5.0
 
 
 class SQLCounter:
@@ -51,31 +60,59 @@ def _on_execute(*_args: Any) -> None:
         counter.count += 1
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return apply
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+    pool_timeout: float = POOL_TIMEOUT,
+    statement_timeout: float = 0.0,
+    busy_timeout: float = BUSY_TIMEOUT,
+) -> AsyncEngine:
+    """Create the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    The timeouts (seconds) bound how long a request waits for the database before it is
+    answered with 503: ``pool_timeout`` for a free connection, ``statement_timeout`` for one
+    PostgreSQL statement (0 for none), ``busy_timeout`` for a SQLite lock.
+    """
     parsed = make_url(url)
     # hide_parameters: statement parameters (password hashes, token keys) never reach a log.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
-    if parsed.get_backend_name() == "sqlite":
-        # One file, many readers; a small pool of connections keeps WAL readers concurrent.
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
+        kwargs["connect_args"] = {"timeout": busy_timeout}
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = NullPool
+        else:  # one file, many readers: a pool of connections keeps WAL readers concurrent
+            kwargs.update(pool)
     else:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=False, pool_timeout=10)
-        kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
+        # No pre-ping: a connection that fails with a disconnect invalidates the whole pool,
+        # so the first request after the server's return reconnects.
+        kwargs.update(pool, pool_pre_ping=False)
+        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
+        if statement_timeout > 0:
+            connect_args["server_settings"] = {
+                "statement_timeout": str(int(statement_timeout * 1000))
+            }
+            connect_args["command_timeout"] = statement_timeout + COMMAND_TIMEOUT_MARGIN
+        kwargs["connect_args"] = connect_args
     engine = create_async_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     return engine
 
