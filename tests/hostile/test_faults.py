@@ -99,6 +99,7 @@ async def test_postgresql_stopped_under_load_answers_503_then_recovers(
         await asyncio.to_thread(postgres.halt)
         down_at = time.monotonic()
         await asyncio.sleep(3)
+        health = await timed(http, "GET", f"{server.base_url}/health")
         up_from = time.monotonic()
         await asyncio.to_thread(postgres.resume)
         up_at = time.monotonic()
@@ -107,6 +108,9 @@ async def test_postgresql_stopped_under_load_answers_503_then_recovers(
         server.stop()
 
     print(traffic.summary("outage"))
+    log = server.log_path.read_text(errors="replace")
+    assert "database unavailable" in log and "Traceback" not in log  # warnings, not bugs
+    assert health.status == 503 and health.headers["Retry-After"].isdigit()
     answers = traffic.answers
     assert not [a for a in answers if a.status == 0 or (a.status >= 500 and a.status != 503)]
     outage = [a for a in answers if a.started >= down_at and a.finished <= up_from]
