@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_
+
+from gql_users.db.faults import DatabaseBusy
 
 # Defaults for engines made outside the server (the CLI, migrations, tests); the server passes
 # its GQL_USERS_DATABASE_* settings. Seconds; docs/hardening.md#database-faults.
@@ -72,6 +76,55 @@ def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
     return apply
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+HOLDS_WRITE_TURN = "gql_users_holds_write_turn"
+
+
+class SQLiteWriters:
+    """The writers of one process take turns on a SQLite file in arrival order.
+
+    SQLite lets one writer at a time hold the file's lock, and a writer that finds it taken
+    sleeps and polls (up to 100 ms apart) until the busy timeout: under load a newcomer often
+    takes the lock between two polls, so an unlucky writer can wait out the whole timeout
+    while the others get through. Here a transaction's first write statement waits for its
+    turn on an asyncio lock, first come first served, and the turn passes on at commit or
+    rollback, so the wait is the queue ahead, bounded by the busy timeout
+    (docs/hardening.md#database-faults). Other processes still meet SQLite's own lock.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.lock = asyncio.Lock()
+
+    def before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(HOLDS_WRITE_TURN) or not statement.lstrip().upper().startswith(WRITES):
+            return
+        try:
+            await_(asyncio.wait_for(self.lock.acquire(), self.timeout))
+        except TimeoutError:
+            raise DatabaseBusy("waited too long for the SQLite write lock") from None
+        conn.info[HOLDS_WRITE_TURN] = True
+
+    def end_transaction(self, conn: Any) -> None:
+        self.release(conn.info)
+
+    def returned(self, _dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        """Checked in or invalidated: a turn never outlives its connection's use."""
+        if record is not None:
+            self.release(record.info)
+
+    def release(self, info: dict[Any, Any]) -> None:
+        if info.pop(HOLDS_WRITE_TURN, False):
+            self.lock.release()
+
+    def listen(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self.before_execute)
+        event.listen(engine.sync_engine, "commit", self.end_transaction)
+        event.listen(engine.sync_engine, "rollback", self.end_transaction)
+        event.listen(engine.sync_engine, "checkin", self.returned)
+        event.listen(engine.sync_engine, "invalidate", self.returned)
+
+
 def create_engine(
     url: str,
     *,
@@ -113,6 +166,7 @@ def create_engine(
     engine = create_async_engine(parsed, **kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
+        SQLiteWriters(busy_timeout).listen(engine)
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     return engine
 

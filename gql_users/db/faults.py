@@ -30,6 +30,10 @@ SQLITE_LOCKED = 6
 DRIVER_MODULES = ("asyncpg", "aiosqlite")
 
 
+class DatabaseBusy(Exception):
+    """A writer waited longer than the busy timeout for its turn (``engine.SQLiteWriters``)."""
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """``error``, the exceptions it wraps (``orig``) and those it was raised from."""
     seen: set[int] = set()
@@ -60,7 +64,7 @@ def _raised_in_driver(traceback: TracebackType | None) -> bool:
 
 
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, sa_exc.TimeoutError):  # the pool timeout
+    if isinstance(error, sa_exc.TimeoutError | DatabaseBusy):  # pool timeout, writers' queue
         return True
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True

@@ -230,6 +230,8 @@ async def test_an_exhausted_pool_and_a_held_lock_answer_503_fast(
         select(User.job_title).where(User.id == target.id).execution_options(populate_existing=True)
     )
     assert stored == "before"  # the refused write changed nothing
+    again = await timed(http, "PATCH", patch_url, json={"job_title": "after"}, headers=auth)
+    assert again.status == 200 and again.latency < RECOVERY  # and left no lock behind
 
 
 # --- kill -9 under write load ----------------------------------------------------------------
