@@ -20,11 +20,10 @@ import uuid
 from collections.abc import Iterator
 
 from graphql import GraphQLError
-from sqlalchemy.exc import PendingRollbackError
 from strawberry.extensions import SchemaExtension
 
 from gql_users.accounts.errors import AccountsError
-from gql_users.db.faults import UNAVAILABLE, is_database_unavailable
+from gql_users.db.faults import UNAVAILABLE, is_aftermath, is_database_unavailable
 from resolvers.errors import error_code, error_message
 
 logger = logging.getLogger("gql_users.graphql")
@@ -89,7 +88,7 @@ def present(error: GraphQLError, after_fault: bool = False) -> GraphQLError:
     original = error.original_error
     if isinstance(original, AccountsError):
         return _with(error, error_message(original), {"code": error_code(original)})
-    if is_unavailable(error) or (after_fault and isinstance(original, PendingRollbackError)):
+    if is_unavailable(error) or (after_fault and original is not None and is_aftermath(original)):
         return unavailable(error)
     if is_unexpected(error):
         return mask(error)

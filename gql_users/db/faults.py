@@ -22,6 +22,7 @@ RETRY_AFTER_SECONDS = 5
 # down or starting up, a statement cancelled (statement_timeout) and too many connections.
 TRANSIENT_SQLSTATE_CLASSES = ("08",)
 TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "57014", "53300"})
+IN_FAILED_TRANSACTION = "25P02"  # "current transaction is aborted"
 # SQLite primary result codes (the low byte of an extended code).
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
@@ -82,3 +83,13 @@ def _is_transient(error: BaseException) -> bool:
 def is_database_unavailable(error: BaseException) -> bool:
     """Whether ``error`` (or what it wraps) is a transient database fault."""
     return any(_is_transient(link) for link in _chain(error))
+
+
+def is_aftermath(error: BaseException) -> bool:
+    """Whether ``error`` is what a transaction broken by an earlier error raises on its next
+    statement: it is that earlier error's consequence, a fault when the earlier one was."""
+    return any(
+        isinstance(link, sa_exc.PendingRollbackError)
+        or getattr(link, "sqlstate", None) == IN_FAILED_TRANSACTION
+        for link in _chain(error)
+    )
