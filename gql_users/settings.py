@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GQL_USERS_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///gql_users.db"
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout: float = Field(default=3.0, gt=0, description="seconds")
+    database_statement_timeout: float = Field(default=10.0, ge=0, description="seconds")
+    database_busy_timeout: float = Field(default=5.0, ge=0, description="seconds")
     public_url: str = "http://127.0.0.1:8000/"
     frontend_url: str = "http://127.0.0.1:8000/"
     host: str = "127.0.0.1"

@@ -1,7 +1,12 @@
-"""Core errors get their ``extensions.code``; anything unexpected is masked and logged.
+"""Core errors get their ``extensions.code``; database faults are ``SERVICE_UNAVAILABLE``;
+anything unexpected is masked and logged.
 
 A resolver error whose original exception is an ``AccountsError`` keeps the core's message
-and gets the core's code (``resolvers/errors.py``). Any other exception raised while
+and gets the core's code (``resolvers/errors.py``). A transient database fault (the server
+is unreachable, the pool or a lock timed out: ``gql_users/db/faults.py``) says so with the
+code ``SERVICE_UNAVAILABLE`` and is logged as a warning, without a traceback; once one field
+met a fault, a sibling that fails on the same session's broken transaction is that fault too
+(docs/hardening.md#database-faults). Any other exception raised while
 resolving is replaced by "Unexpected error." with a fresh ``errorId`` in its extensions, and
 logged once, with that id and the traceback, so a user's report can be matched with the log
 line while the response reveals nothing internal. Errors without a path (parse, validation,
@@ -18,12 +23,14 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gql_users.accounts.errors import AccountsError
+from gql_users.db.faults import UNAVAILABLE, is_aftermath, is_database_unavailable
 from resolvers.errors import error_code, error_message
 
 logger = logging.getLogger("gql_users.graphql")
 
 UNEXPECTED = "Unexpected error."
 INTERNAL = "INTERNAL_SERVER_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -57,13 +64,32 @@ def mask(error: GraphQLError) -> GraphQLError:
     return _with(error, UNEXPECTED, {"code": INTERNAL, "errorId": error_id})
 
 
-def present(error: GraphQLError) -> GraphQLError:
-    """The error as the client sees it."""
+def is_unavailable(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and is_database_unavailable(original)
+
+
+def unavailable(error: GraphQLError) -> GraphQLError:
+    """Log ``error`` as a database fault (no traceback: nothing to fix in the code); return
+    the ``SERVICE_UNAVAILABLE`` error."""
+    logger.warning(
+        "database unavailable in GraphQL field %s: %s",
+        ".".join(str(key) for key in error.path or ()) or "(operation)",
+        type(error.original_error).__name__,
+    )
+    return _with(error, UNAVAILABLE, {"code": SERVICE_UNAVAILABLE})
+
+
+def present(error: GraphQLError, after_fault: bool = False) -> GraphQLError:
+    """The error as the client sees it; ``after_fault``: another error of the operation is a
+    database fault."""
     if error.path is None:
         return error
     original = error.original_error
     if isinstance(original, AccountsError):
         return _with(error, error_message(original), {"code": error_code(original)})
+    if is_unavailable(error) or (after_fault and original is not None and is_aftermath(original)):
+        return unavailable(error)
     if is_unexpected(error):
         return mask(error)
     return error
@@ -77,4 +103,5 @@ class PresentErrors(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [present(error) for error in result.errors]
+            after_fault = any(is_unavailable(error) for error in result.errors)
+            result.errors = [present(error, after_fault) for error in result.errors]

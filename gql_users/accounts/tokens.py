@@ -62,7 +62,9 @@ async def authenticate_token(
     """Resolve a token key to its user, checking activity and expiry, then slide the session.
 
     The expiry check happens before the refresh, so an expired token stays expired. The
-    refresh is written only when ``created`` is older than ``debounce`` seconds.
+    refresh is written only when ``created`` is older than ``debounce`` seconds, or than half
+    the token's lifetime if that is shorter: a user active more often than that never sees
+    the token expire (docs/hardening.md#sliding-refresh).
 
     Raises:
         AuthenticationFailed: unknown key, inactive owner or expired token.
@@ -82,6 +84,8 @@ async def authenticate_token(
         raise AuthenticationFailed("User inactive or deleted.")
     if is_expired(token.created, user.token_lifetime, now):
         raise AuthenticationFailed("Token has expired.")
+    if user.token_lifetime is not None:
+        debounce = min(debounce, user.token_lifetime // 2)
     if token.created < now - timedelta(seconds=debounce):
         await session.execute(
             update(AuthToken).where(AuthToken.key == token.key).values(created=now)

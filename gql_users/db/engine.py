@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,8 +17,20 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+from gql_users.db.faults import DatabaseBusy
+
+# Defaults for engines made outside the server (the CLI, migrations, tests); the server passes
+# its GQL_USERS_DATABASE_* settings. Seconds; docs/hardening.md#database-faults.
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT = 3.0
+BUSY_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0
+# asyncpg's own client-side limit: a backstop for a server that stops answering altogether,
+# beyond the server-side statement_timeout so that the server's cancellation comes first.
+COMMAND_TIMEOUT_MARGIN = 5.0
 
 
 class SQLCounter:
@@ -51,31 +64,109 @@ def _on_execute(*_args: Any) -> None:
         counter.count += 1
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return apply
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+HOLDS_WRITE_TURN = "gql_users_holds_write_turn"
+
+
+class SQLiteWriters:
+    """The writers of one process take turns on a SQLite file in arrival order.
+
+    SQLite lets one writer at a time hold the file's lock, and a writer that finds it taken
+    sleeps and polls (up to 100 ms apart) until the busy timeout: under load a newcomer often
+    takes the lock between two polls, so an unlucky writer can wait out the whole timeout
+    while the others get through. Here a transaction's first write statement waits for its
+    turn on an asyncio lock, first come first served, and the turn passes on at commit or
+    rollback, so the wait is the queue ahead, bounded by the busy timeout
+    (docs/hardening.md#database-faults). Other processes still meet SQLite's own lock.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.lock = asyncio.Lock()
+
+    def before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(HOLDS_WRITE_TURN) or not statement.lstrip().upper().startswith(WRITES):
+            return
+        try:
+            await_(asyncio.wait_for(self.lock.acquire(), self.timeout))
+        except TimeoutError:
+            raise DatabaseBusy("waited too long for the SQLite write lock") from None
+        conn.info[HOLDS_WRITE_TURN] = True
+
+    def end_transaction(self, conn: Any) -> None:
+        self.release(conn.info)
+
+    def returned(self, _dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        """Checked in or invalidated: a turn never outlives its connection's use."""
+        if record is not None:
+            self.release(record.info)
+
+    def release(self, info: dict[Any, Any]) -> None:
+        if info.pop(HOLDS_WRITE_TURN, False):
+            self.lock.release()
+
+    def listen(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self.before_execute)
+        event.listen(engine.sync_engine, "commit", self.end_transaction)
+        event.listen(engine.sync_engine, "rollback", self.end_transaction)
+        event.listen(engine.sync_engine, "checkin", self.returned)
+        event.listen(engine.sync_engine, "invalidate", self.returned)
+
+
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+    pool_timeout: float = POOL_TIMEOUT,
+    statement_timeout: float = 0.0,
+    busy_timeout: float = BUSY_TIMEOUT,
+) -> AsyncEngine:
+    """Create the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    The timeouts (seconds) bound how long a request waits for the database before it is
+    answered with 503: ``pool_timeout`` for a free connection, ``statement_timeout`` for one
+    PostgreSQL statement (0 for none), ``busy_timeout`` for a SQLite lock.
+    """
     parsed = make_url(url)
     # hide_parameters: statement parameters (password hashes, token keys) never reach a log.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
-    if parsed.get_backend_name() == "sqlite":
-        # One file, many readers; a small pool of connections keeps WAL readers concurrent.
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
+        kwargs["connect_args"] = {"timeout": busy_timeout}
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = NullPool
+        else:  # one file, many readers: a pool of connections keeps WAL readers concurrent
+            kwargs.update(pool)
     else:
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=False, pool_timeout=10)
-        kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
+        # No pre-ping: a connection that fails with a disconnect invalidates the whole pool,
+        # so the first request after the server's return reconnects.
+        kwargs.update(pool, pool_pre_ping=False)
+        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
+        if statement_timeout > 0:
+            connect_args["server_settings"] = {
+                "statement_timeout": str(int(statement_timeout * 1000))
+            }
+            connect_args["command_timeout"] = statement_timeout + COMMAND_TIMEOUT_MARGIN
+        kwargs["connect_args"] = connect_args
     engine = create_async_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
+        SQLiteWriters(busy_timeout).listen(engine)
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     return engine
 

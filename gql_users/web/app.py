@@ -15,6 +15,7 @@ from gql_users.web.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SE
 from gql_users.web.middlewares import (
     auth_middleware,
     error_middleware,
+    hygiene_headers,
     session_middleware,
     sql_count_middleware,
 )
@@ -27,7 +28,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
         client_max_size=10 * 1024 * 1024,
     )
     app[SETTINGS] = settings
-    engine = create_engine(normalize_database_url(settings.database_url))
+    engine = create_engine(
+        normalize_database_url(settings.database_url),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        statement_timeout=settings.database_statement_timeout,
+        busy_timeout=settings.database_busy_timeout,
+    )
     app[ENGINE] = engine
     app[SESSIONMAKER] = create_sessionmaker(engine)
     app[CURSOR_SECRET] = ProcessSecret(engine, CURSOR_KEY, settings.cursor_secret)
@@ -39,6 +47,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         await engine.dispose()
 
     app.on_cleanup.append(close_resources)
+    app.on_response_prepare.append(hygiene_headers)
     health.add_routes(app)
     auth_routes.add_routes(app)
     rest_users.add_routes(app)

@@ -31,16 +31,16 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_res
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from gql_users.db.faults import RETRY_AFTER_SECONDS
 from gql_users.settings import Settings
 from gql_users.web.auth_routes import client_address
 from gql_users.web.keys import CALLER, CURSOR_SECRET, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
+from gql_users.web.responses import GRAPHQL_PATH, GRAPHQL_RESPONSE, JSON, negotiate
 from resolvers.context import Context
-from resolvers.masking import is_unexpected, mask
+from resolvers.masking import SERVICE_UNAVAILABLE, is_unavailable, is_unexpected, mask, unavailable
 from resolvers.schema import build_schema
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
-PATH = "/graphql"
+PATH = GRAPHQL_PATH
 PLAYGROUND = "/playground/"
 
 MEDIA_TYPE = web.RequestKey("graphql_media_type", str)
@@ -49,30 +49,6 @@ STATUS = web.RequestKey("graphql_status", int)
 NOT_ACCEPTABLE = f"Accept {GRAPHQL_RESPONSE} or {JSON}."
 GET_MUTATION = "Mutations are not allowed over GET; send them with POST."
 BAD_OPERATION_NAME = "The GraphQL operation's `operationName` must be a string or null."
-
-
-def negotiate(accept: str | None) -> str | None:
-    """The media type to answer with for an ``Accept`` header; None when none fits (406)."""
-    if accept is None or not accept.strip():
-        return JSON
-    candidates: list[tuple[float, int, str]] = []
-    for index, item in enumerate(accept.split(",")):
-        media, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        media = media.lower()
-        answer = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON}.get(
-            media, JSON if media == "*/*" else None
-        )
-        if answer is not None and quality > 0:
-            candidates.append((-quality, index, answer))
-    return min(candidates)[2] if candidates else None
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -90,6 +66,19 @@ def is_internal(error: GraphQLError) -> bool:
     a variable that failed to coerce also carries its scalar's exception, but with the
     variable's location, and is the client's error."""
     return is_unexpected(error) and not error.nodes
+
+
+def failed_for_unavailability(result: ExecutionResult) -> bool:
+    """Every error is a database fault and no root field has a value: the operation as a
+    whole failed because the database is unavailable (503). A partial result (a root field
+    resolved, e.g. the first of two mutations was committed) stays 200, the fault in its
+    errors (docs/hardening.md#database-faults)."""
+    errors = result.errors or ()
+    return (
+        bool(errors)
+        and all((error.extensions or {}).get("code") == SERVICE_UNAVAILABLE for error in errors)
+        and all(value is None for value in (result.data or {}).values())
+    )
 
 
 def _error_body(message: str) -> bytes:
@@ -130,6 +119,8 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
         if isinstance(response, web.Response) and response.body is not None:
             response.set_status(request.get(STATUS, 200))
             response.headers["Content-Type"] = f"{media}; charset=utf-8"
+            if response.status == 503:
+                response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     async def get_context(self, request: web.Request, response: Any) -> Context:
@@ -164,10 +155,17 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
         if is_request_error(result):
             del rendered["data"]
             if any(is_internal(error) for error in result.errors or ()):
-                rendered["errors"] = [mask(error).formatted for error in result.errors or ()]
-                request[STATUS] = 500
+                errors = [
+                    unavailable(error) if is_unavailable(error) else mask(error)
+                    for error in result.errors or ()
+                ]
+                rendered["errors"] = [error.formatted for error in errors]
+                result.errors = errors
+                request[STATUS] = 503 if failed_for_unavailability(result) else 500
             elif request.get(MEDIA_TYPE) == GRAPHQL_RESPONSE:
                 request[STATUS] = 400
+        elif failed_for_unavailability(result):
+            request[STATUS] = 503
         if request.app[SETTINGS].debug_sql and SQL_COUNTER in request:
             extensions = dict(rendered.get("extensions") or {})
             extensions["sqlCount"] = request[SQL_COUNTER].count

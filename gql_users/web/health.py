@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
+from gql_users.db.faults import RETRY_AFTER_SECONDS
 from gql_users.web.keys import ENGINE
 from gql_users.web.responses import json_response
 
@@ -22,7 +23,11 @@ async def health(request: web.Request) -> web.Response:
                 await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database is "unavailable"
         log.warning("health check failed: %s", type(exc).__name__)
-        return json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+        return json_response(
+            {"status": "unavailable", "database": "unreachable"},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return json_response({"status": "ok", "database": "ok"})
 
 

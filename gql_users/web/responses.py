@@ -1,4 +1,4 @@
-"""JSON responses (orjson) and request-body parsing shared by every route."""
+"""JSON responses (orjson), the error shapes of REST and GraphQL, and request-body parsing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from aiohttp import web
 from gql_users.accounts.errors import BadRequest
 
 JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+GRAPHQL_PATH = "/graphql"
 
 
 def json_response(
@@ -27,6 +29,48 @@ def detail_response(
     detail: str, status: int, headers: dict[str, str] | None = None
 ) -> web.Response:
     return json_response({"detail": detail}, status=status, headers=headers)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type a GraphQL response is sent as for an ``Accept`` header; None when none
+    fits (406): ``application/graphql-response+json`` when the client accepts it (by quality,
+    then by order), else ``application/json`` (also for ``*/*`` and for no Accept header)."""
+    if accept is None or not accept.strip():
+        return JSON
+    candidates: list[tuple[float, int, str]] = []
+    for index, item in enumerate(accept.split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        answer = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON}.get(
+            media, JSON if media == "*/*" else None
+        )
+        if answer is not None and quality > 0:
+            candidates.append((-quality, index, answer))
+    return min(candidates)[2] if candidates else None
+
+
+def graphql_error_response(
+    request: web.Request,
+    message: str,
+    code: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A GraphQL response with one error and no ``data``, for a refusal made before GraphQL
+    ran (a bad token, an unavailable database): a GraphQL client can read it as any other."""
+    media = negotiate(request.headers.get("Accept")) or GRAPHQL_RESPONSE
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    response = web.Response(body=orjson.dumps(body), status=status, headers=headers)
+    response.headers["Content-Type"] = f"{media}; charset=utf-8"
+    return response
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:

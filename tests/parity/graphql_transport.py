@@ -139,7 +139,7 @@ class GraphQLTransport(HttpTransport):
 
     async def _post(self, document: str, variables: dict[str, Any], caller: Who) -> Any:
         """The response body, or the ``Outcome`` of a refusal made before GraphQL ran (a bad
-        token is refused by the auth middleware with 401, as for REST)."""
+        token is refused by the auth middleware with 401, as for REST, in GraphQL's shape)."""
         response = await self.client.post(
             "/graphql",
             json={"query": document, "variables": variables},
@@ -149,7 +149,7 @@ class GraphQLTransport(HttpTransport):
         if response.status != 200:
             kind = REST_STATUS_KINDS.get(response.status)
             assert kind not in (None, "ok", "invalid"), (response.status, body)
-            return Outcome(kind, body["detail"])
+            return Outcome(kind, body["errors"][0]["message"])
         return body
 
     async def _run(self, document: str, variables: dict[str, Any], caller: Who) -> Any:
