@@ -54,7 +54,7 @@ help:
 	@echo "make test              the whole test suite on SQLite, then on PostgreSQL"
 	@echo "make test-sqlite       the suite on SQLite only"
 	@echo "make test-postgresql   the suite on PostgreSQL only"
-	@echo "make lint              ruff"
+	@echo "make lint              ruff check and ruff format --check"
 	@echo "make bench             the scripts in bench/, if any"
 	@echo "make lock              regenerate requirements/*.txt (UPGRADE=1: newest allowed versions)"
 	@echo "make outdated          list the packages that have newer releases than the lock's"
@@ -144,6 +144,7 @@ test-postgresql: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(TEST_STAMP)
 	@scripts=$$(ls bench/*.py 2>/dev/null); \

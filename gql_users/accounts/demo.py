@@ -144,8 +144,10 @@ async def _insert_users(
         # objects cost one INSERT per user on SQLite (no ordered multi-row RETURNING there).
         statement = insert(User).returning(User.uuid, User.id)
         inserted = (
-            await session.execute(statement, batch, execution_options=ONE_STATEMENT)
-        ).tuples().all()
+            (await session.execute(statement, batch, execution_options=ONE_STATEMENT))
+            .tuples()
+            .all()
+        )
         ids.update(inserted)
         created_at = {row["uuid"]: row.get("last_login") or row["date_joined"] for row in batch}
         await session.execute(
@@ -162,9 +164,7 @@ async def _insert_users(
 async def _demo_account(session: AsyncSession, username: str, now: datetime) -> DemoAccount | None:
     """The demo account, given a valid token if its own has expired; None if it does not exist
     (or the username belongs to someone who is not the demo account)."""
-    user = await session.scalar(
-        select(User).where(User.uuid == demo_uuid(f"account:{username}"))
-    )
+    user = await session.scalar(select(User).where(User.uuid == demo_uuid(f"account:{username}")))
     if user is None or user.username != username:
         return None
     encoded = await session.scalar(select(User.password).where(User.id == user.id))

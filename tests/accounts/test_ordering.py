@@ -42,8 +42,13 @@ def test_blank_items_are_skipped_and_nothing_means_default() -> None:
 
 @pytest.mark.parametrize(
     ("values", "named"),
-    [(["unknown"], "unknown"), (["username,-password"], "-password"), (["email", "id"], "id"),
-     (["--email"], "--email"), (["date_joined"], "date_joined")],
+    [
+        (["unknown"], "unknown"),
+        (["username,-password"], "-password"),
+        (["email", "id"], "id"),
+        (["--email"], "--email"),
+        (["date_joined"], "date_joined"),
+    ],
 )
 def test_unknown_names_are_a_validation_error(values: list[str], named: str) -> None:
     with pytest.raises(ValidationFailed) as raised:
@@ -61,7 +66,9 @@ def test_every_key_exposes_its_columns_and_direction() -> None:
     assert str(OrderKey("full_name", True)) == "-full_name"
     columns = sort_columns([OrderKey("is_staff", True), OrderKey("email")])
     assert [(c.attribute, c.descending) for c in columns] == [
-        ("is_staff", True), ("email", False), ("id", False)
+        ("is_staff", True),
+        ("email", False),
+        ("id", False),
     ]
 
 
@@ -80,12 +87,39 @@ def test_an_order_key_must_be_an_allowed_name() -> None:
 
 # Three users whose values put them in a different order for every key (ascending order given).
 ROWS = {
-    "u_b": dict(first_name="Bea", last_name="Zed", native_name="b", email="c@x", phone_number="2",
-                description="c", organization="a", job_title="b", registration_method="b"),
-    "u_c": dict(first_name="Bea", last_name="Abe", native_name="c", email="a@x", phone_number="3",
-                description="b", organization="c", job_title="a", registration_method="c"),
-    "u_a": dict(first_name="Cid", last_name="Abe", native_name="a", email="b@x", phone_number="1",
-                description="a", organization="b", job_title="c", registration_method="a"),
+    "u_b": dict(
+        first_name="Bea",
+        last_name="Zed",
+        native_name="b",
+        email="c@x",
+        phone_number="2",
+        description="c",
+        organization="a",
+        job_title="b",
+        registration_method="b",
+    ),
+    "u_c": dict(
+        first_name="Bea",
+        last_name="Abe",
+        native_name="c",
+        email="a@x",
+        phone_number="3",
+        description="b",
+        organization="c",
+        job_title="a",
+        registration_method="c",
+    ),
+    "u_a": dict(
+        first_name="Cid",
+        last_name="Abe",
+        native_name="a",
+        email="b@x",
+        phone_number="1",
+        description="a",
+        organization="b",
+        job_title="c",
+        registration_method="a",
+    ),
 }
 ASCENDING = {
     "full_name": ["u_c", "u_b", "u_a"],
@@ -132,10 +166,16 @@ async def test_each_boolean_key_sorts_false_first_ties_by_id(
         await factory.user(username, **{flag: value})
     only = UserFilter(username_list=("f1", "t1", "f2", "t2"))
     assert await usernames_for(session, staff, only, parse_ordering([flag])) == [
-        "f1", "f2", "t1", "t2"
+        "f1",
+        "f2",
+        "t1",
+        "t2",
     ]
     assert await usernames_for(session, staff, only, parse_ordering([f"-{flag}"])) == [
-        "t1", "t2", "f1", "f2"
+        "t1",
+        "t2",
+        "f1",
+        "f2",
     ]
 
 
@@ -147,9 +187,7 @@ async def test_later_keys_break_ties_of_earlier_ones(session: AsyncSession, staf
     assert await usernames_for(session, staff, ONLY_ROWS, csv) == ["u_c", "u_b", "u_a"]
 
 
-async def test_default_ordering_is_username_ascending(
-    session: AsyncSession, staff: Caller
-) -> None:
+async def test_default_ordering_is_username_ascending(session: AsyncSession, staff: Caller) -> None:
     users, total = await list_users(session, staff, ONLY_ROWS, [], offset=0, limit=10)
     assert [user.username for user in users] == ["u_a", "u_b", "u_c"]
     assert total == 3
@@ -169,9 +207,7 @@ async def test_strings_sort_by_code_point_on_every_backend(
     assert [names[int(username[2:])] for username in found] == sorted(names)
 
 
-async def test_equal_values_page_deterministically(
-    session: AsyncSession, factory: Factory
-) -> None:
+async def test_equal_values_page_deterministically(session: AsyncSession, factory: Factory) -> None:
     """Twelve users with one organisation: pages by offset cover each exactly once."""
     staff = Caller(user=await factory.user("admin", is_staff=True))
     for index in range(12):
@@ -184,8 +220,10 @@ async def test_equal_values_page_deterministically(
         assert total == 12
         seen += [user.username for user in page]
     assert len(seen) == len(set(seen)) == 12
-    ids = [user.id for user in (await list_users(session, staff, only, ordering,
-                                                 offset=0, limit=12))[0]]
+    ids = [
+        user.id
+        for user in (await list_users(session, staff, only, ordering, offset=0, limit=12))[0]
+    ]
     assert ids == sorted(ids)
 
 

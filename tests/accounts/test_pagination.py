@@ -35,8 +35,18 @@ def test_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "size"),
-    [("5", 5), ("300", 300), ("301", 300), ("100000", 300), ("0", 10), ("-3", 10),
-     ("abc", 10), ("", 10), ("2.5", 10), (None, 10)],
+    [
+        ("5", 5),
+        ("300", 300),
+        ("301", 300),
+        ("100000", 300),
+        ("0", 10),
+        ("-3", 10),
+        ("abc", 10),
+        ("", 10),
+        ("2.5", 10),
+        (None, 10),
+    ],
 )
 def test_page_size(raw: str | None, size: int) -> None:
     assert PageRequest.from_query(None, raw).size == size

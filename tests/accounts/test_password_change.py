@@ -96,8 +96,10 @@ def test_every_all_digit_password_is_rejected(password: str) -> None:
 
 @given(
     st.text(min_size=8, max_size=40).filter(
-        lambda text: not text.isdigit()
-        and text.casefold() not in {"alice", "alice.smith", "alice.smith@example.com"}
+        lambda text: (
+            not text.isdigit()
+            and text.casefold() not in {"alice", "alice.smith", "alice.smith@example.com"}
+        )
     )
 )
 def test_every_long_enough_non_numeric_dissimilar_password_is_accepted(password: str) -> None:

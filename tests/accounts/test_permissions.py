@@ -22,7 +22,11 @@ async def test_customer_scope_with_creator(session: AsyncSession, factory: Facto
     boss = await factory.user("boss", first_name="Big", last_name="Boss")
     owner = await factory.user("owner", first_name="Olivia", last_name="Owner", slug="olivia-1")
     await factory.grant(
-        owner, "CUSTOMER.OWNER", customer, created_by=boss, created=CREATED,
+        owner,
+        "CUSTOMER.OWNER",
+        customer,
+        created_by=boss,
+        created=CREATED,
         expiration_time=EXPIRES,
     )
     role = await factory.role("CUSTOMER.OWNER")
@@ -44,7 +48,12 @@ async def test_customer_scope_with_creator(session: AsyncSession, factory: Facto
         "scope_name": "Alpha",
     }
     assert list(permission_to_waldur(row))[:6] == [
-        "user_uuid", "user_name", "user_slug", "created", "expiration_time", "created_by_full_name"
+        "user_uuid",
+        "user_name",
+        "user_slug",
+        "created",
+        "expiration_time",
+        "created_by_full_name",
     ]
     assert (row.role_id, row.scope_id, row.created_by_id) == (role.id, customer.id, boss.id)
     assert (row.project_id, row.customer_id, row.customer_uuid) == (None, None, None)
@@ -121,7 +130,8 @@ async def test_user_with_multiple_roles_returns_all_permissions(
     [owner_permission] = loaded[owner.id]
     assert (owner_permission.role_name, owner_permission.scope_name) == ("CUSTOMER.OWNER", "Alpha")
     assert {(row.role_name, row.scope_name) for row in loaded[both.id]} == {
-        ("CUSTOMER.SUPPORT", "Alpha"), ("PROJECT.MANAGER", "Alpha-1")
+        ("CUSTOMER.SUPPORT", "Alpha"),
+        ("PROJECT.MANAGER", "Alpha-1"),
     }
     assert all(row.user_uuid == both.uuid for row in loaded[both.id])
 

@@ -50,8 +50,12 @@ async def token_count(engine: AsyncEngine, user: User) -> int:
 
 
 async def test_update_copies_the_remote_profile(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     staff = await factory.user("staff", is_staff=True)
     alice = await eduteams_user(factory, first_name="Old", email="old@example.com")
@@ -72,8 +76,12 @@ async def test_update_copies_the_remote_profile(
 
 
 async def test_a_new_sub_creates_an_eduteams_user(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     staff = await factory.user("staff", is_staff=True)
     alice = await eduteams_user(factory)
@@ -96,8 +104,12 @@ async def test_a_new_sub_creates_an_eduteams_user(
 
 
 async def test_voperson_id_names_the_user_when_sub_is_missing(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     info = {k: v for k, v in ALICE_INFO.items() if k not in ("sub", "mail")}
@@ -110,8 +122,12 @@ async def test_voperson_id_names_the_user_when_sub_is_missing(
 
 
 async def test_an_inactive_user_known_again_is_reactivated(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     staff = await factory.user("staff", is_staff=True)
     alice = await eduteams_user(factory, is_active=False)
@@ -128,8 +144,12 @@ async def test_an_inactive_user_known_again_is_reactivated(
 
 
 async def test_unknown_to_eduteams_deactivates_the_local_user(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     staff = await factory.user("staff", is_staff=True)
     alice = await eduteams_user(factory)
@@ -144,8 +164,11 @@ async def test_unknown_to_eduteams_deactivates_the_local_user(
 
 
 async def test_no_transaction_is_held_while_eduteams_answers(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     await session.scalar(select(User.id))  # the adapter has read the target: a transaction
@@ -169,8 +192,11 @@ async def test_a_lost_creation_race_finds_the_other_users_row(
 
 
 async def test_non_staff_on_another_user_is_denied(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     bob = await factory.user("bob")
     alice = await eduteams_user(factory)
@@ -188,8 +214,12 @@ async def test_anonymous_is_not_authenticated(
 
 
 async def test_non_staff_on_self_is_allowed(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory, registration_method="default")  # identity_source only
     fake.users["alice"] = ALICE_INFO
@@ -199,8 +229,11 @@ async def test_non_staff_on_self_is_allowed(
 
 
 async def test_user_not_managed_by_eduteams_is_refused(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     staff = await factory.user("staff", is_staff=True)
     local = await factory.user("local")
@@ -211,8 +244,11 @@ async def test_user_not_managed_by_eduteams_is_refused(
 
 
 async def test_disabled_sync_is_refused_before_any_remote_call(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     staff = await factory.user("staff", is_staff=True)
     alice = await eduteams_user(factory)
@@ -249,8 +285,14 @@ LONG = "n" * 150
     ],
 )
 async def test_unusable_remote_values_are_refused_and_nothing_is_written(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings, info: dict[str, Any], claim: str,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
+    info: dict[str, Any],
+    claim: str,
 ) -> None:
     alice = await eduteams_user(factory, first_name="Kept")
     fake.users["alice"] = {**ALICE_INFO, **info}
@@ -262,8 +304,11 @@ async def test_unusable_remote_values_are_refused_and_nothing_is_written(
 
 
 async def test_userinfo_without_a_username_is_refused(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.users["alice"] = {**ALICE_INFO, "sub": None, "voperson_id": ""}
@@ -273,8 +318,12 @@ async def test_userinfo_without_a_username_is_refused(
 
 
 async def test_long_names_are_cut_and_single_values_accepted(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.users["alice"] = {

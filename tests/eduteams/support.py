@@ -191,4 +191,3 @@ async def eduteams_user(factory: Factory, username: str = "alice", **fields: Any
     fields.setdefault("registration_method", "eduteams")
     fields.setdefault("identity_source", "eduteams")
     return await factory.user(username, **fields)
-

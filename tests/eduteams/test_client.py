@@ -85,8 +85,13 @@ async def test_the_client_raises_its_own_error_with_the_callers_message(
 
 @pytest.mark.parametrize("username", ["bob+x@eduteams.org", "team/bob", "..", "bob%2F"])
 async def test_username_is_quoted_as_one_path_segment(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings, username: str,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
+    username: str,
 ) -> None:
     bob = await eduteams_user(factory, username, email="old@example.com")
     fake.users[username] = {**ALICE_INFO, "sub": username}
@@ -107,8 +112,11 @@ def test_userinfo_url_escapes_every_special_segment(remote: EduteamsClient) -> N
 
 
 async def test_the_access_token_is_reused_for_the_next_pull(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.users["alice"] = ALICE_INFO
@@ -118,8 +126,12 @@ async def test_the_access_token_is_reused_for_the_next_pull(
 
 
 async def test_the_access_token_is_renewed_after_thirty_minutes(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams, clock: Clock,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    clock: Clock,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.users["alice"] = ALICE_INFO
@@ -133,8 +145,12 @@ async def test_the_access_token_is_renewed_after_thirty_minutes(
 
 
 async def test_a_rejected_access_token_is_replaced_once(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.users["alice"] = ALICE_INFO
@@ -165,8 +181,14 @@ async def test_concurrent_pulls_share_one_token_request(
     ],
 )
 async def test_token_endpoint_failures_are_bad_requests(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings, change: dict[str, Any], reason: str,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
+    change: dict[str, Any],
+    reason: str,
 ) -> None:
     alice = await eduteams_user(factory, first_name="Kept")
     fake.users["alice"] = ALICE_INFO
@@ -239,8 +261,11 @@ async def test_an_unreachable_eduteams_is_a_bad_request(
     ],
 )
 async def test_misconfiguration_is_a_bad_request(
-    session: AsyncSession, factory: Factory, remote_settings: Settings,
-    change: dict[str, str], reason: str,
+    session: AsyncSession,
+    factory: Factory,
+    remote_settings: Settings,
+    change: dict[str, str],
+    reason: str,
 ) -> None:
     alice = await eduteams_user(factory)
     misconfigured = remote_settings.model_copy(update=change)
@@ -256,8 +281,12 @@ async def test_misconfiguration_is_a_bad_request(
 
 
 async def test_userinfo_error_status_is_a_bad_request(
-    session: AsyncSession, engine: AsyncEngine, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.userinfo_status = 500
@@ -290,8 +319,12 @@ async def test_userinfo_timeout_is_a_bad_request(
     ids=["broken", "list", "string", "deep", "not-utf8"],
 )
 async def test_userinfo_that_is_not_a_json_object_is_a_bad_request(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings, body: bytes,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
+    body: bytes,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.userinfo_body = body
@@ -301,12 +334,13 @@ async def test_userinfo_that_is_not_a_json_object_is_a_bad_request(
 
 
 async def test_an_oversized_userinfo_answer_is_refused(
-    session: AsyncSession, factory: Factory, fake: FakeEduteams,
-    remote: EduteamsClient, remote_settings: Settings,
+    session: AsyncSession,
+    factory: Factory,
+    fake: FakeEduteams,
+    remote: EduteamsClient,
+    remote_settings: Settings,
 ) -> None:
     alice = await eduteams_user(factory)
     fake.userinfo_body = json.dumps({**ALICE_INFO, "padding": "x" * 2_000_000}).encode()
     with pytest.raises(BadRequest, match="^Unable to get user info for "):
         await pull(session, remote_settings, remote, alice, alice)
-
-

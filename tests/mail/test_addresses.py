@@ -109,6 +109,7 @@ def test_every_valid_address_makes_a_message_that_parses_back(address: str) -> N
     parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
     assert len(parsed.get_all("To") or []) == 1
     assert "Subject" in parsed and parsed["Subject"] == "s"
-    assert parsed["To"].addresses[0].addr_spec.rpartition("@")[2] == (
-        header_address(address).rpartition("@")[2]
+    assert (
+        parsed["To"].addresses[0].addr_spec.rpartition("@")[2]
+        == (header_address(address).rpartition("@")[2])
     )

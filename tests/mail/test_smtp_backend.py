@@ -176,5 +176,3 @@ def replace_settings(settings: Settings, server: SmtpServer) -> Settings:
     return settings.model_copy(
         update={"mail_backend": "smtp", "smtp_host": server.host, "smtp_port": server.port}
     )
-
-

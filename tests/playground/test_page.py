@@ -137,9 +137,7 @@ async def test_versioned_assets_are_cached_for_good_and_others_revalidated(
     unversioned = await client.get("/playground/static/graphiql.min.js?v=stale")
     assert unversioned.headers["Cache-Control"] == "no-cache"
     etag = unversioned.headers["ETag"]
-    again = await client.get(
-        "/playground/static/graphiql.min.js", headers={"If-None-Match": etag}
-    )
+    again = await client.get("/playground/static/graphiql.min.js", headers={"If-None-Match": etag})
     assert again.status == 304
 
 
