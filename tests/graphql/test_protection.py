@@ -5,7 +5,6 @@ errors masked with an id that is logged."""
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import pytest
@@ -157,10 +156,9 @@ async def test_an_unexpected_error_is_masked_and_logged(
 
 
 def test_each_fragment_is_measured_once() -> None:
+    """2**35 expanded fields: a measure that expanded spreads would never return."""
     document = parse(fragment_bomb(35))
-    started = time.monotonic()
     shape = measure_document(document)
-    assert time.monotonic() - started < 0.05
     assert shape.widest == 2**35
     assert shape.repeated == (2**35, "username")
     assert shape.depth == {"anonymous": 1}
