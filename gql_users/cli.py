@@ -143,10 +143,7 @@ def migrate_command() -> None:
     Safe to run again: a database that is up to date is left as it is.
     """
     settings = load_settings()
-    url = database_url(settings)
-
-    run_on_database(settings, migrate)
-    click.echo(f"Database {printable_url(url)} is at the latest revision.")
+    click.echo(run_on_database(settings, migrate).describe())
 
 
 @main.command("create-user")

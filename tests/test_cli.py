@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +33,8 @@ from sqlalchemy.orm import undefer
 
 from gql_users.accounts.demo_data import DEMO_PASSWORD, DEMO_STAFF_USERNAME
 from gql_users.cli import main
+from gql_users.db.engine import create_engine
+from gql_users.db.migrate import alembic_config
 from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole
 from gql_users.settings import Settings
 from tests.pgserver import free_port
@@ -67,6 +71,28 @@ async def table_counts(session: AsyncSession) -> dict[str, int]:
 # --- migrate ----------------------------------------------------------------------------------
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Take a migrated test database back to ``revision`` (``base``: no tables left)."""
+
+    async def run() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: command.downgrade(alembic_config(sync), revision)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -74,7 +100,6 @@ def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> 
     result = run_cli(url, "migrate")
 
     assert result.exit_code == 0, result.output
-    assert "latest revision" in result.stdout
     with sqlite3.connect(path) as connection:
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
         roles = {name for (name,) in connection.execute("SELECT name FROM roles")}
@@ -90,9 +115,31 @@ def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> 
     assert again.exit_code == 0, again.output
 
 
+def test_migrate_says_it_created_the_schema(database_url: str) -> None:
+    downgrade(database_url, "base")
+
+    result = run_cli(database_url, "migrate")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Created the schema at {head_revision()}.\n"
+
+
+def test_migrate_says_from_which_revision_it_upgraded(database_url: str) -> None:
+    first = ScriptDirectory.from_config(alembic_config()).get_base()
+    assert first is not None and first != head_revision()
+    downgrade(database_url, first)
+
+    result = run_cli(database_url, "migrate")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Upgraded the schema from {first} to {head_revision()}.\n"
+
+
 def test_migrate_leaves_an_up_to_date_database_as_it_is(database_url: str) -> None:
     result = run_cli(database_url, "migrate")
+
     assert result.exit_code == 0, result.output
+    assert result.stdout == f"The schema is already current ({head_revision()}).\n"
 
 
 def test_commands_on_an_unmigrated_database_fail_with_a_hint(tmp_path: Path) -> None:
