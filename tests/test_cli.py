@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from gql_users.accounts.demo_data import DEMO_PASSWORD, DEMO_STAFF_USERNAME
+from gql_users.accounts.demo_data import (
+    DEMO_PASSWORD,
+    DEMO_STAFF_USERNAME,
+    demo_user_row,
+    username_part,
+)
+from gql_users.accounts.validation import USERNAME_PATTERN
 from gql_users.cli import main
 from gql_users.db.engine import create_engine
 from gql_users.db.migrate import alembic_config
@@ -356,6 +363,32 @@ def test_seed_demo_refuses_projects_without_customers(database_url: str) -> None
     result = run_cli(database_url, "seed-demo", "--customers", "0", "--projects", "2")
     assert result.exit_code == 2
     assert "--customers 1 or more" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Łukasz", "lukasz"), ("Paweł", "pawel"), ("Søren", "soren"), ("Øverland", "overland"),
+        ("Groß", "gross"), ("Ærøskøbing", "aeroskobing"), ("Đorđe", "dorde"), ("Þórður", "thordur"),
+        ("Yılmaz", "yilmaz"), ("Jürimäe", "jurimae"), ("O'Brien", "obrien"),
+    ],
+)  # fmt: skip
+def test_demo_usernames_transliterate_letters_that_do_not_decompose(
+    name: str, expected: str
+) -> None:
+    assert username_part(name) == expected
+
+
+def test_demo_usernames_keep_every_letter_of_the_names() -> None:
+    """No letter of a demo name is dropped from its username (``ł`` is ``l``, not nothing)."""
+    rows = [demo_user_row(index, datetime.now(UTC)) for index in range(1, 400)]
+    for row in rows:
+        local = row["username"].rstrip("0123456789")
+        first, _, last = local.partition(".")
+        assert len(first) >= sum(c.isalnum() for c in row["first_name"]), row["username"]
+        assert len(last) >= sum(c.isalnum() for c in row["last_name"]), row["username"]
+        assert USERNAME_PATTERN.fullmatch(row["username"]), row["username"]
+    assert any("ł" in row["first_name"].lower() + row["last_name"].lower() for row in rows)
 
 
 # --- help -------------------------------------------------------------------------------------
