@@ -140,13 +140,11 @@ def serve(host: str | None, port: int | None) -> None:
 def migrate_command() -> None:
     """Create or upgrade the database schema (Alembic) to the latest revision.
 
-    Safe to run again: a database that is up to date is left as it is.
+    Says what it did: created the schema, upgraded it from one revision to another, or found it
+    already current. Safe to run again: a database that is up to date is left as it is.
     """
     settings = load_settings()
-    url = database_url(settings)
-
-    run_on_database(settings, migrate)
-    click.echo(f"Database {printable_url(url)} is at the latest revision.")
+    click.echo(run_on_database(settings, migrate).describe())
 
 
 @main.command("create-user")

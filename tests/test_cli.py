@@ -20,17 +20,28 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from gql_users.accounts.demo_data import DEMO_PASSWORD, DEMO_STAFF_USERNAME
+from gql_users.accounts.demo_data import (
+    DEMO_PASSWORD,
+    DEMO_STAFF_USERNAME,
+    demo_user_row,
+    username_part,
+)
+from gql_users.accounts.validation import USERNAME_PATTERN
 from gql_users.cli import main
+from gql_users.db.engine import create_engine
+from gql_users.db.migrate import alembic_config
 from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole
 from gql_users.settings import Settings
 from tests.pgserver import free_port
@@ -67,6 +78,28 @@ async def table_counts(session: AsyncSession) -> dict[str, int]:
 # --- migrate ----------------------------------------------------------------------------------
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Take a migrated test database back to ``revision`` (``base``: no tables left)."""
+
+    async def run() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: command.downgrade(alembic_config(sync), revision)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -74,7 +107,6 @@ def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> 
     result = run_cli(url, "migrate")
 
     assert result.exit_code == 0, result.output
-    assert "latest revision" in result.stdout
     with sqlite3.connect(path) as connection:
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
         roles = {name for (name,) in connection.execute("SELECT name FROM roles")}
@@ -90,9 +122,31 @@ def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> 
     assert again.exit_code == 0, again.output
 
 
+def test_migrate_says_it_created_the_schema(database_url: str) -> None:
+    downgrade(database_url, "base")
+
+    result = run_cli(database_url, "migrate")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Created the schema at {head_revision()}.\n"
+
+
+def test_migrate_says_from_which_revision_it_upgraded(database_url: str) -> None:
+    first = ScriptDirectory.from_config(alembic_config()).get_base()
+    assert first is not None and first != head_revision()
+    downgrade(database_url, first)
+
+    result = run_cli(database_url, "migrate")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Upgraded the schema from {first} to {head_revision()}.\n"
+
+
 def test_migrate_leaves_an_up_to_date_database_as_it_is(database_url: str) -> None:
     result = run_cli(database_url, "migrate")
+
     assert result.exit_code == 0, result.output
+    assert result.stdout == f"The schema is already current ({head_revision()}).\n"
 
 
 def test_commands_on_an_unmigrated_database_fail_with_a_hint(tmp_path: Path) -> None:
@@ -309,6 +363,32 @@ def test_seed_demo_refuses_projects_without_customers(database_url: str) -> None
     result = run_cli(database_url, "seed-demo", "--customers", "0", "--projects", "2")
     assert result.exit_code == 2
     assert "--customers 1 or more" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Łukasz", "lukasz"), ("Paweł", "pawel"), ("Søren", "soren"), ("Øverland", "overland"),
+        ("Groß", "gross"), ("Ærøskøbing", "aeroskobing"), ("Đorđe", "dorde"), ("Þórður", "thordur"),
+        ("Yılmaz", "yilmaz"), ("Jürimäe", "jurimae"), ("O'Brien", "obrien"),
+    ],
+)  # fmt: skip
+def test_demo_usernames_transliterate_letters_that_do_not_decompose(
+    name: str, expected: str
+) -> None:
+    assert username_part(name) == expected
+
+
+def test_demo_usernames_keep_every_letter_of_the_names() -> None:
+    """No letter of a demo name is dropped from its username (``ł`` is ``l``, not nothing)."""
+    rows = [demo_user_row(index, datetime.now(UTC)) for index in range(1, 400)]
+    for row in rows:
+        local = row["username"].rstrip("0123456789")
+        first, _, last = local.partition(".")
+        assert len(first) >= sum(c.isalnum() for c in row["first_name"]), row["username"]
+        assert len(last) >= sum(c.isalnum() for c in row["last_name"]), row["username"]
+        assert USERNAME_PATTERN.fullmatch(row["username"]), row["username"]
+    assert any("ł" in row["first_name"].lower() + row["last_name"].lower() for row in rows)
 
 
 # --- help -------------------------------------------------------------------------------------

@@ -78,16 +78,23 @@ def demo_uuid(key: str) -> uuid.UUID:
     return uuid.uuid5(DEMO_NAMESPACE, key)
 
 
-def _username_part(name: str) -> str:
-    """``"O'Brien"`` -> ``"obrien"``, ``"Jürimäe"`` -> ``"jurimae"``: fits the username regex."""
-    return "".join(c for c in fold_ascii(name).lower() if c.isalnum())
+# Letters that NFKD does not decompose into an ASCII base letter plus marks, so that ASCII folding
+# alone would drop them ("Łukasz" -> "ukasz"). Keys are lower case: names are lowered first.
+TRANSLITERATIONS = str.maketrans(
+    {"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", "ð": "d", "þ": "th", "œ": "oe", "ı": "i"}
+)
+
+
+def username_part(name: str) -> str:
+    """``"O'Brien"`` -> ``"obrien"``, ``"Łukasz"`` -> ``"lukasz"``: fits the username regex."""
+    return "".join(c for c in fold_ascii(name.lower().translate(TRANSLITERATIONS)) if c.isalnum())
 
 
 def demo_user_row(index: int, now: datetime) -> dict[str, Any]:
     """Demo user ``index``: about 3% inactive, 1% support, 0.5% staff, 1% identity managers."""
     rng = random.Random(f"user:{index}")
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    username = f"{_username_part(first)}.{_username_part(last)}{index}"
+    username = f"{username_part(first)}.{username_part(last)}{index}"
     joined = now - timedelta(days=rng.randint(0, 3 * 365), seconds=rng.randint(0, 86399))
     method = rng.choices(("default", "eduteams", "saml2"), weights=(80, 15, 5))[0]
     roll = rng.random()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,11 +21,33 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision``."""
+@dataclass(frozen=True)
+class MigrationResult:
+    """The schema revision before and after a migration (``before`` is None on a new database)."""
 
-    def upgrade(connection: Connection) -> None:
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        """One sentence for a terminal: what the migration did."""
+        if self.before is None:
+            return f"Created the schema at {self.after}."
+        if self.before == self.after:
+            return f"The schema is already current ({self.after})."
+        return f"Upgraded the schema from {self.before} to {self.after}."
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def migrate(engine: AsyncEngine, revision: str = "head") -> MigrationResult:
+    """Upgrade the database behind ``engine`` to ``revision``; say from which revision to which."""
+
+    def upgrade(connection: Connection) -> MigrationResult:
+        before = current_revision(connection)
         command.upgrade(alembic_config(connection), revision)
+        return MigrationResult(before, current_revision(connection))
 
     async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+        return await connection.run_sync(upgrade)

@@ -93,7 +93,7 @@
 
   function reloadSchema() {
     mounts += 1;
-    render(null);
+    renderActiveTab();
   }
 
   clearToken.addEventListener('click', function () {
@@ -146,15 +146,58 @@
   const root = ReactDOM.createRoot(container);
   let mounts = 0;
 
-  // Loading an example remounts GraphiQL with the example as its query and variables: GraphiQL
-  // then opens it in a new tab (or switches to a tab that already holds it), keeping the others.
-  function render(example) {
+  // GraphiQL keeps its tabs in localStorage under this key (query, variables and headers each).
+  const TABS_KEY = 'graphiql:tabState';
+
+  function savedTabs() {
+    try {
+      const state = JSON.parse(window.localStorage.getItem(TABS_KEY) || 'null');
+      if (state && Array.isArray(state.tabs) && typeof state.activeTabIndex === 'number') {
+        return state;
+      }
+    } catch (error) {
+      // Unreadable or unavailable storage: GraphiQL starts with one fresh tab.
+    }
+    return null;
+  }
+
+  function tabContents(tab) {
+    return { query: tab.query || '', variables: tab.variables || '', headers: tab.headers || '' };
+  }
+
+  function exampleContents(example) {
+    const variables = example.variables ? JSON.stringify(example.variables, null, 2) : '';
+    return { query: example.document, variables: variables };
+  }
+
+  // GraphiQL mounts on the tab whose query, variables and headers equal the ones it is given,
+  // or opens a new tab with them. Left to itself it rebuilds them from separate storage keys
+  // that miss the variables an example put in place, so each reload opened a copy of the tab
+  // without them. Every mount therefore names a saved tab's own contents: the active tab on
+  // page load, the example's tab when that example is already open.
+  function render(contents) {
     const props = { fetcher: fetcher, defaultEditorToolsVisibility: true, key: 'mount-' + mounts };
-    if (example) {
-      props.query = example.document;
-      props.variables = example.variables ? JSON.stringify(example.variables, null, 2) : '';
+    if (contents) {
+      Object.assign(props, contents);
     }
     root.render(React.createElement(GraphiQL, props));
+  }
+
+  function renderActiveTab() {
+    const saved = savedTabs();
+    const active = saved && saved.tabs[saved.activeTabIndex];
+    render(active ? tabContents(active) : null);
+  }
+
+  // An example opens in a tab of its own; choosing it again goes back to that tab (with any
+  // variables edited there) instead of opening a second one.
+  function openExample(example) {
+    const saved = savedTabs();
+    const open = saved && saved.tabs.find(function (tab) {
+      return tab.query === example.document;
+    });
+    mounts += 1;
+    render(open ? tabContents(open) : exampleContents(example));
   }
 
   function option(label, value, title) {
@@ -187,8 +230,7 @@
       const chosen = byName.get(examples.value);
       examples.value = '';
       if (chosen) {
-        mounts += 1;
-        render(chosen);
+        openExample(chosen);
       }
     });
   }
@@ -205,6 +247,6 @@
     }
   }
 
-  render(null);
+  renderActiveTab();
   loadExamples();
 })();

@@ -1,0 +1,127 @@
+"""The playground in a real browser (headless Chromium) against a real gql-users process.
+
+An example's tab, with the variables it holds, survives a reload and runs; choosing an example
+that is already open goes back to its tab instead of opening another. Skips when the machine
+has no Chromium (tests/browser.py says how to install one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.browser import chromium
+from tests.conftest import Factory
+from tests.live_server import LiveServer
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+WAIT_MS = 10_000
+# GraphiQL writes its tabs to localStorage at most every 500 ms.
+TAB_STORE_MS = 700
+
+VARIABLES = ".graphiql-editor-tool .CodeMirror"
+RESPONSE = ".graphiql-response .CodeMirror"
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path, database_url=database_url)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def open_page(page: Page, url: str) -> None:
+    await page.goto(url)
+    await page.wait_for_selector("#playground-examples:not([disabled])", timeout=WAIT_MS)
+    await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
+
+
+async def editor_text(page: Page, selector: str) -> str:
+    return await page.eval_on_selector(selector, "element => element.CodeMirror.getValue()")
+
+
+async def saved_tabs(page: Page) -> dict[str, Any]:
+    await page.wait_for_timeout(TAB_STORE_MS)
+    return json.loads(await page.evaluate("localStorage.getItem('graphiql:tabState')"))
+
+
+async def open_example(page: Page, name: str) -> None:
+    await page.select_option("#playground-examples", name)
+    await page.wait_for_function(
+        "name => document.querySelector('.graphiql-query-editor .CodeMirror')"
+        ".CodeMirror.getValue().includes('query ' + name)",
+        arg=name[:1].upper() + name[1:],
+        timeout=WAIT_MS,
+    )
+
+
+async def run_and_read(page: Page) -> dict[str, Any]:
+    await page.eval_on_selector(RESPONSE, "element => element.CodeMirror.setValue('')")
+    await page.click(".graphiql-execute-button")
+    await page.wait_for_function(
+        "selector => document.querySelector(selector).CodeMirror.getValue().length > 0",
+        arg=RESPONSE,
+        timeout=WAIT_MS,
+    )
+    return json.loads(await editor_text(page, RESPONSE))
+
+
+async def test_an_examples_variables_survive_a_reload_and_run(
+    live: LiveServer, factory: Factory
+) -> None:
+    staff = await factory.user("browser.staff", is_staff=True)
+    token = await factory.token(staff)
+    staff_variables = json.dumps({"uuid": staff.uuid.hex})
+
+    async with chromium() as browser:
+        page = await browser.new_page()
+        page_errors: list[str] = []
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        await open_page(page, f"{live.base_url}/playground/")
+        await page.fill("#playground-token", token)
+
+        # The example arrives with its own variables, and they survive a reload unchanged.
+        await open_example(page, "user")
+        example_variables = await editor_text(page, VARIABLES)
+        assert set(json.loads(example_variables)) == {"uuid"}
+        await saved_tabs(page)
+        await page.reload()
+        await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
+        assert await editor_text(page, VARIABLES) == example_variables
+        assert len((await saved_tabs(page))["tabs"]) == 1
+
+        # Variables edited in the example's tab survive a reload too, and the query runs with
+        # them: the user named by the edited uuid comes back.
+        await page.eval_on_selector(
+            VARIABLES, "(element, text) => element.CodeMirror.setValue(text)", staff_variables
+        )
+        await saved_tabs(page)
+        await page.reload()
+        await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
+        assert await editor_text(page, VARIABLES) == staff_variables
+        result = await run_and_read(page)
+        assert "errors" not in result, result
+        assert result["data"]["user"]["username"] == "browser.staff"
+
+        # Choosing the open example again goes back to its tab, edited variables and all.
+        await open_example(page, "me")
+        assert len((await saved_tabs(page))["tabs"]) == 2
+        await open_example(page, "user")
+        tabs = await saved_tabs(page)
+        assert len(tabs["tabs"]) == 2
+        assert tabs["tabs"][tabs["activeTabIndex"]]["variables"] == staff_variables
+        assert await editor_text(page, VARIABLES) == staff_variables
+        await page.reload()
+        await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
+        assert len((await saved_tabs(page))["tabs"]) == 2
+        assert (await run_and_read(page))["data"]["user"]["uuid"].replace("-", "") == (
+            staff.uuid.hex
+        )
+        assert page_errors == []
