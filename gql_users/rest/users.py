@@ -8,6 +8,7 @@ the lookup (404), then the checks after it (403). GraphQL calls the same functio
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -16,7 +17,6 @@ from gql_users.accounts.errors import PermissionDenied
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import (
     IDENTITY_MANAGER_CANNOT_LIST,
-    count_users,
     get_visible_user,
     list_users_page,
 )
@@ -28,6 +28,7 @@ from gql_users.mail import mail_backend, send_quietly
 from gql_users.rest.links import link_header
 from gql_users.rest.parsing import query_lists, read_body, requested_fields
 from gql_users.rest.render import render_token, render_user, user_url
+from gql_users.web.auth_routes import client_address
 from gql_users.web.keys import EDUTEAMS, SETTINGS, request_caller, request_session
 from gql_users.web.middlewares import require_caller
 from gql_users.web.responses import json_response
@@ -46,13 +47,14 @@ async def _render_one(
     fields: Sequence[str],
     status: int = 200,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
     session = request_session(request)
     details = await load_user_details(session, [user])
     body = render_user(
         request.app[SETTINGS], request_caller(request), user, details[user.id], fields
     )
-    return json_response(body, status=status, headers=headers)
+    return json_response({**body, **(extra or {})}, status=status, headers=headers)
 
 
 def _uuid(request: web.Request) -> str:
@@ -65,15 +67,15 @@ def _query_filter(request: web.Request) -> UserFilter:
 
 
 async def list_or_count(request: web.Request) -> web.Response:
+    """GET and HEAD: HEAD is the GET without its body (aiohttp drops it), so its headers, its
+    404 for a page out of range and its ``X-Result-Count`` are the GET's
+    (docs/api-differences.md#head-answers-as-get-does)."""
     caller = require_caller(request)
     session = request_session(request)
     query = query_lists(request.query)
     try:
         user_filter = UserFilter.from_query(query)
         ordering = parse_ordering(query.get("o", []))
-        if request.method == "HEAD":
-            total = await count_users(session, caller, user_filter)
-            return web.Response(headers={"X-Result-Count": str(total)})
         page_request = PageRequest.from_query(_last(query, "page"), _last(query, "page_size"))
         page_users, page = await list_users_page(
             session, caller, user_filter, ordering, page_request
@@ -150,12 +152,18 @@ async def destroy(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
+    """The caller, plus ``ip_address`` (docs/api-differences.md#ip-address-on-me-only);
+    HEAD is the GET without its body."""
     caller = require_caller(request)
     assert caller.user is not None  # require_caller guarantees it
-    if request.method == "HEAD":
-        return web.Response(headers={"X-Result-Count": "1"})
     fields = requested_fields(query_lists(request.query))
-    return await _render_one(request, caller.user, fields, headers={"X-Result-Count": "1"})
+    return await _render_one(
+        request,
+        caller.user,
+        fields,
+        headers={"X-Result-Count": "1"},
+        extra={"ip_address": client_address(request)},
+    )
 
 
 async def token(request: web.Request) -> web.Response:
