@@ -17,6 +17,7 @@ from gql_users.accounts.errors import PermissionDenied
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import (
     IDENTITY_MANAGER_CANNOT_LIST,
+    count_users,
     get_visible_user,
     list_users_page,
 )
@@ -31,7 +32,7 @@ from gql_users.rest.render import render_token, render_user, user_url
 from gql_users.web.auth_routes import client_address
 from gql_users.web.keys import EDUTEAMS, SETTINGS, request_caller, request_session
 from gql_users.web.middlewares import require_caller
-from gql_users.web.responses import json_response
+from gql_users.web.responses import JSON, json_response
 
 USER = "/api/users/{uuid}/"
 
@@ -67,34 +68,40 @@ def _query_filter(request: web.Request) -> UserFilter:
 
 
 async def list_or_count(request: web.Request) -> web.Response:
-    """GET and HEAD: HEAD is the GET without its body (aiohttp drops it), so its headers, its
-    404 for a page out of range and its ``X-Result-Count`` are the GET's
+    """GET, and HEAD: the GET's status (a page out of range is 404), ``Content-Type``,
+    ``X-Result-Count`` and ``Link``, from the count alone, without a body
     (docs/api-differences.md#head-answers-as-get-does)."""
     caller = require_caller(request)
     session = request_session(request)
     query = query_lists(request.query)
+    head = request.method == "HEAD"
     try:
         user_filter = UserFilter.from_query(query)
         ordering = parse_ordering(query.get("o", []))
         page_request = PageRequest.from_query(_last(query, "page"), _last(query, "page_size"))
-        page_users, page = await list_users_page(
-            session, caller, user_filter, ordering, page_request
-        )
+        if head:
+            page = page_request.resolve(await count_users(session, caller, user_filter))
+        else:
+            page_users, page = await list_users_page(
+                session, caller, user_filter, ordering, page_request
+            )
     except PermissionDenied as denied:
         if denied.detail == IDENTITY_MANAGER_CANNOT_LIST:
             return json_response(denied.detail, status=403)  # Waldur's bare string body
         raise
     settings = request.app[SETTINGS]
+    headers = {
+        "X-Result-Count": str(page.total),
+        "Link": link_header(settings, request, page),
+    }
+    if head:
+        return web.Response(content_type=JSON, headers=headers)
     details = await load_user_details(session, page_users)
     fields = requested_fields(query)
     body = [
         render_user(settings, caller, user, details[user.id], fields, items_on_page=len(page_users))
         for user in page_users
     ]
-    headers = {
-        "X-Result-Count": str(page.total),
-        "Link": link_header(settings, request, page),
-    }
     return json_response(body, headers=headers)
 
 
