@@ -23,6 +23,7 @@ from gql_users.accounts.listing import (
 )
 from gql_users.accounts.ordering import parse_ordering
 from gql_users.accounts.pagination import PageRequest
+from gql_users.accounts.shaping import readable_fields, select_fields
 from gql_users.accounts.user_details import load_user_details
 from gql_users.db.models import User
 from gql_users.mail import mail_backend, send_quietly
@@ -35,11 +36,21 @@ from gql_users.web.middlewares import require_caller
 from gql_users.web.responses import JSON, json_response
 
 USER = "/api/users/{uuid}/"
+IP_ADDRESS = "ip_address"
+"""The field only ``me`` has: the caller's address."""
 
 
 def _last(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return values[-1] if values else None
+
+
+async def _render(request: web.Request, user: User, fields: Sequence[str]) -> dict[str, Any]:
+    session = request_session(request)
+    details = await load_user_details(session, [user])
+    return render_user(
+        request.app[SETTINGS], request_caller(request), user, details[user.id], fields
+    )
 
 
 async def _render_one(
@@ -48,14 +59,9 @@ async def _render_one(
     fields: Sequence[str],
     status: int = 200,
     headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
 ) -> web.Response:
-    session = request_session(request)
-    details = await load_user_details(session, [user])
-    body = render_user(
-        request.app[SETTINGS], request_caller(request), user, details[user.id], fields
-    )
-    return json_response({**body, **(extra or {})}, status=status, headers=headers)
+    body = await _render(request, user, fields)
+    return json_response(body, status=status, headers=headers)
 
 
 def _uuid(request: web.Request) -> str:
@@ -159,18 +165,18 @@ async def destroy(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    """The caller, plus ``ip_address`` (docs/api-differences.md#ip-address-on-me-only);
-    HEAD is the GET without its body."""
+    """The caller, with one more field after the user's: ``ip_address``, which ``field``
+    selects like the others (docs/api-differences.md#ip-address-on-me-only). HEAD is the GET
+    without its body."""
     caller = require_caller(request)
     assert caller.user is not None  # require_caller guarantees it
-    fields = requested_fields(query_lists(request.query))
-    return await _render_one(
-        request,
-        caller.user,
-        fields,
-        headers={"X-Result-Count": "1"},
-        extra={"ip_address": client_address(request)},
-    )
+    readable = (*readable_fields(caller, caller.user), IP_ADDRESS)
+    chosen = select_fields(readable, requested_fields(query_lists(request.query)))
+    user_fields = [name for name in chosen if name != IP_ADDRESS]
+    body = await _render(request, caller.user, user_fields) if user_fields else {}
+    if IP_ADDRESS in chosen:
+        body[IP_ADDRESS] = client_address(request)
+    return json_response(body, headers={"X-Result-Count": "1"})
 
 
 async def token(request: web.Request) -> web.Response:

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert
+from waldur_api_client.api.users import users_me_retrieve, users_retrieve
+from waldur_api_client.models import UserMeFieldEnum
+from waldur_api_client.types import UNSET
 
 from gql_users.db.models import User
 from gql_users.settings import Settings
@@ -220,11 +223,21 @@ async def test_me_includes_ip_address(client: Any, factory: Factory) -> None:
     assert spoofed["ip_address"] == "127.0.0.1"
 
 
-async def test_me_includes_ip_address_whatever_field_selects(client: Any, factory: Factory) -> None:
+async def test_me_selects_ip_address_with_field_like_any_field(
+    client: Any, factory: Factory
+) -> None:
     user = await factory.user("alice")
     headers = await factory.auth(user)
     body = await json_of(await client.get(f"{ME}?field=uuid", headers=headers))
-    assert body == {"uuid": user.uuid.hex, "ip_address": "127.0.0.1"}
+    assert body == {"uuid": user.uuid.hex}
+    body = await json_of(await client.get(f"{ME}?field=ip_address", headers=headers))
+    assert body == {"ip_address": "127.0.0.1"}
+    body = await json_of(
+        await client.get(f"{ME}?field=ip_address&field=username&field=bogus", headers=headers)
+    )
+    assert body == {"username": "alice", "ip_address": "127.0.0.1"}  # serializer order
+    body = await json_of(await client.get(f"{ME}?field=bogus", headers=headers))
+    assert body["ip_address"] == "127.0.0.1" and "permissions" in body
 
 
 async def test_ip_address_is_only_on_me(client: Any, factory: Factory) -> None:
@@ -246,3 +259,16 @@ async def test_ip_address_is_only_on_me(client: Any, factory: Factory) -> None:
         await client.get(f"{detail_path(staff)}?field=ip_address", headers=headers)
     )
     assert "ip_address" not in asked and "username" in asked  # unknown there: every field
+
+
+async def test_the_generated_client_reads_ip_address_on_me_and_its_absence_elsewhere(
+    api: Any, factory: Factory
+) -> None:
+    user = await factory.user("alice")
+    client = api(await factory.token(user))
+    me = await users_me_retrieve.asyncio(client=client)
+    assert me.ip_address == "127.0.0.1"
+    only = await users_me_retrieve.asyncio(client=client, field=[UserMeFieldEnum.IP_ADDRESS])
+    assert only.ip_address == "127.0.0.1" and only.username is UNSET
+    retrieved = await users_retrieve.asyncio(uuid=user.uuid, client=client)
+    assert retrieved.ip_address is UNSET and retrieved.username == "alice"
