@@ -261,3 +261,18 @@ async def test_a_served_process_reads_the_setting_from_its_environment(
             assert (await response.json())["ip_address"] == CLIENT
     finally:
         server.stop()
+
+
+async def test_graphql_ip_address_is_null_except_on_me(client: Any, factory: Factory) -> None:
+    alice = await factory.user("alice")
+    query = """query($uuid: UUID!) { me { ipAddress } user(uuid: $uuid) { ipAddress }
+        users(first: 5) { edges { node { username ipAddress } } } }"""
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"uuid": alice.uuid.hex}},
+        headers={**await factory.auth(alice), "Accept": "application/json"},
+    )
+    data = (await response.json())["data"]
+    assert data["me"] == {"ipAddress": PEER}
+    assert data["user"] == {"ipAddress": None}
+    assert data["users"]["edges"] == [{"node": {"username": "alice", "ipAddress": None}}]
