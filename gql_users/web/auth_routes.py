@@ -47,7 +47,8 @@ def client_address(request: web.Request) -> str | None:
     ``X-Forwarded-For`` entry that is not itself a trusted proxy (the left-most when all are).
     A missing, malformed or overlong header leaves the peer. None when the peer is unknown.
     """
-    peer = _parse_address(request.remote) if request.remote else None
+    # The peer's zone (a link-local peer's interface) is the kernel's, not the client's.
+    peer = _parse_address(request.remote.split("%")[0]) if request.remote else None
     if peer is None:
         return None
     proxies = request.app[SETTINGS].trusted_proxies

@@ -4,6 +4,7 @@ on ``me`` only. Each test is named after the difference it pins."""
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from waldur_api_client.types import UNSET
 from gql_users.db.models import User
 from gql_users.settings import Settings
 from tests.conftest import Factory
-from tests.rest.scenario_helpers import detail_path, json_of, reloaded
+from tests.rest.scenario_helpers import client_with, detail_path, json_of, reloaded
 
 LIST = "/api/users/"
 ME = "/api/users/me/"
@@ -210,8 +211,27 @@ async def test_other_authentication_failures_keep_www_authenticate(
 # --- ip_address on me only ---------------------------------------------------------------------
 
 
-async def test_me_includes_ip_address(client: Any, factory: Factory) -> None:
-    """Waldur's ``me`` adds the caller's address; the test client calls from 127.0.0.1. A
+async def test_me_endpoint_includes_ip_address_from_x_forwarded_for(
+    settings: Settings, aiohttp_client: Any, factory: Factory
+) -> None:
+    """Waldur's scenario, behind proxies this server trusts (the test's 127.0.0.1 and the
+    10.0.0.0/8 hop): the address they forward. Waldur's third scenario (null without any
+    address) cannot happen over TCP."""
+    client = await client_with(
+        aiohttp_client,
+        settings,
+        trusted_proxies=[ip_network("127.0.0.0/8"), ip_network("10.0.0.0/8")],
+    )
+    headers = await factory.auth(await factory.user("alice"))
+    forwarded = {**headers, "X-Forwarded-For": "192.168.1.100, 10.0.0.1"}
+    body = await json_of(await client.get(ME, headers=forwarded))
+    assert body["ip_address"] == "192.168.1.100"
+
+
+async def test_me_endpoint_includes_ip_address_from_remote_addr(
+    client: Any, factory: Factory
+) -> None:
+    """Without trusted proxies the peer's address (the test client calls from 127.0.0.1); a
     forwarded address from an untrusted peer is ignored (tests/web/test_client_address.py)."""
     headers = await factory.auth(await factory.user("alice"))
     body = await json_of(await client.get(ME, headers=headers))
