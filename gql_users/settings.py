@@ -6,7 +6,8 @@ Every setting has a default that works on a laptop; the README lists them all.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     lockout_window: int = Field(default=600, ge=1, description="seconds")
     lockout_failures: int = Field(
         default=4, ge=1, description="failed logins after which further attempts are refused"
+    )
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default=[],
+        description="peers whose X-Forwarded-For is believed (docs/hardening.md#trusted-proxies)",
     )
     email_change_max_age: int = Field(default=86400, ge=1, description="seconds")
 
@@ -99,6 +104,16 @@ class Settings(BaseSettings):
                 f"{MIN_CURSOR_SECRET_LENGTH} characters"
             )
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        """Addresses and CIDR networks, IPv4 or IPv6; host bits are allowed (``10.0.0.1/8``)."""
+        if not isinstance(value, list) or not all(
+            isinstance(item, str | IPv4Network | IPv6Network) for item in value
+        ):
+            raise ValueError('must be a JSON list of strings, e.g. ["10.0.0.0/8", "::1"]')
+        return [ip_network(item, strict=False) for item in value]
 
     @field_validator("token_lifetime", mode="before")
     @classmethod

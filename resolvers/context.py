@@ -36,7 +36,8 @@ class Context:
     settings: Settings
     eduteams: EduteamsClient
     cursor_secret: ProcessSecret
-    client_address: str
+    client_address: str | None
+    """The caller's address (the web layer's one rule for it); None when unknown."""
     request: Any = None
     loaders: UserLoaders = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -20,6 +20,8 @@ from gql_users.settings import Settings
 
 INVALID_CREDENTIALS = "Invalid username/password."
 MAX_CREDENTIAL_LENGTH = 128
+UNKNOWN_CLIENT = "unknown"
+"""The lockout key of callers whose address is unknown (they share one count per username)."""
 
 
 def validate_credentials(username: Any, password: Any) -> tuple[str, str]:
@@ -99,7 +101,7 @@ async def login(
     settings: Settings,
     username: Any,
     password: Any,
-    client_address: str,
+    client_address: str | None,
     now: datetime | None = None,
 ) -> AuthToken:
     """Check a username and password and return the user's (possibly new) token.
@@ -108,13 +110,15 @@ async def login(
     password. Every attempt is counted before the password is checked; once
     ``settings.lockout_failures`` attempts without a success fall within the window, further
     attempts for that (username, address) are refused without checking the password, a correct
-    one included. A success clears the count.
+    one included. A success clears the count. ``client_address`` None counts as
+    ``UNKNOWN_CLIENT``.
 
     Raises:
         ValidationFailed: missing or malformed fields (400).
         AuthenticationFailed: wrong credentials or locked out (401).
     """
     now = now or utcnow()
+    client_address = client_address or UNKNOWN_CLIENT
     username, password = validate_credentials(username, password)
     if await count_attempt(session, settings, username, client_address, now) > (
         settings.lockout_failures

@@ -31,10 +31,10 @@ def query_lists(query: MultiMapping[str]) -> dict[str, list[str]]:
 
 
 def requested_fields(query: Mapping[str, Sequence[str]]) -> list[str]:
-    """The ``field`` parameter: repeated, and (leniently) comma-separated too."""
-    return [
-        name.strip() for raw in query.get("field", []) for name in raw.split(",") if name.strip()
-    ]
+    """The ``field`` parameter: each value is one field name, as in Waldur, so several fields
+    take repeated keys and ``?field=a,b`` names one (unknown) field
+    (docs/api-differences.md#one-field-name-per-field-parameter)."""
+    return list(query.get("field", []))
 
 
 @dataclass

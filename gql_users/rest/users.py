@@ -8,6 +8,7 @@ the lookup (404), then the checks after it (403). GraphQL calls the same functio
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -22,22 +23,34 @@ from gql_users.accounts.listing import (
 )
 from gql_users.accounts.ordering import parse_ordering
 from gql_users.accounts.pagination import PageRequest
+from gql_users.accounts.shaping import readable_fields, select_fields
 from gql_users.accounts.user_details import load_user_details
 from gql_users.db.models import User
 from gql_users.mail import mail_backend, send_quietly
 from gql_users.rest.links import link_header
 from gql_users.rest.parsing import query_lists, read_body, requested_fields
 from gql_users.rest.render import render_token, render_user, user_url
+from gql_users.web.auth_routes import client_address
 from gql_users.web.keys import EDUTEAMS, SETTINGS, request_caller, request_session
 from gql_users.web.middlewares import require_caller
-from gql_users.web.responses import json_response
+from gql_users.web.responses import JSON, json_response
 
 USER = "/api/users/{uuid}/"
+IP_ADDRESS = "ip_address"
+"""The field only ``me`` has: the caller's address."""
 
 
 def _last(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return values[-1] if values else None
+
+
+async def _render(request: web.Request, user: User, fields: Sequence[str]) -> dict[str, Any]:
+    session = request_session(request)
+    details = await load_user_details(session, [user])
+    return render_user(
+        request.app[SETTINGS], request_caller(request), user, details[user.id], fields
+    )
 
 
 async def _render_one(
@@ -47,11 +60,7 @@ async def _render_one(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    session = request_session(request)
-    details = await load_user_details(session, [user])
-    body = render_user(
-        request.app[SETTINGS], request_caller(request), user, details[user.id], fields
-    )
+    body = await _render(request, user, fields)
     return json_response(body, status=status, headers=headers)
 
 
@@ -65,34 +74,40 @@ def _query_filter(request: web.Request) -> UserFilter:
 
 
 async def list_or_count(request: web.Request) -> web.Response:
+    """GET, and HEAD: the GET's status (a page out of range is 404), ``Content-Type``,
+    ``X-Result-Count`` and ``Link``, from the count alone, without a body
+    (docs/api-differences.md#head-answers-as-get-does)."""
     caller = require_caller(request)
     session = request_session(request)
     query = query_lists(request.query)
+    head = request.method == "HEAD"
     try:
         user_filter = UserFilter.from_query(query)
         ordering = parse_ordering(query.get("o", []))
-        if request.method == "HEAD":
-            total = await count_users(session, caller, user_filter)
-            return web.Response(headers={"X-Result-Count": str(total)})
         page_request = PageRequest.from_query(_last(query, "page"), _last(query, "page_size"))
-        page_users, page = await list_users_page(
-            session, caller, user_filter, ordering, page_request
-        )
+        if head:
+            page = page_request.resolve(await count_users(session, caller, user_filter))
+        else:
+            page_users, page = await list_users_page(
+                session, caller, user_filter, ordering, page_request
+            )
     except PermissionDenied as denied:
         if denied.detail == IDENTITY_MANAGER_CANNOT_LIST:
             return json_response(denied.detail, status=403)  # Waldur's bare string body
         raise
     settings = request.app[SETTINGS]
+    headers = {
+        "X-Result-Count": str(page.total),
+        "Link": link_header(settings, request, page),
+    }
+    if head:
+        return web.Response(content_type=JSON, headers=headers)
     details = await load_user_details(session, page_users)
     fields = requested_fields(query)
     body = [
         render_user(settings, caller, user, details[user.id], fields, items_on_page=len(page_users))
         for user in page_users
     ]
-    headers = {
-        "X-Result-Count": str(page.total),
-        "Link": link_header(settings, request, page),
-    }
     return json_response(body, headers=headers)
 
 
@@ -150,12 +165,18 @@ async def destroy(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
+    """The caller, with one more field after the user's: ``ip_address``, which ``field``
+    selects like the others (docs/api-differences.md#ip-address-on-me-only). HEAD is the GET
+    without its body."""
     caller = require_caller(request)
     assert caller.user is not None  # require_caller guarantees it
-    if request.method == "HEAD":
-        return web.Response(headers={"X-Result-Count": "1"})
-    fields = requested_fields(query_lists(request.query))
-    return await _render_one(request, caller.user, fields, headers={"X-Result-Count": "1"})
+    readable = (*readable_fields(caller, caller.user), IP_ADDRESS)
+    chosen = select_fields(readable, requested_fields(query_lists(request.query)))
+    user_fields = [name for name in chosen if name != IP_ADDRESS]
+    body = await _render(request, caller.user, user_fields) if user_fields else {}
+    if IP_ADDRESS in chosen:
+        body[IP_ADDRESS] = client_address(request)
+    return json_response(body, headers={"X-Result-Count": "1"})
 
 
 async def token(request: web.Request) -> web.Response:

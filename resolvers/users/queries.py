@@ -1,4 +1,5 @@
-"""Queries of the users domain: ``me``, ``user(uuid)`` and the keyset-paged ``users``."""
+"""Queries of the users domain: ``me``, ``user(uuid)``, ``userToken(uuid)`` and the keyset-paged
+``users``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from uuid import UUID
 
 import strawberry
 
+from gql_users.accounts import users
 from gql_users.accounts.callers import ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound
 from gql_users.accounts.filters import UserFilter
@@ -20,6 +22,7 @@ from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, SortColumn, so
 from resolvers.context import Info
 from resolvers.users.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
+from resolvers.users.payloads import UserAuthToken
 from resolvers.users.types import PageInfo, User, UserConnection, UserEdge
 
 DEFAULT_PAGE_SIZE = 20
@@ -76,7 +79,7 @@ class UserQueries:
     @strawberry.field(description="The caller.")
     async def me(self, info: Info) -> User:
         user = ensure_authenticated(info.context.caller)
-        return User.shaped(info.context.caller, user)
+        return User.shaped(info.context.caller, user, client_address=info.context.client_address)
 
     @strawberry.field(description="A user by uuid; null when it does not exist or is not visible.")
     async def user(self, info: Info, uuid: UUID) -> User | None:
@@ -88,6 +91,18 @@ class UserQueries:
         except NotFound:
             return None
         return User.shaped(caller, found)
+
+    @strawberry.field(
+        description="A user's token, expired or not (staff only), as REST's "
+        "GET /api/users/{uuid}/token/: FORBIDDEN for anyone else whatever the uuid, NOT_FOUND "
+        "for an unknown user or one without a token."
+    )
+    async def user_token(self, info: Info, uuid: UUID) -> UserAuthToken | None:
+        caller = info.context.caller
+        async with info.context.database() as session:
+            target = await users.find_staff_target(session, caller, uuid)
+            token_info = await users.get_user_token(session, caller, target)
+        return UserAuthToken.from_info(token_info)
 
     @strawberry.field(
         description="The users visible to the caller, filtered and ordered, paged by keyset "

@@ -199,13 +199,21 @@ class Permission:
 class User:
     model: strawberry.Private[models.User]
     readable: strawberry.Private[frozenset[str]]
+    client_address: strawberry.Private[str | None] = None
 
     @classmethod
-    def shaped(cls, caller: Caller, user: models.User, *, items_on_page: int | None = None) -> User:
+    def shaped(
+        cls,
+        caller: Caller,
+        user: models.User,
+        *,
+        items_on_page: int | None = None,
+        client_address: str | None = None,
+    ) -> User:
         """``user`` with the fields ``caller`` may read; ``items_on_page`` as in
-        ``readable_fields`` (None for a user shown on its own)."""
+        ``readable_fields`` (None for a user shown on its own); ``client_address`` for ``me``."""
         fields = readable_fields(caller, user, items_on_page=items_on_page)
-        return cls(model=user, readable=frozenset(fields))
+        return cls(model=user, readable=frozenset(fields), client_address=client_address)
 
     def _shows(self, name: str) -> bool:
         return name in self.readable
@@ -360,6 +368,12 @@ class User:
         if not self._shows("has_active_session"):
             return None
         return await info.context.loaders.tokens.load(self.model.id) is not None
+
+    @strawberry.field(
+        description="The address you call from, as REST's me shows it: only on me, else null."
+    )
+    def ip_address(self) -> str | None:  # docs/api-differences.md#ip-address-on-me-only
+        return self.client_address
 
 
 @strawberry.type(description="Where a page of a connection starts and ends.")

@@ -64,7 +64,7 @@ USER_SELECTION = " ".join(
 TOKEN_SELECTION = " ".join(to_camel_case(name) for name in TOKEN_FIELDS)
 USER_ERRORS = "userErrors { field message code }"
 
-ME = f"query {{ me {{ {USER_SELECTION} }} }}"
+ME = f"query {{ me {{ {USER_SELECTION} ipAddress }} }}"  # REST's me adds ip_address
 USER = f"query($uuid: UUID!) {{ user(uuid: $uuid) {{ {USER_SELECTION} }} }}"
 USERS = f"""query($filter: UserFilterInput, $orderBy: [UserOrder!], $first: Int) {{
   users(filter: $filter, orderBy: $orderBy, first: $first) {{
@@ -75,6 +75,7 @@ UPDATE = f"""mutation($uuid: UUID!, $input: UpdateUserInput!) {{
   updateUser(uuid: $uuid, input: $input) {{ user {{ {USER_SELECTION} }} {USER_ERRORS} }} }}"""
 DELETE = f"""mutation($uuid: UUID!) {{
   deleteUser(uuid: $uuid) {{ deletedUuid {USER_ERRORS} }} }}"""
+TOKEN = f"query($uuid: UUID!) {{ userToken(uuid: $uuid) {{ {TOKEN_SELECTION} }} }}"
 REFRESH = f"""mutation($uuid: UUID!) {{
   refreshToken(uuid: $uuid) {{ token {{ {TOKEN_SELECTION} }} {USER_ERRORS} }} }}"""
 CHANGE_EMAIL = f"""mutation($uuid: UUID!, $email: String) {{
@@ -90,11 +91,6 @@ PULL_REMOTE = f"""mutation($uuid: UUID!) {{
 LOGIN = f"""mutation($username: String, $password: String) {{
   login(username: $username, password: $password) {{ token {USER_ERRORS} }} }}"""
 LOGOUT = f"mutation {{ logout {{ ok {USER_ERRORS} }} }}"
-
-NO_TOKEN_QUERY = (
-    "GraphQL has no query for another user's token (issue 4 lists me, user and users; "
-    "User.token is the caller's own): refreshToken is the staff way to a key."
-)
 
 
 def json_value(value: Any) -> Any:
@@ -229,7 +225,10 @@ class GraphQLTransport(HttpTransport):
         return Outcome("ok")
 
     async def token(self, caller: Who, uuid: UUID) -> Outcome:
-        raise NotImplementedError(NO_TOKEN_QUERY)
+        token = await self._run(TOKEN, {"uuid": uuid.hex}, caller)
+        if isinstance(token, Outcome):
+            return token
+        return Outcome("ok", value=without_nulls(token))
 
     async def refresh_token(self, caller: Who, uuid: UUID) -> Outcome:
         payload = await self._mutate(REFRESH, {"uuid": uuid.hex}, caller)

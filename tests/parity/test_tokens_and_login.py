@@ -12,7 +12,7 @@ from gql_users.accounts.login import INVALID_CREDENTIALS, lockout_message
 from gql_users.accounts.users import NO_ACTIVE_TOKEN
 from gql_users.settings import Settings
 from tests.conftest import Factory
-from tests.parity.graphql_transport import NO_TOKEN_QUERY, TOKEN_FIELDS
+from tests.parity.graphql_transport import TOKEN_FIELDS
 from tests.parity.outcome import (
     FORBIDDEN,
     NOT_FOUND,
@@ -28,26 +28,18 @@ INVALID_TOKEN = denied("unauthenticated", "Invalid token.")
 BAD_CREDENTIALS = denied("unauthenticated", INVALID_CREDENTIALS)
 
 
-@pytest.fixture
-def rest_only(transport: Transport, request: pytest.FixtureRequest) -> None:
-    """A deliberate gap: GraphQL has no query for another user's token."""
-    if transport.name == "graphql":
-        request.applymarker(
-            pytest.mark.xfail(reason=NO_TOKEN_QUERY, raises=NotImplementedError, strict=True)
-        )
+# --- token ---------------------------------------------------------------------------------------
 
 
-# --- token (REST only) -------------------------------------------------------------------------
-
-
-@pytest.mark.usefixtures("rest_only")
 async def test_staff_read_a_users_token(
     transport: Transport, world: World, factory: Factory
 ) -> None:
     token = (await transport.token(world.staff, world.member_a1.uuid)).expect_ok()
+    assert set(token) == set(TOKEN_FIELDS)  # the REST UserAuthToken, both ways
     assert token["token"] == await factory.token(world.member_a1)
     assert (token["user_username"], token["user_token_lifetime"]) == ("member_a1", 3600)
     assert await transport.token(world.owner_a, uuid4()) == FORBIDDEN  # before the lookup
+    assert await transport.token(world.staff, uuid4()) == NOT_FOUND
     assert await transport.token(world.member_a1, world.member_a1.uuid) == FORBIDDEN
     assert await transport.token(None, world.member_a1.uuid) == UNAUTHENTICATED
     assert await transport.logout(world.member_a1) == OK

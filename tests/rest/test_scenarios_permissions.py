@@ -1,7 +1,9 @@
 """Waldur's UserPermissionApiTest (B §6, scenarios 1-10 and 14-27) through the REST shim
 (UserPermissionApiListTest, 28-31, is in test_scenarios_list.py).
 
-Scenarios 11-13 (``ip_address`` on ``me``) belong to a later Waldur and are out of scope.
+Scenarios 11-13 (``ip_address`` on ``me``, from a later Waldur) are in
+test_waldur_differences.py, since this service believes ``X-Forwarded-For`` only from
+trusted proxies.
 """
 
 from __future__ import annotations
