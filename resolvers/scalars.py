@@ -17,6 +17,7 @@ import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
 from gql_users.accounts.render import render_datetime
+from gql_users.accounts.validation import parse_iso_date
 
 JSONValue = NewType("JSONValue", object)
 """Annotate a field with this to expose an arbitrary JSON value as the ``JSON`` scalar."""
@@ -51,10 +52,11 @@ def parse_datetime(value: Any) -> datetime:
 
 
 def parse_date(value: Any) -> date:
+    """Exactly ``YYYY-MM-DD``, as the REST shim reads a date (one parser for both)."""
     if not isinstance(value, str):
         raise ValueError("Date must be a string YYYY-MM-DD.")
     try:
-        return date.fromisoformat(value.strip())
+        return parse_iso_date(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD).") from None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from gql_users.accounts.folding import fold_ascii
@@ -90,6 +90,9 @@ def username_part(name: str) -> str:
     return "".join(c for c in fold_ascii(name.lower().translate(TRANSLITERATIONS)) if c.isalnum())
 
 
+BIRTH_DATES_FROM = date(1950, 1, 1)
+
+
 def demo_user_row(index: int, now: datetime) -> dict[str, Any]:
     """Demo user ``index``: about 3% inactive, 1% support, 0.5% staff, 1% identity managers."""
     rng = random.Random(f"user:{index}")
@@ -121,6 +124,10 @@ def demo_user_row(index: int, now: datetime) -> dict[str, Any]:
         "modified": joined,
         "agreement_date": joined if rng.random() < 0.85 else None,
         "last_login": now - timedelta(days=rng.randint(0, 90)) if rng.random() < 0.5 else None,
+        # drawn last, so that every other value is the one it was before birth dates existed
+        "birth_date": BIRTH_DATES_FROM + timedelta(days=rng.randint(0, 55 * 365))
+        if rng.random() < 0.7
+        else None,
     }
 
 

@@ -1,13 +1,14 @@
 """Waldur's wire forms for uuids and datetimes, shared by every renderer of the core.
 
 Both APIs show the same strings (Part A item 12 and B §3.0): uuids as 32 lowercase hex
-characters, datetimes as ISO-8601 in UTC with a "Z" suffix, as DRF renders them.
+characters, datetimes as ISO-8601 in UTC with a "Z" suffix, dates as ``YYYY-MM-DD``, as DRF
+renders them.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def render_uuid(value: uuid.UUID) -> str:
@@ -32,3 +33,8 @@ def render_datetime(value: datetime) -> str:
 
 def render_optional_datetime(value: datetime | None) -> str | None:
     return None if value is None else render_datetime(value)
+
+
+def render_optional_date(value: date | None) -> str | None:
+    """A calendar date as DRF's DateField writes it: ``2024-01-02``."""
+    return None if value is None else value.isoformat()

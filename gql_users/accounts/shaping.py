@@ -39,6 +39,7 @@ USER_FIELDS: tuple[str, ...] = (
     "affiliations",
     "first_name",
     "last_name",
+    "birth_date",
     "identity_provider_name",
     "identity_provider_label",
     "identity_provider_management_url",
@@ -54,6 +55,10 @@ PRIVILEGED_FIELDS = frozenset(
 )
 """Shown to staff and global support only, even a normal user's own profile lacks them."""
 
+PERSONAL_FIELDS = frozenset({"birth_date"})
+"""Shown to the user themselves, staff and global support; hidden from everyone else
+(docs/api-differences.md#birth-dates)."""
+
 OWN_TOKEN_FIELDS = frozenset({"token", "token_lifetime"})
 """Shown only when the user is the caller (``token_expires_at`` is never hidden)."""
 
@@ -64,7 +69,8 @@ def readable_fields(
     """The fields of ``target`` that ``caller`` may read, in serializer order.
 
     Args:
-        caller: who asks; normal users and identity managers lose ``PRIVILEGED_FIELDS``.
+        caller: who asks; normal users and identity managers lose ``PRIVILEGED_FIELDS``, and
+            ``PERSONAL_FIELDS`` of anyone but themselves.
         target: the user being shown.
         items_on_page: None when ``target`` is shown on its own (retrieve, me, create, update);
             the number of users on the page when it is one item of a list. A list shows the
@@ -74,13 +80,17 @@ def readable_fields(
     Returns:
         A subset of ``USER_FIELDS``.
     """
-    own_token_visible = caller.is_self(target) and items_on_page in (None, 1)
-    hidden = _hidden_fields(caller, own_token_visible=own_token_visible)
+    itself = caller.is_self(target)
+    own_token_visible = itself and items_on_page in (None, 1)
+    hidden = _hidden_fields(caller, itself=itself, own_token_visible=own_token_visible)
     return tuple(name for name in USER_FIELDS if name not in hidden)
 
 
-def _hidden_fields(caller: Caller, *, own_token_visible: bool) -> frozenset[str]:
-    hidden = frozenset() if caller.is_privileged else PRIVILEGED_FIELDS
+def _hidden_fields(caller: Caller, *, itself: bool, own_token_visible: bool) -> frozenset[str]:
+    if caller.is_privileged:
+        hidden: frozenset[str] = frozenset()
+    else:
+        hidden = PRIVILEGED_FIELDS if itself else PRIVILEGED_FIELDS | PERSONAL_FIELDS
     return hidden if own_token_visible else hidden | OWN_TOKEN_FIELDS
 
 
@@ -89,9 +99,11 @@ def fields_readable_on_every_listed_user(caller: Caller) -> frozenset[str]:
 
     ``readable_fields`` is per (caller, user), and a list mixes users (the caller among
     them); a field outside this set is hidden on at least one of them. The token fields are
-    never in it: they show only on the caller's own profile, never on other users.
+    never in it: they show only on the caller's own profile, never on other users; nor, for
+    a caller who is neither staff nor support, are the personal fields.
     """
-    return frozenset(USER_FIELDS) - _hidden_fields(caller, own_token_visible=False)
+    hidden = _hidden_fields(caller, itself=False, own_token_visible=False)
+    return frozenset(USER_FIELDS) - hidden
 
 
 def readable_fields_for_page(caller: Caller, page: Sequence[User]) -> list[tuple[str, ...]]:

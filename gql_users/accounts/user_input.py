@@ -76,7 +76,10 @@ FIELD_COERCERS: dict[str, Coercer] = {
     "preferred_language": _string(10),
     "first_name": _string(100),
     "last_name": _string(100),
+    "birth_date": v.coerce_optional_birth_date,
 }
+NULLABLE_FIELDS = frozenset({"token_lifetime", "birth_date"})
+"""Fields an explicit null clears; on any other field null is refused."""
 
 PROFILE_FIELDS = frozenset(
     {
@@ -86,6 +89,7 @@ PROFILE_FIELDS = frozenset(
         "organization",
         "first_name",
         "last_name",
+        "birth_date",
         "preferred_language",
         "agree_with_policy",
         "image",
@@ -162,7 +166,7 @@ def validate_user_input(
         if name not in allowed or name not in data or name in errors:
             continue
         raw = data[name]
-        if raw is None and name != "token_lifetime":
+        if raw is None and name not in NULLABLE_FIELDS:
             errors[name] = ["This field may not be null."]
             continue
         try:

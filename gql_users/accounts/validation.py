@@ -7,6 +7,7 @@ multipart bodies give strings ("true", "True", "None"), so coercion accepts all 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 REQUIRED = "This field is required."
@@ -19,10 +20,13 @@ INVALID_BOOLEAN = "Must be a valid boolean."
 INVALID_INTEGER = "A valid integer is required."
 INVALID_SLUG = 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
 NULL_CHARACTERS = "Null characters are not allowed."
+INVALID_DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+FUTURE_BIRTH_DATE = "Birth date cannot be in the future."
 
 USERNAME_PATTERN = re.compile(r"^[0-9a-z_.@+-]+$")
 PHONE_PATTERN = re.compile(r"^\+?[\d \-\(\)]+$")
 SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 TRUE_VALUES = frozenset({"true", "1", "yes", "on", "t", "y"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off", "f", "n"})
@@ -65,9 +69,14 @@ def coerce_boolean(value: Any) -> bool:
     raise ValueError(INVALID_BOOLEAN)
 
 
+def is_null(value: Any) -> bool:
+    """JSON null, or one of the spellings of null in a form or multipart body."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in NULL_STRINGS)
+
+
 def coerce_optional_integer(value: Any, *, minimum: int | None = None) -> int | None:
     """An integer or null; "", "None" and "null" (form and multipart spellings) mean null."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in NULL_STRINGS):
+    if is_null(value):
         return None
     if isinstance(value, bool):
         raise ValueError(INVALID_INTEGER)
@@ -87,3 +96,34 @@ def coerce_optional_integer(value: Any, *, minimum: int | None = None) -> int | 
     if minimum is not None and value < minimum:
         raise ValueError(f"Ensure this value is greater than or equal to {minimum}.")
     return value
+
+
+def parse_iso_date(value: Any) -> date:
+    """A calendar date written exactly ``YYYY-MM-DD`` (a ``date`` passes through).
+
+    Stricter than ``date.fromisoformat``, which also takes ``20200101`` and ``2020-W01-1``:
+    the message names one format, so only that one is accepted. Datetimes (objects or
+    strings), numbers and surrounding spaces are refused, as DRF's DateField refuses them.
+
+    Raises:
+        ValueError: with DRF's DateField message.
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value):
+        raise ValueError(INVALID_DATE)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:  # 2020-13-01, 2021-02-29
+        raise ValueError(INVALID_DATE) from None
+
+
+def coerce_optional_birth_date(value: Any) -> date | None:
+    """A birth date or null ("", "None" and "null" are the form and multipart nulls); a date
+    after today in UTC is refused."""
+    if is_null(value):
+        return None
+    parsed = parse_iso_date(value)
+    if parsed > datetime.now(UTC).date():
+        raise ValueError(FUTURE_BIRTH_DATE)
+    return parsed

@@ -7,13 +7,14 @@ both SQLite and PostgreSQL.
 from __future__ import annotations
 
 import uuid as uuid_module
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -102,6 +103,7 @@ class User(Base):
     native_name: Mapped[str] = mapped_column(String(100), default="")
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
+    birth_date: Mapped[date | None] = mapped_column(Date, default=None)
     query_field: Mapped[str] = mapped_column(String(300), default="")
     phone_number: Mapped[str] = mapped_column(String(255), default="")
     organization: Mapped[str] = mapped_column(String(255), default="")

@@ -8,7 +8,11 @@ from typing import Any
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.images import image_url
 from gql_users.accounts.permissions import permission_to_waldur
-from gql_users.accounts.render import render_datetime, render_optional_datetime
+from gql_users.accounts.render import (
+    render_datetime,
+    render_optional_date,
+    render_optional_datetime,
+)
 from gql_users.accounts.shaping import readable_fields, select_fields
 from gql_users.accounts.user_details import UserDetails, identity_provider
 from gql_users.accounts.users import TokenInfo
@@ -63,6 +67,7 @@ FIELD_RENDERERS: dict[str, Callable[[Settings, User, UserDetails], Any]] = {
     "affiliations": lambda _settings, user, _details: list(user.affiliations or []),
     "first_name": _column("first_name"),
     "last_name": _column("last_name"),
+    "birth_date": lambda _settings, user, _details: render_optional_date(user.birth_date),
     "identity_provider_name": _idp("name"),
     "identity_provider_label": _idp("label"),
     "identity_provider_management_url": _idp("management_url"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -156,6 +156,9 @@ class UserFieldsInput:
     )
     notifications_enabled: bool | None = strawberry.UNSET
     preferred_language: str | None = strawberry.UNSET
+    birth_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="Not after today (UTC); null clears it."
+    )
 
 
 @strawberry.input(description="A new user (staff only). username and email are required.")

@@ -10,7 +10,7 @@ sync resolvers; only fields that need a DataLoader are ``async``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -338,6 +338,10 @@ class User:
     @strawberry.field
     def last_name(self) -> str:
         return self.model.last_name
+
+    @strawberry.field(description="Yourself, staff and support only.")
+    def birth_date(self) -> date | None:
+        return self.model.birth_date if self._shows("birth_date") else None
 
     @strawberry.field
     def identity_provider_name(self, info: Info) -> str:

@@ -7,8 +7,10 @@ import pytest
 from gql_users.accounts.callers import ANONYMOUS, Caller
 from gql_users.accounts.shaping import (
     OWN_TOKEN_FIELDS,
+    PERSONAL_FIELDS,
     PRIVILEGED_FIELDS,
     USER_FIELDS,
+    fields_readable_on_every_listed_user,
     readable_fields,
     readable_fields_for_page,
     select_fields,
@@ -30,7 +32,9 @@ IDENTITY_MANAGER = make_user(5, is_identity_manager=True)
 def test_user_fields_follow_the_sdk_model_order() -> None:
     assert USER_FIELDS[:5] == ("url", "uuid", "username", "slug", "full_name")
     assert USER_FIELDS[-1] == "has_active_session"
-    assert len(USER_FIELDS) == len(set(USER_FIELDS)) == 35
+    assert len(USER_FIELDS) == len(set(USER_FIELDS)) == 36
+    assert USER_FIELDS.index("last_name") + 1 == USER_FIELDS.index("birth_date")
+    assert USER_FIELDS.index("birth_date") + 1 == USER_FIELDS.index("identity_provider_name")
     assert USER_FIELDS.index("token") < USER_FIELDS.index("token_expires_at")
 
 
@@ -44,10 +48,9 @@ def test_normal_user_reading_self_gets_token_but_no_privileged_fields() -> None:
 @pytest.mark.parametrize("caller_user", [NORMAL, IDENTITY_MANAGER])
 def test_normal_user_reading_another_gets_neither(caller_user: User) -> None:
     fields = readable_fields(Caller(user=caller_user), COLLEAGUE)
-    assert not (PRIVILEGED_FIELDS | OWN_TOKEN_FIELDS) & set(fields)
-    assert fields == tuple(
-        name for name in USER_FIELDS if name not in PRIVILEGED_FIELDS | OWN_TOKEN_FIELDS
-    )
+    hidden = PRIVILEGED_FIELDS | OWN_TOKEN_FIELDS | PERSONAL_FIELDS
+    assert not hidden & set(fields)
+    assert fields == tuple(name for name in USER_FIELDS if name not in hidden)
 
 
 @pytest.mark.parametrize("caller_user", [SUPPORT, STAFF])
@@ -63,7 +66,28 @@ def test_staff_and_support_read_privileged_fields_but_not_others_tokens(
 
 def test_anonymous_gets_the_plainest_view() -> None:
     fields = readable_fields(ANONYMOUS, NORMAL)
-    assert not (PRIVILEGED_FIELDS | OWN_TOKEN_FIELDS) & set(fields)
+    assert not (PRIVILEGED_FIELDS | OWN_TOKEN_FIELDS | PERSONAL_FIELDS) & set(fields)
+
+
+@pytest.mark.parametrize("caller_user", [NORMAL, IDENTITY_MANAGER, SUPPORT, STAFF])
+def test_personal_fields_show_to_oneself_on_a_page_of_any_size(caller_user: User) -> None:
+    shapes = readable_fields_for_page(Caller(user=caller_user), [caller_user, COLLEAGUE])
+    assert set(shapes[0]) >= PERSONAL_FIELDS
+    assert set(readable_fields(Caller(user=caller_user), caller_user)) >= PERSONAL_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("caller_user", "shown"),
+    [(NORMAL, False), (IDENTITY_MANAGER, False), (SUPPORT, True), (STAFF, True)],
+)
+def test_personal_fields_of_others_for_staff_and_support_only(
+    caller_user: User, shown: bool
+) -> None:
+    caller = Caller(user=caller_user)
+    assert (set(readable_fields(caller, COLLEAGUE)) >= PERSONAL_FIELDS) is shown
+    [_, colleague_shape] = readable_fields_for_page(caller, [caller_user, COLLEAGUE])
+    assert (set(colleague_shape) >= PERSONAL_FIELDS) is shown
+    assert (fields_readable_on_every_listed_user(caller) >= PERSONAL_FIELDS) is shown
 
 
 def test_in_a_list_the_token_shows_only_on_a_page_holding_just_the_caller() -> None:

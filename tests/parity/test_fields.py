@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import pytest
 
-from gql_users.accounts.shaping import OWN_TOKEN_FIELDS, PRIVILEGED_FIELDS, USER_FIELDS
+from gql_users.accounts.shaping import (
+    OWN_TOKEN_FIELDS,
+    PERSONAL_FIELDS,
+    PRIVILEGED_FIELDS,
+    USER_FIELDS,
+)
 from tests.conftest import Factory
 from tests.parity.transport import Transport
 from tests.parity.world import World
 
 NULL_FOR_EVERYONE = frozenset({"civil_number", "image", "requested_email"})
-ALWAYS_SHOWN = frozenset(USER_FIELDS) - PRIVILEGED_FIELDS - OWN_TOKEN_FIELDS - NULL_FOR_EVERYONE
+ALWAYS_SHOWN = (
+    frozenset(USER_FIELDS)
+    - PRIVILEGED_FIELDS
+    - OWN_TOKEN_FIELDS
+    - PERSONAL_FIELDS
+    - NULL_FOR_EVERYONE
+)
 
 # (caller, another user the caller can see)
 CALLERS_AND_COLLEAGUES = [
@@ -33,9 +44,9 @@ PRIVILEGED_CALLERS = {"support", "staff"}
 def expected_keys(*, privileged: bool, own: bool) -> frozenset[str]:
     keys = set(ALWAYS_SHOWN)
     if privileged:
-        keys |= PRIVILEGED_FIELDS
+        keys |= PRIVILEGED_FIELDS | PERSONAL_FIELDS
     if own:
-        keys |= OWN_TOKEN_FIELDS
+        keys |= OWN_TOKEN_FIELDS | PERSONAL_FIELDS
     return frozenset(keys)
 
 
@@ -77,6 +88,8 @@ async def test_a_list_shows_the_own_token_only_on_a_page_of_one(
         assert len(page) > 1
         for user in page:
             expected = expected_keys(privileged=privileged, own=False)
+            if user["username"] == caller.username:  # one's own birth date, on any page
+                expected |= PERSONAL_FIELDS
             if user["username"] == "unagreed":  # never agreed: agreement_date is null
                 expected -= {"agreement_date"}
             assert set(user) == expected, user["username"]

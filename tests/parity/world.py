@@ -17,13 +17,14 @@ Customer Alpha has projects A1 and A2, customer Beta has project B1::
     unagreed         PROJECT.MEMBER of A2 who never agreed to the policy
     remote           an eduTEAMS user (registration method "eduteams"), member of B1
 
-Every user has first and last names, an organisation and a description, so that a field
-missing from a rendering means "hidden", never "empty".
+Every user has first and last names, an organisation, a description and a birth date, so that
+a field missing from a rendering means "hidden", never "empty".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import date
 from typing import Any
 
 from gql_users.db.models import Customer, Project, User
@@ -81,6 +82,7 @@ async def build_world(factory: Factory) -> World:
             last_name=(last or "person").capitalize(),
             organization=f"{name} org",
             description=f"about {name}",
+            birth_date=date(1960 + len(name), 1 + len(name) % 12, 1 + len(first)),
             **flags,
         )
 
