@@ -38,6 +38,26 @@ if BACKEND not in ("sqlite", "postgresql"):
 _database_numbers = itertools.count(1)
 
 
+FIGURES = "figures"
+"""A test's ``record_property(FIGURES, line)`` puts ``line`` in the closing summary: properties
+travel with the report, so this works under pytest-xdist too, where workers' output does not."""
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = [
+        f"{report.nodeid}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == FIGURES
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def pytest_report_header() -> str:
     return f"gql-users test database backend: {BACKEND}"
 

@@ -85,7 +85,8 @@ async def check_burst(login: Login, factory: Factory, start_server: StartServer)
         assert {status for status, _ in answers} == {401}
         checked = [message for _, message in answers if message == INVALID_CREDENTIALS]
         refused = [message for _, message in answers if message == LOCKED]
-        assert (len(checked), len(refused)) == (THRESHOLD, BURST - THRESHOLD)
+        counters = (await factory.session.execute(select(LoginFailure.__table__))).all()
+        assert (len(checked), len(refused)) == (THRESHOLD, BURST - THRESHOLD), counters
         assert correct == (401, LOCKED)
         assert await login(http, base, PASSWORD) == (401, LOCKED)
     row = await factory.session.scalar(

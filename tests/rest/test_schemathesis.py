@@ -13,7 +13,7 @@ Generated-request budget (asserted per test, at least 5,000 in all, per database
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -21,9 +21,10 @@ import schemathesis
 from schemathesis.schemas import BaseSchema
 
 from gql_users.settings import Settings
-from tests.conftest import Factory
+from tests.conftest import FIGURES, Factory
 from tests.rest.schemathesis_support import Report, World, run_schemathesis, seed_world, serve
 
+RecordProperty = Callable[[str, object], None]
 PUBLISHED = Path(__file__).resolve().parents[1] / "reference" / "openapi-users.yaml"
 OUT_OF_SCOPE = "remove_password|profile_completeness"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -57,8 +58,8 @@ async def run_as(
     )
 
 
-def assert_clean(report: Report, minimum: int) -> None:
-    print(f"schemathesis: {report.requests} generated requests")  # shown with -s or -rP
+def assert_clean(report: Report, minimum: int, record_property: RecordProperty) -> None:
+    record_property(FIGURES, f"{report.requests} generated requests")
     assert not report.failures, report.describe_failures()
     assert report.requests >= minimum, f"only {report.requests} generated requests"
     # generation reached the success paths, not only the refusals
@@ -69,14 +70,14 @@ def assert_clean(report: Report, minimum: int) -> None:
 
 @pytest.mark.parametrize("caller", ["staff", "user"])
 async def test_published_document_finds_no_server_error_and_no_schema_violation(
-    gateway: tuple[str, World], caller: str
+    gateway: tuple[str, World], caller: str, record_property: RecordProperty
 ) -> None:
     base_url, world = gateway
     schema = published_document()
     operations = {result.ok().label for result in schema.get_all_operations()}
     assert len(operations) == 17 and not any("remove_password" in op for op in operations)
     report = await run_as(schema, base_url, world, caller, PUBLISHED_EXAMPLES)
-    assert_clean(report, PUBLISHED_MINIMUM)
+    assert_clean(report, PUBLISHED_MINIMUM, record_property)
     if caller == "staff":
         assert 201 in report.statuses_seen("POST /api/users/")
         assert 204 in report.statuses_seen("DELETE /api/users/{uuid}/")
@@ -85,9 +86,9 @@ async def test_published_document_finds_no_server_error_and_no_schema_violation(
 
 @pytest.mark.parametrize("caller", ["staff", "user"])
 async def test_own_document_finds_no_server_error_and_no_schema_violation(
-    gateway: tuple[str, World], caller: str
+    gateway: tuple[str, World], caller: str, record_property: RecordProperty
 ) -> None:
     base_url, world = gateway
     schema = own_document(base_url)
     report = await run_as(schema, base_url, world, caller, OWN_EXAMPLES)
-    assert_clean(report, OWN_MINIMUM)
+    assert_clean(report, OWN_MINIMUM, record_property)
