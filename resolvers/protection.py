@@ -15,10 +15,11 @@ The order matters, and each step is bounded before the next, costlier one runs:
    that would run.
 3. Only then do the standard validation rules run (cached), with a time budget: a rule that
    checks the clock at every node aborts validation once the guard and the rules have spent
-   ``graphql_validation_timeout`` seconds. The clock is the thread's CPU time
-   (``time.thread_time``) over these synchronous steps, so a busy machine (the process waiting
-   for a core) or other requests cannot push a simple document over the budget; only the
-   document's own work can. An aborted validation is not cached.
+   ``graphql_validation_timeout`` seconds. The clock (``document_clock``) is the thread's CPU
+   time (``time.thread_time``) over these synchronous steps less the time the garbage
+   collector took meanwhile, so a busy machine (the process waiting for a core), other
+   requests or a full collection of a large heap cannot push a simple document over the
+   budget; only the document's own work can. An aborted validation is not cached.
 
 The validation rule classes are built **once per schema**: the validation cache is keyed on
 the tuple of rule classes, so classes built per request would never hit it. The caches are
@@ -27,6 +28,8 @@ Strawberry's own, and their LRU lives at module level, shared by every request.
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -143,16 +146,44 @@ def shape_errors(shape: DocumentShape, limits: Limits) -> list[GraphQLError]:
 _deadline: ContextVar[float | None] = ContextVar("graphql_validation_deadline", default=None)
 
 
+class _CollectorTime(threading.local):
+    """Per thread: the CPU time garbage collections have taken, and the running one's start."""
+
+    total = 0.0
+    started: float | None = None
+
+
+_collector = _CollectorTime()
+
+
+def _time_collections(phase: str, _info: dict[str, Any]) -> None:
+    if phase == "start":
+        _collector.started = time.thread_time()
+    elif _collector.started is not None:
+        _collector.total += time.thread_time() - _collector.started
+        _collector.started = None
+
+
+gc.callbacks.append(_time_collections)
+
+
+def document_clock() -> float:
+    """The thread's CPU time less what garbage collections took: the time a document's own
+    checks spend, whatever else the process holds (a full collection of a large heap can take
+    longer than the whole budget)."""
+    return time.thread_time() - _collector.total
+
+
 class ValidationTimeout(Exception):
     """Raised out of ``validate`` (so the LRU cache keeps nothing) when the budget is spent."""
 
 
 class ValidationDeadline(ASTValidationRule):
-    """Checks the clock at every node the standard rules visit (one ``time.thread_time`` call)."""
+    """Checks the clock at every node the standard rules visit (one ``document_clock`` call)."""
 
     def enter(self, *_: Any) -> None:
         deadline = _deadline.get()
-        if deadline is not None and time.thread_time() > deadline:
+        if deadline is not None and document_clock() > deadline:
             raise ValidationTimeout
 
 
@@ -171,8 +202,8 @@ class DocumentGuard(SchemaExtension):
 
     def errors(self) -> list[GraphQLError]:
         """Every check runs synchronously from here: nothing else runs on the thread meanwhile,
-        so the thread's CPU time since this point is the document's own cost."""
-        started = time.thread_time()
+        so ``document_clock`` since this point is the document's own cost."""
+        started = document_clock()
         context = self.execution_context
         document = context.graphql_document
         assert document is not None
