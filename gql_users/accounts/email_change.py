@@ -17,8 +17,6 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +26,7 @@ from gql_users.accounts.tokens import parse_uuid
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.users import ensure_self_or_staff
 from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string
+from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
 from gql_users.mail import compose_message, is_valid_email
 from gql_users.settings import Settings
@@ -120,7 +119,7 @@ async def request_email_change(
     message = confirmation_message(
         settings, old_email=target.email, new_email=new_email, code_hex=code.hex
     )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = insert(EmailChangeRequest).values(
         uuid=code, user_id=target.id, email=new_email, created=now, modified=now
     )

@@ -19,8 +19,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -32,6 +30,7 @@ from gql_users.accounts.errors import (
 )
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token
+from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import User, utcnow
 from gql_users.eduteams import EduteamsUnavailable
 from gql_users.settings import Settings
@@ -245,7 +244,7 @@ async def _insert_eduteams_user(
     once must both succeed, and recovering from an IntegrityError would roll back the caller's
     whole session.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = (
         insert(User)
         .values(

@@ -17,7 +17,7 @@ from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from gql_users.db.models import Base
 
@@ -26,9 +26,11 @@ _POSTGRESQL = re.compile(r'violates unique constraint "(?P<name>[^"]+)"')
 _SQLITE = re.compile(r"UNIQUE constraint failed: (?P<columns>[\w.]+(?:, [\w.]+)*)")
 
 
-def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
-    """The ``insert`` construct with ``on_conflict_do_*`` for the session's backend."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def dialect_insert(bind: AsyncSession | AsyncConnection) -> Callable[..., Any]:
+    """The ``insert`` construct with ``on_conflict_do_*`` for the backend of a session or a
+    connection."""
+    dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
+    return pg_insert if dialect.name == "postgresql" else sqlite_insert
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,9 @@ import asyncio
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import ServerSecret, utcnow
 
 CURSOR_KEY = "cursor"
@@ -31,7 +30,7 @@ async def stored_secret(engine: AsyncEngine, name: str) -> str:
     for the write lock on SQLite) and both read the winner's value.
     """
     async with engine.begin() as connection:
-        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        insert = dialect_insert(connection)
         await connection.execute(
             insert(ServerSecret)
             .values(name=name, value=secrets.token_hex(SECRET_BYTES), created=utcnow())
