@@ -13,7 +13,8 @@ PostgreSQL) so that the WHERE and the ORDER BY agree on every backend. None of t
 columns is nullable, so no NULL handling is needed.
 
 The tiebreaker value is the row's *uuid*, not its id: ids are internal and never leave the
-service (B §1.1), and a cursor is readable by anyone who base64-decodes it. For the same
+service (responses carry uuids only), and a cursor's payload is readable by anyone who
+base64-decodes it (its signature only stops changes: docs/hardening.md#signed-cursors). For the same
 reason a caller may order (and filter) only by fields they can read on every user they can
 list: ``ensure_readable_sort_and_filter``. The condition
 compares ``users.id`` with ``(SELECT id FROM users WHERE uuid = :uuid)``, an uncorrelated
