@@ -58,9 +58,7 @@ class _RouterAdapter(ResourcesUrlDispatcherRouterAdapter):
     """
 
     def add_preflight_handler(
-        self,
-        routing_entity: web.Resource | web.StaticResource | web.ResourceRoute,
-        handler: Handler,
+        self, routing_entity: object, handler: Handler, webview: bool = False
     ) -> None:
         resource = (
             routing_entity.resource

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 
 from aiohttp import web
 from sqlalchemy import text
@@ -25,7 +26,7 @@ HEALTH_TIMEOUT = 5.0
 UNREACHABLE = {"status": "unavailable", "database": "unreachable"}
 
 
-def _unavailable(body: dict[str, object]) -> web.Response:
+def _unavailable(body: Mapping[str, object]) -> web.Response:
     return json_response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
