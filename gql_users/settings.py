@@ -5,6 +5,7 @@ Every setting has a default that works on a laptop; the README lists them all.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_CURSOR_SECRET_LENGTH = 32
+_ORIGIN = re.compile(r"https?://[a-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -50,6 +52,11 @@ class Settings(BaseSettings):
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(
         default=[],
         description="peers whose X-Forwarded-For is believed (docs/hardening.md#trusted-proxies)",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="origins (scheme://host[:port]) whose scripts may call the APIs "
+        "(docs/operations.md#cors); empty: no CORS",
     )
     email_change_max_age: int = Field(default=86400, ge=1, description="seconds")
 
@@ -114,6 +121,21 @@ class Settings(BaseSettings):
         ):
             raise ValueError('must be a JSON list of strings, e.g. ["10.0.0.0/8", "::1"]')
         return [ip_network(item, strict=False) for item in value]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        """Each origin as a browser sends it in ``Origin``: lower case, no path, no slash."""
+        origins = []
+        for item in value:
+            origin = item.strip().lower().removesuffix("/")
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{item!r} is not an origin: write scheme://host[:port], e.g. "
+                    '["https://app.example.org"] (no path, no wildcard)'
+                )
+            origins.append(origin)
+        return origins
 
     @field_validator("token_lifetime", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from gql_users.eduteams import EduteamsClient
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
-from gql_users.web import auth_routes, graphql_view, health, media, playground
+from gql_users.web import auth_routes, cors, front, graphql_view, health, media, playground
 from gql_users.web.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
 from gql_users.web.middlewares import (
     auth_middleware,
@@ -20,11 +20,23 @@ from gql_users.web.middlewares import (
     sql_count_middleware,
 )
 
+# A route asked for without its trailing slash is redirected to it, query string kept, as Django's
+# APPEND_SLASH does; 308, so that a method with a body keeps it.
+append_slash = web.normalize_path_middleware(
+    append_slash=True, merge_slashes=False, redirect_class=web.HTTPPermanentRedirect
+)
+
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or get_settings()
     app = web.Application(
-        middlewares=[sql_count_middleware, error_middleware, session_middleware, auth_middleware],
+        middlewares=[
+            append_slash,
+            sql_count_middleware,
+            error_middleware,
+            session_middleware,
+            auth_middleware,
+        ],
         client_max_size=10 * 1024 * 1024,
     )
     app[SETTINGS] = settings
@@ -55,4 +67,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     media.add_routes(app)
     playground.add_routes(app)
     graphql_view.add_routes(app)
+    front.add_routes(app)
+    cors.add_routes(app)  # after the routes it covers
     return app

@@ -31,14 +31,11 @@ def detail_response(
     return json_response({"detail": detail}, status=status, headers=headers)
 
 
-def negotiate(accept: str | None) -> str | None:
-    """The media type a GraphQL response is sent as for an ``Accept`` header; None when none
-    fits (406): ``application/graphql-response+json`` when the client accepts it (by quality,
-    then by order), else ``application/json`` (also for ``*/*`` and for no Accept header)."""
-    if accept is None or not accept.strip():
-        return JSON
-    candidates: list[tuple[float, int, str]] = []
-    for index, item in enumerate(accept.split(",")):
+def media_ranges(accept: str) -> list[tuple[str, float]]:
+    """The media ranges of an ``Accept`` header, lower case, each with its quality (``q``,
+    1 when not given, 0 when unreadable), in the header's order."""
+    ranges = []
+    for item in accept.split(","):
         media, *params = (part.strip() for part in item.split(";"))
         quality = 1.0
         for param in params:
@@ -48,7 +45,18 @@ def negotiate(accept: str | None) -> str | None:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        media = media.lower()
+        ranges.append((media.lower(), quality))
+    return ranges
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type a GraphQL response is sent as for an ``Accept`` header; None when none
+    fits (406): ``application/graphql-response+json`` when the client accepts it (by quality,
+    then by order), else ``application/json`` (also for ``*/*`` and for no Accept header)."""
+    if accept is None or not accept.strip():
+        return JSON
+    candidates: list[tuple[float, int, str]] = []
+    for index, (media, quality) in enumerate(media_ranges(accept)):
         answer = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON}.get(
             media, JSON if media == "*/*" else None
         )
