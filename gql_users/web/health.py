@@ -1,9 +1,11 @@
-"""``GET /health``: 200 when the database answers, 503 when it does not."""
+"""``GET /health``: 200 when the database answers, 503 when it does not; ``GET /health/live``:
+200 while the process runs, with its pid (which worker answered, behind a process manager)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from aiohttp import web
 from sqlalchemy import text
@@ -31,5 +33,10 @@ async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "database": "ok"})
 
 
+async def live(_request: web.Request) -> web.Response:
+    return json_response({"status": "ok", "pid": os.getpid()})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
+    app.router.add_get("/health/live", live)
