@@ -65,9 +65,9 @@ def check_can_listen(host: str, port: int) -> None:
 
 
 # --- multiprocess metrics hooks ------------------------------------------------------------
-# METRICS HOOKS: gql_users/web/observability.py (multiprocess Prometheus metrics) will provide
-# prepare_multiprocess_dir() and mark_process_dead(pid); call them from these two functions.
-# Until then they do nothing.
+# METRICS HOOKS: the observability module (multiprocess Prometheus metrics, being written)
+# provides prepare_multiprocess_dir() and mark_process_dead(pid): call them from these two
+# functions, which gunicorn calls in the master. Until then they do nothing.
 
 
 def prepare_metrics() -> None:
@@ -87,9 +87,9 @@ class ServeOptions:
     log_level: str
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{host}:{self.port}"
 
 
 class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
@@ -106,7 +106,7 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
     def gunicorn_config(self) -> dict[str, Any]:
         options = self.options
         return {
-            "bind": [f"{options.url.removeprefix('http://')}"],
+            "bind": [options.address],
             "workers": options.workers,
             "worker_class": worker_class(),
             "graceful_timeout": options.graceful_timeout,
@@ -119,7 +119,7 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
             "control_socket_disable": True,
             "on_starting": lambda _arbiter: prepare_metrics(),
             "when_ready": lambda _arbiter: self.announce(
-                f"Running on {options.url} with {options.workers} worker process(es) "
+                f"Running on http://{options.address} with {options.workers} worker process(es) "
                 "(Ctrl-C or SIGTERM stops)"
             ),
             "child_exit": lambda _arbiter, worker: worker_exited(worker.pid),

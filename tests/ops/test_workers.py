@@ -13,8 +13,10 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -25,6 +27,7 @@ from tests.conftest import BACKEND, FIGURES, Factory
 from tests.hostile.load_traffic import Traffic, missing_writes
 from tests.hostile.test_faults import TableLock
 from tests.ops.conftest import ServeProcess, StartServe
+from tests.test_cli import gql_users_command
 
 DEADLINE = 20.0  # seconds any one wait below may take at most
 CLIENTS = 8
@@ -144,3 +147,19 @@ async def test_parallel_writes_through_two_workers_are_all_answered_and_stored(
     assert [(a.operation, a.status, a.body) for a in traffic.answers if a.status >= 500] == []
     assert {a.status for a in traffic.answers} <= {200, 201}
     assert await missing_writes(factory.session, traffic, exact=True) == []
+
+
+def test_a_port_in_use_is_a_one_line_error(database_url: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*gql_users_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={**os.environ, "GQL_USERS_DATABASE_URL": database_url},
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
