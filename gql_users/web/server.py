@@ -134,7 +134,9 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
         settings, graceful_timeout = self.settings, self.options.graceful_timeout
 
         async def app_factory() -> web.AppRunner:
-            # As web.run_app would: aiohttp's access logger, under the logging of the command.
+            # As web.run_app would: aiohttp's access logger, under the logging of the command;
+            # requests in flight get a little less than the master's limit, so that the worker
+            # ends them itself before the master would kill it.
             return web.AppRunner(
                 create_app(settings),
                 handle_signals=False,
@@ -146,6 +148,7 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
 
 
 def serve(settings: Settings, options: ServeOptions, announce: Callable[[str], None]) -> None:
-    """Run the master until SIGTERM or SIGINT; returns when every worker has stopped."""
+    """Run the master until SIGTERM or SIGINT, then exit the process once every worker has
+    stopped (``SystemExit``: status 0 after a graceful stop)."""
     check_can_listen(options.host, options.port)
     GatewayServer(settings, options, announce).run()
