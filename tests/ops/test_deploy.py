@@ -79,20 +79,25 @@ def nginx_site(cert: Path, key: Path) -> str:
 
 def nginx_main(directory: Path, site: str) -> Path:
     """A main configuration that includes ``site`` in its ``http`` block, as Debian's does, with
-    the pid file, logs and temporary files under ``directory``."""
+    the pid file, logs and every temporary directory under ``directory`` (nothing written to
+    the machine's nginx directories)."""
     (directory / "site.conf").write_text(site)
     main_conf = directory / "nginx-main.conf"
-    main_conf.write_text(
-        f"pid {directory}/nginx.pid;\n"
-        f"error_log {directory}/error.log;\n"
-        "events {}\n"
-        "http {\n"
-        "    access_log off;\n"
-        f"    client_body_temp_path {directory}/client_body;\n"
-        f"    proxy_temp_path {directory}/proxy;\n"
-        f"    include {directory}/site.conf;\n"
-        "}\n"
-    )
+    temp_paths = [
+        f"    {kind}_temp_path {directory}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    ]
+    lines = [
+        f"pid {directory}/nginx.pid;",
+        f"error_log {directory}/error.log;",
+        "events {}",
+        "http {",
+        "    access_log off;",
+        *temp_paths,
+        f"    include {directory}/site.conf;",
+        "}",
+    ]
+    main_conf.write_text("\n".join(lines) + "\n")
     return main_conf
 
 
