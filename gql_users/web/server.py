@@ -26,6 +26,9 @@ from gql_users.settings import Settings
 from gql_users.web.app import create_app
 
 AppFactory = Callable[[], Awaitable[web.AppRunner]]
+# Seconds an idle client connection stays open, as under web.run_app: longer than a proxy's
+# idle upstream connections (nginx's keepalive_timeout is 60 s), so the proxy closes first.
+KEEPALIVE_TIMEOUT = 75.0
 
 
 class CannotListen(Exception):
@@ -141,6 +144,7 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
                 create_app(settings),
                 handle_signals=False,
                 access_log=access_logger,
+                keepalive_timeout=KEEPALIVE_TIMEOUT,
                 shutdown_timeout=graceful_timeout * 0.95,
             )
 
