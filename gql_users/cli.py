@@ -9,7 +9,6 @@ environment and tests can point each run at another database.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -114,26 +113,36 @@ def main() -> None:
     type=click.IntRange(1, 65535),
     help="TCP port to listen on.  [default: GQL_USERS_PORT or 8000]",
 )
-def serve(host: str | None, port: int | None) -> None:
-    """Serve the REST shim, GraphQL and /health over HTTP until interrupted (Ctrl-C)."""
-    from aiohttp import web
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="Worker processes sharing the port; 0 for one per core.  "
+    "[default: GQL_USERS_WORKERS or one per core]",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the REST shim, GraphQL and /health over HTTP until interrupted (Ctrl-C or SIGTERM).
 
-    from gql_users.web.app import create_app
+    A master process keeps WORKERS processes serving on one port and replaces one that dies; on
+    SIGTERM, requests in flight finish first (GQL_USERS_GRACEFUL_TIMEOUT). Run `gql-users
+    migrate` before: serve does not change the schema.
+    """
+    from gql_users.web.server import CannotListen, ServeOptions, default_workers
+    from gql_users.web.server import serve as run_server
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    host, port = host or settings.host, port or settings.port
+    workers = settings.workers if workers is None else workers
+    options = ServeOptions(
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or default_workers(),
+        graceful_timeout=settings.graceful_timeout,
+        log_level=settings.log_level,
+    )
     try:
-        web.run_app(
-            create_app(settings),
-            host=host,
-            port=port,
-            print=lambda message: click.echo(message, err=True),
-        )
-    except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            raise
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        run_server(settings, options, announce=lambda message: click.echo(message, err=True))
+    except CannotListen as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("migrate")

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     frontend_url: str = "http://127.0.0.1:8000/"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=0, ge=0, description="serve's worker processes; 0: one per core")
+    graceful_timeout: int = Field(
+        default=30, ge=1, description="seconds in-flight requests get to finish at shutdown"
+    )
 
     mail_backend: Literal["file", "smtp"] = "file"
     mail_dir: str = "var/mail"

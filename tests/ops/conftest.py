@@ -1,0 +1,132 @@
+"""``gql-users serve`` as production runs it: the console script, a master and its workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.pgserver import free_port
+from tests.test_cli import gql_users_command
+
+STARTUP_TIMEOUT = 60.0
+
+
+def children(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid``, from /proc (zombies left out)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after it.
+        state, ppid = stat.rpartition(")")[2].split()[:2]
+        if int(ppid) == pid and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+class ServeProcess:
+    """``gql-users serve --workers N`` on 127.0.0.1 and a free port, its output in a file."""
+
+    def __init__(self, workdir: Path, database_url: str, workers: int, env: dict[str, str]):
+        self.workdir = workdir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "serve.log"
+        self.workers = workers
+        self.env = {
+            **os.environ,
+            "GQL_USERS_DATABASE_URL": database_url,
+            "GQL_USERS_MAIL_DIR": str(workdir / "mail"),
+            "GQL_USERS_MEDIA_DIR": str(workdir / "media"),
+            "GQL_USERS_PUBLIC_URL": f"{self.base_url}/",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        args = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*gql_users_command(), *args, "--workers", str(self.workers)],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while len(self.worker_pids()) < self.workers or not self.answers():
+            assert self.process.poll() is None, f"serve exited at startup:\n{self.output()}"
+            assert time.monotonic() < deadline, f"serve did not start:\n{self.output()}"
+            time.sleep(0.1)
+
+    def answers(self) -> bool:
+        try:
+            return self.live_pid() > 0
+        except OSError:
+            return False
+
+    def live_pid(self) -> int:
+        """The pid of the worker that answered ``/health/live`` on a new connection."""
+        with urllib.request.urlopen(f"{self.base_url}/health/live", timeout=5) as response:
+            body = orjson.loads(response.read())
+        assert body["status"] == "ok"
+        return int(body["pid"])
+
+    def worker_pids(self) -> set[int]:
+        return children(self.pid)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM the master and wait for it; its exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                for pid in self.worker_pids():
+                    os.kill(pid, signal.SIGKILL)
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+StartServe = Callable[..., ServeProcess]
+
+
+@pytest.fixture
+def start_serve(database_url: str, tmp_path: Path) -> Iterator[StartServe]:
+    """Start ``gql-users serve`` on the test's database; stopped after the test."""
+    started: list[ServeProcess] = []
+
+    def start(workers: int = 2, env: dict[str, str] | None = None) -> ServeProcess:
+        workdir = tmp_path / f"serve{len(started)}"
+        workdir.mkdir()
+        serve = ServeProcess(workdir, database_url, workers, env or {})
+        started.append(serve)
+        serve.start()
+        return serve
+
+    yield start
+    for serve in started:
+        serve.stop()
