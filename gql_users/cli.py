@@ -28,7 +28,6 @@ from gql_users.cli_schema import export_schema
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
 from gql_users.db.migrate import migrate
 from gql_users.logs import configure_logging
-from gql_users.metrics import prepare_multiprocess_dir
 from gql_users.settings import Settings
 
 T = TypeVar("T")
@@ -112,7 +111,6 @@ def serve(host: str | None, port: int | None) -> None:
     configure_logging(
         settings.log_level, json_format=settings.log_format == "json", sql=settings.log_sql
     )
-    prepare_multiprocess_dir()
     host, port = host or settings.host, port or settings.port
     try:
         web.run_app(

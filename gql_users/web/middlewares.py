@@ -20,7 +20,7 @@ log = logging.getLogger("gql_users.web")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PREFIXES = ("/health", "/playground", "/static", "/media")
+PUBLIC_PREFIXES = ("/health", "/metrics", "/playground", "/static", "/media")
 # Responses that may carry a token or a user's private fields: never stored by a cache.
 PRIVATE_PREFIXES = ("/api/", "/api-auth/", GRAPHQL_PATH)
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
