@@ -1,5 +1,6 @@
 """What the parts of the service know about the request being served, without aiohttp: its
-id (for error reports and log lines) and the GraphQL operation it ran (for the access log).
+id (for error reports and log lines), its caller and the GraphQL operation it ran (for the
+access log).
 
 The web layer sets ``current`` when a request arrives; anything below it (the resolvers' error
 masking, a log record) reads it. Outside a request it is None.
@@ -20,6 +21,8 @@ class RequestInfo:
     request_id: str
     operation: str | None = None
     """The GraphQL operation's label (``gql_users.metrics.operation_label``), once it ran."""
+    caller: str | None = None
+    """The authenticated user's uuid (hex), once known."""
 
 
 current: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(

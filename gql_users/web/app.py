@@ -18,7 +18,11 @@ from gql_users.web.middlewares import (
     hygiene_headers,
     session_middleware,
 )
-from gql_users.web.observability import echo_request_id, observability_middleware
+from gql_users.web.observability import (
+    caller_middleware,
+    echo_request_id,
+    observability_middleware,
+)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -29,6 +33,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
             error_middleware,
             session_middleware,
             auth_middleware,
+            caller_middleware,
         ],
         client_max_size=10 * 1024 * 1024,
     )

@@ -5,6 +5,7 @@
 its SQL statements (reported in ``X-SQL-Count`` too with ``GQL_USERS_DEBUG_SQL``), times it,
 and when the response is ready records it in the metrics and writes its access log line; the
 ``on_response_prepare`` hook ``echo_request_id`` puts the id on every response, errors included.
+``caller_middleware``, the innermost, notes who the caller is.
 """
 
 from __future__ import annotations
@@ -48,13 +49,6 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED
 
 
-def caller_uuid(request: web.Request) -> str | None:
-    caller = request.get(CALLER)
-    if caller is None or caller.user is None:
-        return None
-    return caller.user.uuid.hex
-
-
 def update_pool_gauges(engine: AsyncEngine) -> None:
     """This process's database pool use, into ``gql_users_db_pool_connections``."""
     pool = engine.sync_engine.pool
@@ -77,7 +71,7 @@ def record(request: web.Request, info: RequestInfo, status: int, seconds: float,
         "route": route,
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
-        "caller": caller_uuid(request),
+        "caller": info.caller,
         "sql_count": sql,
         "operation": info.operation,
     }
@@ -88,7 +82,7 @@ def record(request: web.Request, info: RequestInfo, status: int, seconds: float,
         status,
         seconds * 1000,
         sql,
-        fields["caller"] or "-",
+        info.caller or "-",
         info.operation or "-",
         info.request_id,
         extra={ACCESS: fields, "request_id": info.request_id},
@@ -121,7 +115,21 @@ async def observability_middleware(request: web.Request, handler: Handler) -> we
             raise
         finally:
             current.reset(reset)
-            record(request, info, status, time.perf_counter() - started, counter.count)
+            try:
+                record(request, info, status, time.perf_counter() - started, counter.count)
+            except Exception:  # a metric or log failure must not fail the request
+                access_log.exception("could not record request %s", info.request_id)
+
+
+@web.middleware
+async def caller_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The innermost middleware: notes the authenticated caller for the access log while the
+    user is fresh (a rollback later in the request expires it)."""
+    caller = request.get(CALLER)
+    info = request.get(REQUEST_INFO)
+    if caller is not None and caller.user is not None and info is not None:
+        info.caller = caller.user.uuid.hex
+    return await handler(request)
 
 
 async def echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
