@@ -13,12 +13,14 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
-disable_created_metrics()  # no ``*_created`` series: they double the output and say little
+# No ``*_created`` series: they double the output and say little.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REQUESTS = Counter(
     "gql_users_http_requests_total",
@@ -122,9 +124,14 @@ def mark_process_dead(pid: int) -> None:
     if multiprocess_dir() is not None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def child_exit(_server: object, worker: object) -> None:
-    """gunicorn's ``child_exit(server, worker)`` server hook."""
-    mark_process_dead(int(getattr(worker, "pid")))  # noqa: B009
+class Worker(Protocol):
+    pid: int
+
+
+def child_exit(_server: object, worker: Worker) -> None:
+    """gunicorn's ``child_exit(server, worker)`` server hook (``child_exit = ...`` in its
+    configuration)."""
+    mark_process_dead(worker.pid)
