@@ -34,6 +34,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT``, with ``[request <id>]`` before the message of a record written while
+    a request is served (the access line names it already)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None and not hasattr(record, ACCESS):
+            message = f"[request {request_id}] {record.getMessage()}"
+            record = logging.makeLogRecord({**record.__dict__, "msg": message, "args": None})
+        return super().format(record)
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ISO 8601), level, logger, message, request_id,
     the access fields of an access record, and the traceback of an exception."""
@@ -64,7 +79,7 @@ def configure_logging(level: str, *, json_format: bool = False, sql: bool = Fals
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JSONFormatter() if json_format else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JSONFormatter() if json_format else TextFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler])  # no-op if already configured
     for name in PARAMETER_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,6 +4,7 @@ SQL statements only when asked, and no secret in any line."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.db.models import EmailChangeRequest, User
+from gql_users.logs import ACCESS, TextFormatter
 from tests.conftest import Factory
 from tests.hostile.conftest import StartServer
 from tests.live_server import LiveServer
@@ -233,3 +235,15 @@ async def test_a_whole_scenario_leaves_no_secret_in_the_logs(
     # (Usernames are no secret: the audit lines name them.)
     for secret in (*secrets, code.hex, str(code), new_email):
         assert secret not in log, secret
+
+
+def test_text_lines_name_the_request_they_belong_to() -> None:
+    formatter = TextFormatter()
+    attributes = {"name": "gql_users.web", "levelname": "ERROR", "msg": "failed %s", "args": (1,)}
+    inside = logging.makeLogRecord({**attributes, "request_id": "rq-1"})
+    outside = logging.makeLogRecord({**attributes, "request_id": None})
+    access = logging.makeLogRecord({**attributes, "request_id": "rq-1", ACCESS: {}})
+    assert formatter.format(inside).endswith(" ERROR gql_users.web [request rq-1] failed 1")
+    assert formatter.format(outside).endswith(" ERROR gql_users.web failed 1")
+    assert formatter.format(access).endswith(" ERROR gql_users.web failed 1")
+    assert inside.getMessage() == "failed 1"  # other handlers see the record unchanged
