@@ -38,6 +38,8 @@ REQUEST_ID_HEADER = "X-Request-Id"
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"
 """The route label of a request no route matched (its path is not a label: it is unbounded)."""
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 WRONG_METRICS_TOKEN = "Missing or wrong metrics token."
 CLIENT_CLOSED = 499
 """The status logged for a request whose client went away before the response (nginx's)."""
@@ -47,6 +49,11 @@ def route_template(request: web.Request) -> str:
     """The matched route's template (``/api/users/{uuid}/``), never the raw path."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else UNMATCHED
+
+
+def method_label(method: str) -> str:
+    """The request method, or ``other`` for a method clients made up (labels stay bounded)."""
+    return method if method in METHODS else OTHER_METHOD
 
 
 def update_pool_gauges(engine: AsyncEngine) -> None:
@@ -61,9 +68,9 @@ def update_pool_gauges(engine: AsyncEngine) -> None:
 
 
 def record(request: web.Request, info: RequestInfo, status: int, seconds: float, sql: int) -> None:
-    route = route_template(request)
-    metrics.REQUESTS.labels(route=route, method=request.method, status=str(status)).inc()
-    metrics.REQUEST_SECONDS.labels(route=route, method=request.method).observe(seconds)
+    route, method = route_template(request), method_label(request.method)
+    metrics.REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+    metrics.REQUEST_SECONDS.labels(route=route, method=method).observe(seconds)
     metrics.REQUEST_SQL.labels(route=route).observe(sql)
     update_pool_gauges(request.app[ENGINE])
     fields = {

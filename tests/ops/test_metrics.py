@@ -39,6 +39,8 @@ async def test_counts_move_by_exactly_the_requests_made(
         assert response.status == 404
     async with http.get(f"{server.base_url}/no/such/{alice.uuid.hex}") as response:
         assert response.status == 404
+    async with http.request("PROPFIND", f"{server.base_url}/api/users/me/") as response:
+        assert response.status == 405
     login = f"{server.base_url}/api-auth/password/"
     for _ in range(3):  # two wrong passwords, then refused unchecked: locked out
         async with http.post(login, json={"username": "alice", "password": "wrong"}) as response:
@@ -63,6 +65,7 @@ async def test_counts_move_by_exactly_the_requests_made(
     assert moved(REQUESTS, route="/api/users/{uuid}/", method="GET", status="200") == 3
     assert moved(REQUESTS, route="/api/users/{uuid}/", method="GET", status="404") == 1
     assert moved(REQUESTS, route="unmatched", method="GET", status="404") == 1
+    assert moved(REQUESTS, route="/api/users/me/", method="other", status="405") == 1
     assert moved(REQUESTS, route="/api-auth/password/", method="POST", status="401") == 3
     assert moved(REQUESTS, route="/metrics", method="GET", status="200") == 1  # the first scrape
     assert moved(REQUESTS, route="/graphql", method="POST", status="200") == 6
