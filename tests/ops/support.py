@@ -20,6 +20,7 @@ async def scrape(
     async with http.get(f"{server.base_url}/metrics", headers=headers) as response:
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"].startswith("text/plain")
+        assert response.headers["Cache-Control"] == "no-store"
         text = await response.text()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
