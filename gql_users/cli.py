@@ -9,7 +9,6 @@ environment and tests can point each run at another database.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -27,6 +26,7 @@ from gql_users.accounts.validation import INVALID_USERNAME
 from gql_users.cli_schema import export_schema
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
 from gql_users.db.migrate import migrate
+from gql_users.logs import configure_logging
 from gql_users.settings import Settings
 
 T = TypeVar("T")
@@ -83,19 +83,6 @@ def run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitabl
     return run_on_database(settings, with_session)
 
 
-# Loggers that print SQL statement parameters (password hashes, token keys) at DEBUG.
-PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine")
-
-
-def configure_logging(level: str) -> None:
-    """Log at ``level``, except that statement parameters never reach a log, even at DEBUG."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    for name in PARAMETER_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="gql-users")
 def main() -> None:
@@ -130,7 +117,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from gql_users.web.server import serve as run_server
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level, json_format=settings.log_format == "json", sql=settings.log_sql
+    )
     workers = settings.workers if workers is None else workers
     options = ServeOptions(
         host=host or settings.host,

@@ -10,11 +10,12 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_CURSOR_SECRET_LENGTH = 32
 _ORIGIN = re.compile(r"https?://[a-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -100,6 +101,14 @@ class Settings(BaseSettings):
 
     debug_sql: bool = False
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    log_sql: bool = Field(
+        default=False, description="log every SQL statement (never its parameters) at INFO"
+    )
+    metrics: Literal["off", "open", "token"] = Field(
+        default="off", description="/metrics: 404, open to all, or for the bearer token only"
+    )
+    metrics_token: str = ""
 
     @field_validator("public_url", "frontend_url")
     @classmethod
@@ -113,6 +122,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be empty (generated and kept in the database) or at least "
                 f"{MIN_CURSOR_SECRET_LENGTH} characters"
+            )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("metrics") == "token" and len(value) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(
+                f"GQL_USERS_METRICS=token needs a token of at least "
+                f"{MIN_METRICS_TOKEN_LENGTH} characters"
             )
         return value
 

@@ -9,7 +9,8 @@ met a fault, a sibling that fails on the same session's broken transaction is th
 (docs/hardening.md#database-faults). Any other exception raised while
 resolving is replaced by "Unexpected error." with a fresh ``errorId`` in its extensions, and
 logged once, with that id and the traceback, so a user's report can be matched with the log
-line while the response reveals nothing internal. Errors without a path (parse, validation,
+line while the response reveals nothing internal; the request's id (``X-Request-Id``) is there
+too, as ``requestId``. Errors without a path (parse, validation,
 variable coercion) are the client's and pass unchanged.
 """
 
@@ -24,6 +25,7 @@ from strawberry.extensions import SchemaExtension
 
 from gql_users.accounts.errors import AccountsError
 from gql_users.db.faults import UNAVAILABLE, is_aftermath, is_database_unavailable
+from gql_users.request_context import current_request_id
 from resolvers.errors import error_code, error_message
 
 logger = logging.getLogger("gql_users.graphql")
@@ -61,7 +63,11 @@ def mask(error: GraphQLError) -> GraphQLError:
         ".".join(str(key) for key in error.path or ()) or "(operation)",
         exc_info=(type(original), original, original.__traceback__),
     )
-    return _with(error, UNEXPECTED, {"code": INTERNAL, "errorId": error_id})
+    extensions: dict[str, object] = {"code": INTERNAL, "errorId": error_id}
+    request_id = current_request_id()
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    return _with(error, UNEXPECTED, extensions)
 
 
 def is_unavailable(error: GraphQLError) -> bool:

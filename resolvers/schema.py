@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from gql_users.settings import Settings
 from resolvers.auth.mutations import AuthMutations
 from resolvers.masking import PresentErrors
+from resolvers.operation_metrics import CountOperations
 from resolvers.protection import Limits, protection_extensions
 from resolvers.scalars import SCALAR_MAP
 from resolvers.users.mutations import UserMutations
@@ -34,7 +35,7 @@ class Schema(strawberry.Schema):
 
 @lru_cache(maxsize=8)
 def _schema_for(limits: Limits) -> Schema:
-    extensions: list[Any] = [*protection_extensions(limits), PresentErrors]
+    extensions: list[Any] = [CountOperations, *protection_extensions(limits), PresentErrors]
     return Schema(
         query=Query,
         mutation=Mutation,

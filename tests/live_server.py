@@ -45,9 +45,14 @@ class LiveServer:
     ``stop()``; the server's output is kept in ``log_path`` for failure messages."""
 
     def __init__(
-        self, workdir: Path, database_url: str | None = None, env: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        cli: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.cli = cli
         self.database_url = database_url
         self.extra_env = env or {}
         self.port = free_port()
@@ -70,7 +75,7 @@ class LiveServer:
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", SERVE, str(self.port)],
+                self.command(),
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=log,
@@ -78,6 +83,12 @@ class LiveServer:
             )
         self._wait_until_healthy()
         return self.base_url
+
+    def command(self) -> list[str]:
+        """``cli``: ``gql-users serve``, with its logging (to ``log_path``) as in production."""
+        if self.cli:
+            return [sys.executable, "-m", "gql_users", "serve", "--port", str(self.port)]
+        return [sys.executable, "-c", SERVE, str(self.port)]
 
     def _wait_until_healthy(self) -> None:
         assert self.process is not None

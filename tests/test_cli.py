@@ -515,8 +515,8 @@ async def test_debug_logging_never_shows_statement_parameters(
     """With GQL_USERS_LOG_LEVEL=DEBUG, aiosqlite would log every parameter (password hashes)."""
     from sqlalchemy import text
 
-    from gql_users.cli import PARAMETER_LOGGERS, configure_logging
     from gql_users.db.engine import create_engine
+    from gql_users.logs import PARAMETER_LOGGERS, configure_logging
 
     saved = {name: logging.getLogger(name).level for name in PARAMETER_LOGGERS}
     caplog.set_level(logging.DEBUG)

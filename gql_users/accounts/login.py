@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
+from gql_users import metrics
 from gql_users.accounts.errors import AuthenticationFailed, ValidationFailed
 from gql_users.accounts.passwords import verify_password
 from gql_users.accounts.tokens import login_token
@@ -123,6 +124,7 @@ async def login(
     if await count_attempt(session, settings, username, client_address, now) > (
         settings.lockout_failures
     ):
+        metrics.login_failed(metrics.LOCKED_OUT)
         raise AuthenticationFailed(lockout_message(settings))
 
     user = await session.scalar(
@@ -131,6 +133,7 @@ async def login(
         .where(User.username == username, User.is_active.is_(True))
     )
     if not await verify_password(user.password if user else None, password) or user is None:
+        metrics.login_failed(metrics.INVALID_CREDENTIALS)
         raise AuthenticationFailed(INVALID_CREDENTIALS)  # the attempt is already counted
 
     try:

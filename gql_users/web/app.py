@@ -10,14 +10,27 @@ from gql_users.eduteams import EduteamsClient
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
-from gql_users.web import auth_routes, cors, front, graphql_view, health, media, playground
+from gql_users.web import (
+    auth_routes,
+    cors,
+    front,
+    graphql_view,
+    health,
+    media,
+    observability,
+    playground,
+)
 from gql_users.web.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
 from gql_users.web.middlewares import (
     auth_middleware,
     error_middleware,
     hygiene_headers,
     session_middleware,
-    sql_count_middleware,
+)
+from gql_users.web.observability import (
+    caller_middleware,
+    echo_request_id,
+    observability_middleware,
 )
 
 # A route asked for without its trailing slash is redirected to it, query string kept, as Django's
@@ -31,11 +44,12 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or get_settings()
     app = web.Application(
         middlewares=[
+            observability_middleware,
             append_slash,
-            sql_count_middleware,
             error_middleware,
             session_middleware,
             auth_middleware,
+            caller_middleware,
         ],
         client_max_size=10 * 1024 * 1024,
     )
@@ -60,6 +74,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
     app.on_cleanup.append(close_resources)
     app.on_response_prepare.append(hygiene_headers)
+    app.on_response_prepare.append(echo_request_id)
     health.add_routes(app)
     auth_routes.add_routes(app)
     rest_users.add_routes(app)
@@ -67,6 +82,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     media.add_routes(app)
     playground.add_routes(app)
     graphql_view.add_routes(app)
+    observability.add_routes(app)
     front.add_routes(app)
     cors.add_routes(app)  # after the routes it covers
     return app

@@ -1,4 +1,4 @@
-"""Middlewares: SQL statement counting, the database session, errors, authentication; and
+"""Middlewares: the database session, errors, authentication; and
 the headers every response carries."""
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ from aiohttp import web
 from gql_users.accounts.callers import ANONYMOUS, Caller, ensure_authenticated
 from gql_users.accounts.errors import AccountsError, NotAuthenticated, ValidationFailed
 from gql_users.accounts.tokens import authenticate_token, impersonate, parse_authorization
-from gql_users.db.engine import count_sql
 from gql_users.db.faults import RETRY_AFTER_SECONDS, UNAVAILABLE, is_database_unavailable
-from gql_users.web.keys import CALLER, SESSION, SESSIONMAKER, SETTINGS, SQL_COUNTER
+from gql_users.web.keys import CALLER, SESSION, SESSIONMAKER, SETTINGS
 from gql_users.web.responses import GRAPHQL_PATH, graphql_error_response, json_response
 
 log = logging.getLogger("gql_users.web")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PREFIXES = ("/health", "/playground", "/static", "/media")
+PUBLIC_PREFIXES = ("/health", "/metrics", "/playground", "/static", "/media")
 # Responses that may carry a token or a user's private fields: never stored by a cache.
 PRIVATE_PREFIXES = ("/api/", "/api-auth/", GRAPHQL_PATH)
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -53,22 +52,6 @@ async def hygiene_headers(request: web.Request, response: web.StreamResponse) ->
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.path.startswith(PRIVATE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
-
-
-@web.middleware
-async def sql_count_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With GQL_USERS_DEBUG_SQL=1, report the request's statement count in ``X-SQL-Count``."""
-    if not request.app[SETTINGS].debug_sql:
-        return await handler(request)
-    with count_sql() as counter:
-        request[SQL_COUNTER] = counter
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            exc.headers["X-SQL-Count"] = str(counter.count)
-            raise
-    response.headers["X-SQL-Count"] = str(counter.count)
-    return response
 
 
 @web.middleware

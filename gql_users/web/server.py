@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -19,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiohttp.log import access_logger
 from gunicorn.app.base import BaseApplication
 
+from gql_users import metrics
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
+
+log = logging.getLogger("gql_users.serve")
 
 AppFactory = Callable[[], Awaitable[web.AppRunner]]
 # Seconds an idle client connection stays open, as under web.run_app: longer than a proxy's
@@ -68,17 +71,15 @@ def check_can_listen(host: str, port: int) -> None:
 
 
 # --- multiprocess metrics hooks ------------------------------------------------------------
-# METRICS HOOKS: the observability module (multiprocess Prometheus metrics, being written)
-# provides prepare_multiprocess_dir() and mark_process_dead(pid): call them from these two
-# functions, which gunicorn calls in the master. Until then they do nothing.
-
-
 def prepare_metrics() -> None:
-    """In the master, once, before the first worker is forked (gunicorn's ``on_starting``)."""
+    """In the master, once, before the first worker is forked (gunicorn's ``on_starting``):
+    an earlier run's multiprocess metric files are removed (docs/operations.md#metrics)."""
+    metrics.prepare_multiprocess_dir()
 
 
 def worker_exited(pid: int) -> None:
     """In the master, after a worker process ``pid`` ended, for any reason (``child_exit``)."""
+    metrics.mark_process_dead(pid)
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,12 @@ class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
         settings, graceful_timeout = self.settings, self.options.graceful_timeout
 
         async def app_factory() -> web.AppRunner:
-            # As web.run_app would: aiohttp's access logger, under the logging of the command;
-            # requests in flight get a little less than the master's limit, so that the worker
+            # Requests in flight get a little less than the master's limit, so that the worker
             # ends them itself before the master would kill it.
             return web.AppRunner(
                 create_app(settings),
                 handle_signals=False,
-                access_log=access_logger,
+                access_log=None,  # the app writes one line per request itself
                 keepalive_timeout=KEEPALIVE_TIMEOUT,
                 shutdown_timeout=graceful_timeout * 0.95,
             )
@@ -155,4 +155,10 @@ def serve(settings: Settings, options: ServeOptions, announce: Callable[[str], N
     """Run the master until SIGTERM or SIGINT, then exit the process once every worker has
     stopped (``SystemExit``: status 0 after a graceful stop)."""
     check_can_listen(options.host, options.port)
+    if options.workers > 1 and settings.metrics != "off" and metrics.multiprocess_dir() is None:
+        log.warning(
+            "/metrics shows only the worker that answers: set PROMETHEUS_MULTIPROC_DIR to a "
+            "directory of its own so that %d workers add up (docs/operations.md#metrics)",
+            options.workers,
+        )
     GatewayServer(settings, options, announce).run()

@@ -137,7 +137,9 @@ async def test_an_unexpected_error_is_masked_and_logged(
     await session.execute(text("DROP TABLE email_change_requests"))
     await session.commit()
     with caplog.at_level(logging.ERROR, logger="gql_users.graphql"):
-        response = await gql("{ me { username requestedEmail } }", headers=headers)
+        response = await gql(
+            "{ me { username requestedEmail } }", headers={**headers, "X-Request-Id": "rq-7"}
+        )
     assert response.status == 200
     assert response.data == {"me": {"username": "alice", "requestedEmail": None}}
     [error] = response.errors
@@ -145,7 +147,8 @@ async def test_an_unexpected_error_is_masked_and_logged(
     assert error["path"] == ["me", "requestedEmail"]
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     error_id = error["extensions"]["errorId"]
-    assert set(error["extensions"]) == {"code", "errorId"}
+    assert set(error["extensions"]) == {"code", "errorId", "requestId"}
+    assert error["extensions"]["requestId"] == "rq-7"
     body = str(response.body).lower()
     for leak in ("email_change_requests", "sqlite", "relation", "traceback", "select"):
         assert leak not in body

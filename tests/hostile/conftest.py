@@ -16,16 +16,19 @@ StartServer = Callable[..., LiveServer]
 
 @pytest.fixture
 def start_server(database_url: str, tmp_path: Path) -> Iterator[StartServer]:
-    """Start one or more live servers on the test's database; ``env`` adds settings.
+    """Start one or more live servers on the test's database; ``env`` adds settings, ``cli``
+    starts ``gql-users serve`` (with its logging) instead of a bare ``run_app``.
 
     Every server started here is stopped after the test.
     """
     servers: list[LiveServer] = []
 
-    def start(name: str = "server", env: dict[str, str] | None = None) -> LiveServer:
+    def start(
+        name: str = "server", env: dict[str, str] | None = None, cli: bool = False
+    ) -> LiveServer:
         workdir = tmp_path / name
         workdir.mkdir()
-        server = LiveServer(workdir, database_url=database_url, env=env)
+        server = LiveServer(workdir, database_url=database_url, env=env, cli=cli)
         servers.append(server)
         server.start()
         return server

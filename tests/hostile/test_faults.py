@@ -5,6 +5,7 @@ service recovers by itself, and a killed server loses no acknowledged write."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -34,6 +35,8 @@ def assert_unavailable(answer: Answer) -> None:
     """A 503 in the documented shape: REST's detail, or GraphQL's SERVICE_UNAVAILABLE."""
     assert answer.status == 503, (answer.operation, answer.status, answer.body)
     assert answer.headers.get("Retry-After", "").isdigit()
+    headers = {name.lower(): value for name, value in answer.headers.items()}
+    assert re.fullmatch(r"[0-9a-f]{32}", headers.get("x-request-id", ""))
     if answer.operation == "graphql":
         assert answer.graphql_codes and set(answer.graphql_codes) == {"SERVICE_UNAVAILABLE"}
         assert answer.body["errors"][0]["message"] == UNAVAILABLE

@@ -14,8 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.hostile.conftest import http, start_server
 from tests.pgserver import free_port
 from tests.test_cli import gql_users_command
+
+__all__ = ["http", "start_server"]  # the hostile tests' live-server fixtures, shared
 
 STARTUP_TIMEOUT = 60.0
 

@@ -1,0 +1,88 @@
+"""Logging of ``gql-users serve``: text or one JSON object per line, each record with the id
+of the request it belongs to; SQL statements only when asked
+(docs/operations.md#logs-and-request-ids).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from gql_users.request_context import current_request_id
+
+# Loggers that print SQL statement parameters (password hashes, token keys) at DEBUG.
+PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine")
+SQL_LOGGER = "sqlalchemy.engine"
+ACCESS_LOGGER = "gql_users.access"
+AIOHTTP_ACCESS_LOGGER = "aiohttp.access"
+ACCESS = "access"
+"""The ``extra`` key of an access log record: the dict of its fields."""
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives every record the ``request_id`` of the request being served (None outside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            setattr(record, "request_id", current_request_id())  # noqa: B010
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT``, with ``[request <id>]`` before the message of a record written while
+    a request is served (the access line names it already)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None and not hasattr(record, ACCESS):
+            message = f"[request {request_id}] {record.getMessage()}"
+            record = logging.makeLogRecord({**record.__dict__, "msg": message, "args": None})
+        return super().format(record)
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, request_id,
+    the access fields of an access record, and the traceback of an exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        access = getattr(record, ACCESS, None)
+        if isinstance(access, dict):
+            line.update(access)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(level: str, *, json_format: bool = False, sql: bool = False) -> None:
+    """Log at ``level`` to standard error, as text or JSON lines.
+
+    SQL statements are logged (at INFO) only with ``sql``; their parameters never, even at
+    DEBUG (the engine hides them, and the drivers' loggers stay above DEBUG). aiohttp's own
+    access log is off: the service writes one line per request itself
+    (``gql_users.web.observability``).
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JSONFormatter() if json_format else TextFormatter())
+    logging.basicConfig(level=level.upper(), handlers=[handler])  # no-op if already configured
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if sql:
+        logging.getLogger(SQL_LOGGER).setLevel(logging.INFO)
+    logging.getLogger(AIOHTTP_ACCESS_LOGGER).setLevel(logging.WARNING)
