@@ -14,10 +14,13 @@ Labels = tuple[tuple[str, str], ...]
 
 
 async def scrape(
-    http: aiohttp.ClientSession, server: LiveServer, headers: dict[str, str] | None = None
+    http: aiohttp.ClientSession,
+    server: LiveServer | str,
+    headers: dict[str, str] | None = None,
 ) -> dict[tuple[str, Labels], float]:
-    """Every sample of ``/metrics``, by name and sorted labels."""
-    async with http.get(f"{server.base_url}/metrics", headers=headers) as response:
+    """Every sample of ``/metrics`` of a server (or a base URL), by name and sorted labels."""
+    base_url = server if isinstance(server, str) else server.base_url
+    async with http.get(f"{base_url}/metrics", headers=headers) as response:
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"].startswith("text/plain")
         assert response.headers["Cache-Control"] == "no-store"

@@ -15,6 +15,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from tests.conftest import BACKEND, FIGURES, Factory
 from tests.hostile.load_traffic import Traffic, missing_writes
 from tests.hostile.test_faults import TableLock
 from tests.ops.conftest import ServeProcess, StartServe
+from tests.ops.support import sample, scrape
 from tests.test_cli import gql_users_command
 
 DEADLINE = 20.0  # seconds any one wait below may take at most
@@ -66,8 +69,8 @@ def test_two_workers_answer_and_a_killed_worker_is_replaced(start_serve: StartSe
 
     assert serve.stop() == 0
     output = serve.log_path.read_text()
-    # The command's logging applies in the workers: aiohttp's access lines, in its format.
-    assert re.search(r"^\S+ \S+ INFO aiohttp\.access .*GET /health/live", output, re.MULTILINE)
+    # The command's logging applies in the workers: the app's access lines, in its format.
+    assert re.search(r"^\S+ \S+ INFO gql_users\.access .*GET /health/live", output, re.MULTILINE)
     assert f"Running on {serve.base_url} with 2 worker process(es)" in output
 
 
@@ -159,3 +162,24 @@ def test_a_port_in_use_is_a_one_line_error(database_url: str, tmp_path: Path) ->
     assert result.stderr.strip() == (
         f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+async def test_metrics_of_two_workers_add_up(start_serve: StartServe, tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, /metrics from whichever worker answers counts the
+    requests of both (docs/operations.md#metrics); the master starts from an empty directory."""
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    (directory / "counter_1.db").write_bytes(b"left by an earlier run")
+    env = {"GQL_USERS_METRICS": "open", "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    serve = start_serve(workers=2, env=env)
+    wait_for("both workers answer", lambda: pids_answering(serve) == serve.worker_pids())
+    requests = 20
+    for _ in range(requests):  # urllib opens a new connection each time: both workers serve
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{serve.base_url}/api/users/me/", timeout=5)
+        assert refused.value.code == 401
+    async with aiohttp.ClientSession() as http:
+        samples = await scrape(http, serve.base_url)
+    me = {"route": "/api/users/me/", "method": "GET", "status": "401"}
+    assert sample(samples, "gql_users_http_requests_total", **me) == requests
+    assert sample(samples, "gql_users_db_pool_connections", state="size") > 0
