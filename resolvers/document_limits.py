@@ -166,8 +166,10 @@ class _ShapeWalk(_FragmentMemo[Shape]):
             else:
                 if isinstance(selection, FragmentSpreadNode):
                     child = self.fragment(selection.name.value)
-                else:
+                elif isinstance(selection, InlineFragmentNode):
                     child = self.selection_set(selection.selection_set)
+                else:  # graphql-core has no other kind of selection
+                    continue
                 depth = max(depth, child.depth)
                 for key, count in child.keys.items():
                     keys[key] = _saturate(keys.get(key, 0) + count)
@@ -198,7 +200,10 @@ def count_spreads(document: DocumentNode) -> int:
         for selection in pending.pop().selections:
             if isinstance(selection, FragmentSpreadNode):
                 count += 1
-            elif selection.selection_set is not None:
+            elif (
+                isinstance(selection, FieldNode | InlineFragmentNode)
+                and selection.selection_set is not None
+            ):
                 pending.append(selection.selection_set)
     return count
 
@@ -283,11 +288,9 @@ class _CostWalk(_FragmentMemo[int]):
         name = node.name.value
         if name.startswith("__"):
             return 0
-        definition = (
-            parent.fields.get(name)
-            if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
-            else None
-        )
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 1  # a field the standard rules will refuse
+        definition = parent.fields.get(name)
         if definition is None or node.selection_set is None:
             return 1  # a scalar, or a field the standard rules will refuse
         inner = self.selection_set(node.selection_set, get_named_type(definition.type))
@@ -296,7 +299,7 @@ class _CostWalk(_FragmentMemo[int]):
     def size(self, node: FieldNode, definition: GraphQLField, parent: GraphQLNamedType) -> int:
         if any(argument in definition.args for argument in PAGE_ARGUMENTS):
             return self.page_size(node)
-        if not is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
+        if not is_list_type(get_nullable_type(definition.type)):
             return 1
         return 1 if parent.name in self.page_types else UNPAGED_LIST_SIZE
 

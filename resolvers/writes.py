@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql_users.db.models import Base
 from resolvers.context import Context
 
 
@@ -25,6 +26,8 @@ async def core_write(context: Context) -> AsyncIterator[AsyncSession]:
             yield session
         finally:
             context.loaders.forget_everything()
-            for loaded in (context.caller.user, context.caller.impersonator, context.caller.token):
+            caller = context.caller
+            held: list[Base | None] = [caller.user, caller.impersonator, caller.token]
+            for loaded in held:
                 if loaded is not None and inspect(loaded).expired_attributes:
                     await session.refresh(loaded)

@@ -36,7 +36,7 @@ def ensure_can_list_users(caller: Caller) -> None:
         raise PermissionDenied(IDENTITY_MANAGER_CANNOT_LIST)
 
 
-def filtered_users(caller: Caller, user_filter: UserFilter | None = None) -> Select[tuple[User]]:
+def filtered_users(caller: Caller, user_filter: UserFilter | None = None) -> Select[User]:
     """``SELECT users`` visible to ``caller`` and matching ``user_filter``, unordered."""
     statement = visible_users(caller)
     return apply_filter(statement, user_filter, caller) if user_filter else statement

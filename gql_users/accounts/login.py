@@ -91,7 +91,7 @@ async def count_attempt(
             ),
         },
     )
-    count = await session.scalar(statement.returning(LoginFailure.failures))
+    count: int | None = await session.scalar(statement.returning(LoginFailure.failures))
     await session.commit()
     assert count is not None  # an upsert always returns its row
     return count

@@ -6,13 +6,13 @@ a list page (REST) or a DataLoader batch (GraphQL) cost a constant number of que
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
-from sqlalchemy import Select, select, true
+from sqlalchemy import Row, Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,9 +38,9 @@ class PermissionRow:
     """
 
     id: int
-    uuid: uuid.UUID
+    uuid: UUID
     user_id: int
-    user_uuid: uuid.UUID
+    user_uuid: UUID
     user_full_name: str
     user_slug: str
     created: datetime
@@ -51,18 +51,18 @@ class PermissionRow:
     role_id: int
     role_name: str
     role_description: str
-    role_uuid: uuid.UUID
+    role_uuid: UUID
     scope_type: ScopeType
     scope_id: int
-    scope_uuid: uuid.UUID
+    scope_uuid: UUID
     scope_name: str
     project_id: int | None
     customer_id: int | None
-    customer_uuid: uuid.UUID | None
+    customer_uuid: UUID | None
     customer_name: str | None
 
 
-def permissions_statement(user_ids: Sequence[int]) -> Select[Any]:
+def permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
     """The one SELECT behind ``load_permissions``: roles, both scopes, the project's customer
     and the creator, outer-joined so each permission is one row.
 
@@ -117,7 +117,7 @@ def permissions_statement(user_ids: Sequence[int]) -> Select[Any]:
     )
 
 
-def _to_row(record: Any) -> PermissionRow:
+def _to_row(record: Row[*tuple[Any, ...]]) -> PermissionRow:
     has_creator = record.created_by_id is not None and record.creator_username is not None
     is_customer_scope = record.scope_customer_id is not None
     return PermissionRow(

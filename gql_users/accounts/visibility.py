@@ -18,7 +18,7 @@ from gql_users.db.models import Project, User, UserRole
 CallerRole = aliased(UserRole, name="caller_role")
 
 
-def visible_users(caller: Caller) -> Select[tuple[User]]:
+def visible_users(caller: Caller) -> Select[User]:
     """The users ``caller`` may list or retrieve, before any query filter or ordering.
 
     * anonymous: nobody;
@@ -44,7 +44,7 @@ def visible_users(caller: Caller) -> Select[tuple[User]]:
     )
 
 
-def _colleague_ids(caller_id: int) -> Select[tuple[int]]:
+def _colleague_ids(caller_id: int) -> Select[int]:
     """Ids of users with an active role in a customer or project visible to the caller."""
     return select(UserRole.user_id).where(
         UserRole.is_active == true(),
@@ -59,7 +59,7 @@ def _caller_roles(caller_id: int) -> ColumnElement[bool]:
     return (CallerRole.user_id == caller_id) & (CallerRole.is_active == true())
 
 
-def _visible_customer_ids(caller_id: int) -> Select[tuple[int]]:
+def _visible_customer_ids(caller_id: int) -> Select[int]:
     """Customers where the caller has a customer-level role, plus parents of their projects.
 
     Written as one UNION so that the outer condition stays a single ``IN``.
@@ -75,7 +75,7 @@ def _visible_customer_ids(caller_id: int) -> Select[tuple[int]]:
     return customer_roles.union(parents_of_project_roles)  # type: ignore[return-value]
 
 
-def _visible_project_ids(caller_id: int) -> Select[tuple[int]]:
+def _visible_project_ids(caller_id: int) -> Select[int]:
     """Projects where the caller has a project-level role, plus every project of a customer
     where the caller has a customer-level role (a customer owner sees all its projects).
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -26,11 +24,13 @@ _POSTGRESQL = re.compile(r'violates unique constraint "(?P<name>[^"]+)"')
 _SQLITE = re.compile(r"UNIQUE constraint failed: (?P<columns>[\w.]+(?:, [\w.]+)*)")
 
 
-def dialect_insert(bind: AsyncSession | AsyncConnection) -> Callable[..., Any]:
+def dialect_insert(
+    bind: AsyncSession | AsyncConnection,
+) -> Callable[[type[Base]], postgresql.Insert | sqlite.Insert]:
     """The ``insert`` construct with ``on_conflict_do_*`` for the backend of a session or a
     connection."""
     dialect = bind.dialect if isinstance(bind, AsyncConnection) else bind.get_bind().dialect
-    return pg_insert if dialect.name == "postgresql" else sqlite_insert
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +44,10 @@ class UniqueViolation:
 def _constraint_columns(name: str) -> UniqueViolation | None:
     for table in Base.metadata.tables.values():
         for constraint in table.constraints:
-            is_unique = isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)
-            if is_unique and constraint.name == name:
+            if (
+                isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)
+                and constraint.name == name
+            ):
                 return UniqueViolation(table.name, tuple(c.name for c in constraint.columns))
         for index in table.indexes:
             if index.unique and index.name == name:

@@ -24,7 +24,10 @@ EML_SUFFIX = ".eml"
 
 
 class MailBackend(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """Which backend this is (``file``, ``smtp``), as logs name it."""
+        ...
 
     async def send(self, message: EmailMessage) -> None:
         """Deliver ``message`` or raise."""

@@ -6,7 +6,6 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import cast
 
 from gql_users.mail.backends import EML_SUFFIX
 
@@ -29,5 +28,5 @@ def read_outbox(mail_dir: str | Path) -> list[EmailMessage]:
     messages: list[EmailMessage] = []
     for path in outbox_paths(mail_dir):
         with path.open("rb") as stream:
-            messages.append(cast(EmailMessage, parser.parse(stream)))
+            messages.append(parser.parse(stream))
     return messages
