@@ -20,7 +20,7 @@ from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 # No ``*_created`` series: they double the output and say little.
-disable_created_metrics()  # type: ignore[no-untyped-call]
+disable_created_metrics()
 
 REQUESTS = Counter(
     "gql_users_http_requests_total",
@@ -124,7 +124,7 @@ def mark_process_dead(pid: int) -> None:
     if multiprocess_dir() is not None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(pid)
 
 
 class Worker(Protocol):

@@ -171,7 +171,7 @@ async def metrics_view(request: web.Request) -> web.Response:
         body = generate_latest(REGISTRY)
     else:
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        MultiProcessCollector(registry)
         body = generate_latest(registry)
     return web.Response(
         body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}

@@ -96,7 +96,7 @@ class ServeOptions:
         return f"{host}:{self.port}"
 
 
-class GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+class GatewayServer(BaseApplication):  # gunicorn has no type hints: BaseApplication is Any
     """gunicorn configured from the settings alone: no config file, no command line of its own."""
 
     def __init__(
