@@ -25,12 +25,6 @@ def json_response(
     )
 
 
-def detail_response(
-    detail: str, status: int, headers: dict[str, str] | None = None
-) -> web.Response:
-    return json_response({"detail": detail}, status=status, headers=headers)
-
-
 def negotiate(accept: str | None) -> str | None:
     """The media type a GraphQL response is sent as for an ``Accept`` header; None when none
     fits (406): ``application/graphql-response+json`` when the client accepts it (by quality,
