@@ -54,7 +54,7 @@ help:
 	@echo "make test              the whole test suite on SQLite, then on PostgreSQL"
 	@echo "make test-sqlite       the suite on SQLite only"
 	@echo "make test-postgresql   the suite on PostgreSQL only"
-	@echo "make lint              ruff check, ruff format --check, then mypy"
+	@echo "make lint              ruff check, ruff format --check, mypy, lint-imports (the layering)"
 	@echo "make bench             the scripts in bench/, if any"
 	@echo "make lock              regenerate requirements/*.txt (UPGRADE=1: newest allowed versions)"
 	@echo "make outdated          list the packages that have newer releases than the lock's"
@@ -147,6 +147,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(TEST_STAMP)
 	@scripts=$$(ls bench/*.py 2>/dev/null); \
@@ -157,7 +158,8 @@ playground-assets:
 	bash playground/fetch-assets.sh
 
 clean:
-	rm -rf build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis var gql_users.db gql_users.db-wal gql_users.db-shm
+	rm -rf build dist .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis var \
+		gql_users.db gql_users.db-wal gql_users.db-shm
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 \
 		| xargs -0 rm -rf
 

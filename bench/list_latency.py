@@ -25,10 +25,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from gql_users.accounts.demo import seed_demo
-from gql_users.accounts.demo_data import DemoSize
 from gql_users.db.engine import create_engine, create_sessionmaker
 from gql_users.db.migrate import migrate
+from gql_users.demo.data import DemoSize
+from gql_users.demo.seed import seed_demo
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
 

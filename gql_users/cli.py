@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gql_users import __version__
 from gql_users.accounts.admin import CreatedUser, create_user
-from gql_users.accounts.demo import DemoAccount, DemoSize, SeedResult, seed_demo
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.validation import INVALID_USERNAME
 from gql_users.cli_schema import export_schema
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
 from gql_users.db.migrate import migrate
+from gql_users.demo.seed import DemoAccount, DemoSize, SeedResult, seed_demo
 from gql_users.logs import configure_logging
 from gql_users.settings import Settings
 

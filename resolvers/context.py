@@ -10,16 +10,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
+from gql_users.accounts.remote import UserinfoSource
 from gql_users.db.secrets import ProcessSecret
-from gql_users.eduteams import EduteamsClient
 from gql_users.settings import Settings
-from resolvers.users.loaders import UserLoaders
+from resolvers.loaders import UserLoaders
 
 
 @dataclass(slots=True)
@@ -34,11 +33,10 @@ class Context:
     session: AsyncSession
     caller: Caller
     settings: Settings
-    eduteams: EduteamsClient
+    eduteams: UserinfoSource
     cursor_secret: ProcessSecret
     client_address: str | None
-    """The caller's address (the web layer's one rule for it); None when unknown."""
-    request: Any = None
+    """The caller's address (``gql_users.http.addresses``' one rule for it); None when unknown."""
     loaders: UserLoaders = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

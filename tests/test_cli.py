@@ -32,17 +32,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from gql_users.accounts.demo_data import (
-    DEMO_PASSWORD,
-    DEMO_STAFF_USERNAME,
-    demo_user_row,
-    username_part,
-)
 from gql_users.accounts.validation import USERNAME_PATTERN
 from gql_users.cli import main
 from gql_users.db.engine import create_engine
 from gql_users.db.migrate import alembic_config
 from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole
+from gql_users.demo.data import (
+    DEMO_PASSWORD,
+    DEMO_STAFF_USERNAME,
+    demo_user_row,
+    username_part,
+)
 from gql_users.settings import Settings
 from tests.pgserver import free_port
 

@@ -22,10 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound, ValidationFailed
-from gql_users.accounts.tokens import parse_uuid
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.users import ensure_self_or_staff
-from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string
+from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string, parse_uuid
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
 from gql_users.mail import compose_message, is_valid_email

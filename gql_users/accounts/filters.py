@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
-from gql_users.accounts.folding import fold_ascii
-from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message
+from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message, parse_uuid
+from gql_users.db.folding import fold_ascii
 from gql_users.db.models import Customer, Project, Role, User, UserRole
 
 MAX_FILTER_LENGTH = 8_190
@@ -251,14 +251,6 @@ def parse_datetime(raw: str) -> datetime | None:
     try:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
-        return None
-
-
-def parse_uuid(raw: str) -> uuid.UUID | None:
-    """32 hex digits, hyphenated or not (what Django's UUIDField accepts); None otherwise."""
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError:
         return None
 
 

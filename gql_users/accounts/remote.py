@@ -1,9 +1,9 @@
 """eduTEAMS synchronisation: ``pull_remote_user`` (B §3.13; SSH keys are out of scope, A §11).
 
-The HTTP side (access-token cache, userinfo lookup, size limits) is ``gql_users.eduteams``; this
-module only needs something with ``get_userinfo`` (:class:`UserinfoSource`), so the core holds
-no HTTP client. The client's :class:`EduteamsUnavailable` becomes a ``BadRequest`` here, with
-the same message.
+The HTTP side (access-token cache, userinfo lookup, size limits) is
+``gql_users.eduteams.client``; this module only needs something with ``get_userinfo``
+(:class:`UserinfoSource`), so the core holds no HTTP client. The client's
+:class:`EduteamsUnavailable` becomes a ``BadRequest`` here, with the same message.
 
 Everything eduTEAMS answers is treated as untrusted input: every value is checked for type,
 length and storability before it reaches the database, so a misbehaving remote yields a 400
@@ -49,7 +49,8 @@ MAX_LIST_ITEM_LENGTH = 255
 
 
 class UserinfoSource(Protocol):
-    """What the sync needs from eduTEAMS: ``gql_users.eduteams.EduteamsClient`` in the app."""
+    """What the sync needs from eduTEAMS; the app passes its
+    ``gql_users.eduteams.client.EduteamsClient``, so the core never imports aiohttp."""
 
     async def get_userinfo(self, username: str) -> dict[str, Any] | None:
         """The profile of ``username``, None when unknown; raises ``EduteamsUnavailable``."""

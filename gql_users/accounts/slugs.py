@@ -13,7 +13,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.folding import fold_ascii
+from gql_users.db.folding import fold_ascii
 from gql_users.db.models import User
 
 SLUG_PREFIX_LENGTH = 8

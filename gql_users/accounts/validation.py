@@ -7,6 +7,7 @@ multipart bodies give strings ("true", "True", "None"), so coercion accepts all 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,6 +32,17 @@ DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TRUE_VALUES = frozenset({"true", "1", "yes", "on", "t", "y"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off", "f", "n"})
 NULL_STRINGS = frozenset({"", "none", "null"})
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """A UUID written as 32 hex digits, hyphenated or not (what Django's UUIDField accepts),
+    surrounding whitespace ignored; None for anything else, a non-string included."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None
 
 
 def max_length_message(limit: int) -> str:

@@ -2,20 +2,13 @@
 
 The accounts core turns :class:`EduteamsUnavailable` into its own ``BadRequest``; nothing here
 imports the core, so the arrow points one way (accounts -> eduteams), as for ``gql_users.mail``.
+The package exports only the error: the aiohttp client is ``gql_users.eduteams.client``, which
+the app creates and hands to the core as a ``UserinfoSource``, so importing the core never
+loads aiohttp.
 """
 
 from __future__ import annotations
 
-from gql_users.eduteams.client import (
-    ACCESS_TOKEN_ERROR,
-    USERINFO_JSON_ERROR,
-    EduteamsClient,
-    EduteamsUnavailable,
-)
+from gql_users.eduteams.errors import EduteamsUnavailable
 
-__all__ = [
-    "ACCESS_TOKEN_ERROR",
-    "USERINFO_JSON_ERROR",
-    "EduteamsClient",
-    "EduteamsUnavailable",
-]
+__all__ = ["EduteamsUnavailable"]

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from gql_users.eduteams.errors import EduteamsUnavailable
 from gql_users.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -34,15 +35,6 @@ USERINFO_JSON_ERROR = "Unable to parse JSON in user info response."
 ACCESS_TOKEN_TTL = 30 * 60.0
 """Seconds an access token is reused (Waldur's cache TTL); shorter if eduTEAMS says so."""
 MAX_RESPONSE_BYTES = 1024 * 1024
-
-
-class EduteamsUnavailable(Exception):
-    """eduTEAMS could not be asked, or answered unusably. ``detail`` is the message for the
-    caller: it names what failed, never a secret or the remote's body."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class _RemoteFailure(Exception):

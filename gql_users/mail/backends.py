@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Literal, Protocol
 
 import aiosmtplib
 
-from gql_users.db.models import utcnow
 from gql_users.settings import Settings
 
 EML_SUFFIX = ".eml"
@@ -36,7 +36,7 @@ class MailBackend(Protocol):
 
 def outbox_file_name() -> str:
     """A unique name that sorts in sending order: a UTC timestamp, then a random uuid."""
-    return f"{utcnow():%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}{EML_SUFFIX}"
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}{EML_SUFFIX}"
 
 
 def _write_atomically(directory: Path, name: str, content: bytes) -> Path:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from gql_users.db.models import utcnow
 from gql_users.mail.addresses import header_address
 from gql_users.settings import Settings
 
@@ -22,7 +22,7 @@ def compose_message(
     message["Subject"] = subject
     message["From"] = settings.mail_from
     message["To"] = header_address(to)
-    message["Date"] = format_datetime(utcnow())
+    message["Date"] = format_datetime(datetime.now(UTC))
     sender_domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "gql-users.local"
     message["Message-ID"] = make_msgid(domain=sender_domain)
     message.set_content(text)

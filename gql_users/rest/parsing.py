@@ -16,10 +16,7 @@ from multidict import MultiMapping
 
 from gql_users.accounts.errors import BadRequest, ValidationFailed
 from gql_users.accounts.images import KEEP_IMAGE, MAX_IMAGE_BYTES, ImageChange, UploadedImage
-from gql_users.web.responses import read_json_object
-
-NO_FILE = "No file was submitted."
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+from gql_users.http.responses import read_json_object
 
 
 def query_lists(query: MultiMapping[str]) -> dict[str, list[str]]:

@@ -6,23 +6,15 @@ from aiohttp import web
 
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
 from gql_users.db.secrets import CURSOR_KEY, ProcessSecret
-from gql_users.eduteams import EduteamsClient
+from gql_users.eduteams.client import EduteamsClient
+from gql_users.http.authentication import auth_middleware
+from gql_users.http.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.rest import auth as rest_auth
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
-from gql_users.web import (
-    auth_routes,
-    cors,
-    front,
-    graphql_view,
-    health,
-    media,
-    observability,
-    playground,
-)
-from gql_users.web.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.web import cors, front, graphql_view, health, media, observability, playground
 from gql_users.web.middlewares import (
-    auth_middleware,
     error_middleware,
     hygiene_headers,
     session_middleware,
@@ -76,7 +68,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_response_prepare.append(hygiene_headers)
     app.on_response_prepare.append(echo_request_id)
     health.add_routes(app)
-    auth_routes.add_routes(app)
+    rest_auth.add_routes(app)
     rest_users.add_routes(app)
     openapi.add_routes(app)
     media.add_routes(app)

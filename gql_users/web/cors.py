@@ -20,8 +20,8 @@ import aiohttp_cors
 from aiohttp import hdrs, web
 from aiohttp_cors.urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
 
-from gql_users.web.keys import SETTINGS
-from gql_users.web.responses import GRAPHQL_PATH, detail_response
+from gql_users.http.keys import SETTINGS
+from gql_users.http.responses import GRAPHQL_PATH, detail_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -17,8 +17,8 @@ from urllib.parse import urljoin
 from aiohttp import web
 
 from gql_users import __version__
-from gql_users.web.keys import SETTINGS
-from gql_users.web.responses import GRAPHQL_PATH, json_response, media_ranges
+from gql_users.http.keys import SETTINGS
+from gql_users.http.responses import GRAPHQL_PATH, json_response, media_ranges
 from resolvers.schema import schema_sdl
 
 SCHEMA_PATH = "/schema.graphql"

@@ -32,10 +32,10 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from gql_users.db.faults import RETRY_AFTER_SECONDS
+from gql_users.http.addresses import client_address
+from gql_users.http.keys import CALLER, CURSOR_SECRET, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
+from gql_users.http.responses import GRAPHQL_PATH, GRAPHQL_RESPONSE, JSON, negotiate
 from gql_users.settings import Settings
-from gql_users.web.auth_routes import client_address
-from gql_users.web.keys import CALLER, CURSOR_SECRET, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
-from gql_users.web.responses import GRAPHQL_PATH, GRAPHQL_RESPONSE, JSON, negotiate
 from resolvers.context import Context
 from resolvers.masking import SERVICE_UNAVAILABLE, is_unavailable, is_unexpected, mask, unavailable
 from resolvers.schema import build_schema
@@ -131,7 +131,6 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
             eduteams=request.app[EDUTEAMS],
             cursor_secret=request.app[CURSOR_SECRET],
             client_address=client_address(request),
-            request=request,
         )
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:

@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from gql_users.db.faults import RETRY_AFTER_SECONDS
 from gql_users.db.migrate import current_revision, head_revision
-from gql_users.web.keys import ENGINE
-from gql_users.web.responses import json_response
+from gql_users.http.keys import ENGINE
+from gql_users.http.responses import json_response
 
 log = logging.getLogger("gql_users.health")
 HEALTH_TIMEOUT = 5.0

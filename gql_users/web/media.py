@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gql_users.web.keys import SETTINGS
+from gql_users.http.keys import SETTINGS
 
 MAX_MEDIA_PATH_LENGTH = 1024
 """Longest path under ``/media/`` looked up; stored image names are far shorter."""

@@ -1,26 +1,22 @@
-"""Middlewares: the database session, errors, authentication; and
-the headers every response carries."""
+"""Middlewares: the database session, errors; and the headers every response carries.
+Authentication is ``gql_users.http.authentication``'s; SQL counting, request ids and the access
+line are ``gql_users.web.observability``'s."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gql_users.accounts.callers import ANONYMOUS, Caller, ensure_authenticated
 from gql_users.accounts.errors import AccountsError, NotAuthenticated, ValidationFailed
-from gql_users.accounts.tokens import authenticate_token, impersonate, parse_authorization
 from gql_users.db.faults import RETRY_AFTER_SECONDS, UNAVAILABLE, is_database_unavailable
-from gql_users.web.keys import CALLER, SESSION, SESSIONMAKER, SETTINGS
-from gql_users.web.responses import GRAPHQL_PATH, graphql_error_response, json_response
+from gql_users.http.authentication import Handler
+from gql_users.http.keys import SESSION, SESSIONMAKER
+from gql_users.http.responses import GRAPHQL_PATH, graphql_error_response, json_response
 
 log = logging.getLogger("gql_users.web")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-PUBLIC_PREFIXES = ("/health", "/metrics", "/playground", "/static", "/media")
 # Responses that may carry a token or a user's private fields: never stored by a cache.
 PRIVATE_PREFIXES = ("/api/", "/api-auth/", GRAPHQL_PATH)
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -90,41 +86,3 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         error_id = uuid.uuid4().hex
         log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
         return json_response({"detail": "Internal server error.", "error_id": error_id}, status=500)
-
-
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve ``Authorization: Token <key>`` (and impersonation) into ``request[CALLER]``.
-
-    No header means an anonymous caller; each route decides whether that is enough. A header
-    that names the Token scheme but does not authenticate is refused here, on every route.
-    """
-    if request.path.startswith(PUBLIC_PREFIXES):
-        request[CALLER] = ANONYMOUS
-        return await handler(request)
-    key = parse_authorization(request.headers.get("Authorization"))
-    if key is None:
-        request[CALLER] = ANONYMOUS
-        return await handler(request)
-    settings = request.app[SETTINGS]
-    session = request[SESSION]
-    user, token = await authenticate_token(session, key, debounce=settings.token_refresh_debounce)
-    caller = await impersonate(
-        session, Caller(user=user, token=token), request.headers.get("X-Impersonated-User-Uuid")
-    )
-    request[CALLER] = caller
-    response = await handler(request)
-    if caller.impersonator is not None:
-        response.headers["X-impersonator-uuid"] = caller.impersonator.uuid.hex
-    return response
-
-
-def require_caller(request: web.Request) -> Caller:
-    """The authenticated caller of the request.
-
-    Raises:
-        NotAuthenticated: no credentials were given (401 with ``WWW-Authenticate: Token``).
-    """
-    caller = request[CALLER]
-    ensure_authenticated(caller)
-    return caller

@@ -24,10 +24,10 @@ from sqlalchemy.pool import QueuePool
 
 from gql_users import metrics
 from gql_users.db.engine import count_sql
+from gql_users.http.keys import CALLER, ENGINE, SETTINGS, SQL_COUNTER
+from gql_users.http.responses import detail_response
 from gql_users.logs import ACCESS, ACCESS_LOGGER
 from gql_users.request_context import RequestInfo, current, sanitize_request_id
-from gql_users.web.keys import CALLER, ENGINE, SETTINGS, SQL_COUNTER
-from gql_users.web.responses import detail_response
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 

@@ -20,7 +20,7 @@ from gql_users.accounts.errors import (
 from gql_users.accounts.remote import NOT_MANAGED, SYNC_DISABLED, _insert_eduteams_user
 from gql_users.db.engine import create_sessionmaker
 from gql_users.db.models import AuthToken, User
-from gql_users.eduteams import EduteamsClient
+from gql_users.eduteams.client import EduteamsClient
 from gql_users.settings import Settings
 from tests.conftest import Factory
 from tests.eduteams.support import (

@@ -28,7 +28,7 @@ from gql_users.accounts.callers import Caller
 from gql_users.accounts.remote import pull_remote_user
 from gql_users.db.engine import create_sessionmaker
 from gql_users.db.models import User
-from gql_users.eduteams import EduteamsClient
+from gql_users.eduteams.client import EduteamsClient
 from gql_users.settings import Settings
 from tests.conftest import Factory
 

@@ -7,22 +7,16 @@ Most tests go through ``pull_remote_user``, so they assert what callers see: the
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gql_users.accounts.errors import BadRequest
-from gql_users.eduteams import (
-    ACCESS_TOKEN_ERROR,
-    USERINFO_JSON_ERROR,
-    EduteamsClient,
-    EduteamsUnavailable,
-)
+from gql_users.eduteams import EduteamsUnavailable
+from gql_users.eduteams.client import ACCESS_TOKEN_ERROR, USERINFO_JSON_ERROR, EduteamsClient
 from gql_users.settings import Settings
 from tests.conftest import Factory
 from tests.eduteams.support import (
@@ -41,33 +35,6 @@ from tests.eduteams.support import (
     remote_settings_fixture,  # noqa: F401
 )
 from tests.pgserver import free_port
-
-PACKAGE = Path(__file__).resolve().parents[2] / "gql_users"
-
-
-def imported_modules(folder: Path) -> set[str]:
-    """Every module named by an import statement in the folder's Python files."""
-    names: set[str] = set()
-    for source in folder.rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names.add(node.module)
-    return names
-
-
-# --- where the client sits ---------------------------------------------------------------------
-
-
-def test_arrows_point_from_the_core_to_the_client_only() -> None:
-    """ARCHITECTURE.md: the core never imports aiohttp; eduteams, like mail, never imports it."""
-    client_imports = imported_modules(PACKAGE / "eduteams")
-    assert "aiohttp" in client_imports  # the check below would be empty if the path were wrong
-    assert not [name for name in client_imports if name.startswith("gql_users.accounts")]
-    core_imports = imported_modules(PACKAGE / "accounts")
-    assert "gql_users.eduteams" in core_imports
-    assert not [name for name in core_imports if name.split(".")[0] in ("aiohttp", "yarl")]
 
 
 async def test_the_client_raises_its_own_error_with_the_callers_message(

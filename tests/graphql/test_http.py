@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gql_users.http.responses import GRAPHQL_RESPONSE, JSON, negotiate
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
-from gql_users.web.graphql_view import GRAPHQL_RESPONSE, JSON, negotiate
 from tests.conftest import Factory
 
 PARSE_ERROR = {"query": "{"}

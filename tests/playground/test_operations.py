@@ -24,8 +24,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.demo import seed_demo
-from gql_users.accounts.demo_data import DemoSize
+from gql_users.demo.data import DemoSize
+from gql_users.demo.seed import seed_demo
 from gql_users.settings import Settings
 from gql_users.web.playground import SavedOperation, load_operations, parse_operation
 

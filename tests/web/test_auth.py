@@ -16,11 +16,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from gql_users.db.models import AuthToken, User, utcnow
+from gql_users.http.authentication import require_caller
+from gql_users.http.keys import CALLER
+from gql_users.http.responses import json_response
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
-from gql_users.web.keys import CALLER
-from gql_users.web.middlewares import require_caller
-from gql_users.web.responses import json_response
 from tests.conftest import Factory
 
 

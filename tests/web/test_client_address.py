@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
+from gql_users.http.addresses import MAX_FORWARDED_FOR_LENGTH
 from gql_users.settings import Settings
-from gql_users.web.auth_routes import MAX_FORWARDED_FOR_LENGTH
 from tests.conftest import Factory
 from tests.live_server import LiveServer
 from tests.rest.scenario_helpers import client_with, json_of

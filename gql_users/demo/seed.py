@@ -1,6 +1,6 @@
 """Seeding the demo dataset (``gql-users seed-demo``, ``make run``): idempotent and in bulk.
 
-The rows themselves come from ``demo_data`` with deterministic uuids; this module inserts the
+The rows themselves come from ``data`` with deterministic uuids; this module inserts the
 ones that are missing. It reads the uuids (and ids) of each table once instead of asking about
 each row, which is one cheap query for a demo-sized database, and inserts in batches, so that
 10,000 users take a few seconds. Demo users other than the two demo accounts get no password
@@ -19,7 +19,12 @@ from typing import Any, TypeVar
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.demo_data import (
+from gql_users.accounts.passwords import hash_password, verify_password
+from gql_users.accounts.slugs import next_slug, slug_prefix
+from gql_users.accounts.tokens import create_token, generate_key, get_token, is_expired
+from gql_users.db.folding import fold_ascii
+from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole, utcnow
+from gql_users.demo.data import (
     DEMO_OWNER_USERNAME,
     DEMO_PASSWORD,
     DEMO_STAFF_USERNAME,
@@ -31,11 +36,6 @@ from gql_users.accounts.demo_data import (
     demo_uuid,
     plan_roles,
 )
-from gql_users.accounts.folding import fold_ascii
-from gql_users.accounts.passwords import hash_password, verify_password
-from gql_users.accounts.slugs import next_slug, slug_prefix
-from gql_users.accounts.tokens import create_token, generate_key, get_token, is_expired
-from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole, utcnow
 from gql_users.settings import Settings
 
 __all__ = ["DemoAccount", "DemoSize", "SeedResult", "count_users", "seed_demo"]

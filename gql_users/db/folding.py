@@ -1,4 +1,5 @@
-"""ASCII folding used by the name searches (the ``query_field`` column and its filters)."""
+"""ASCII folding used by the name searches: the models fill the ``query_field`` column with it
+and the core folds filter values the same way."""
 
 from __future__ import annotations
 

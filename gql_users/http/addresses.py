@@ -1,4 +1,4 @@
-"""``POST /api-auth/password/`` (login) and ``POST /api-auth/logout/``."""
+"""Who is calling: the client's address behind trusted proxies, one rule for both APIs."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 from aiohttp import hdrs, web
 
-from gql_users.accounts import tokens
-from gql_users.accounts.errors import AuthenticationFailed
-from gql_users.accounts.login import login
-from gql_users.rest.parsing import read_body
-from gql_users.web.keys import SETTINGS, request_session
-from gql_users.web.middlewares import require_caller
-from gql_users.web.responses import json_response
+from gql_users.http.keys import SETTINGS
 
 MAX_FORWARDED_FOR_LENGTH = 2048
 """Longer ``X-Forwarded-For`` values (all of the request's such headers together) are ignored."""
@@ -63,32 +57,3 @@ def client_address(request: web.Request) -> str | None:
         return str(peer)
     untrusted = [hop for hop in hops if not _trusted(hop, proxies)]
     return str(untrusted[-1] if untrusted else hops[0])
-
-
-async def password_login(request: web.Request) -> web.Response:
-    """A refused login is a 401 without ``WWW-Authenticate``, as Waldur's login view answers
-    (docs/api-differences.md#failed-logins-carry-no-www-authenticate); a bad ``Authorization``
-    header is refused before this, with the challenge, as everywhere."""
-    body = (await read_body(request)).data
-    try:
-        token = await login(
-            request_session(request),
-            request.app[SETTINGS],
-            body.get("username"),
-            body.get("password"),
-            client_address(request),
-        )
-    except AuthenticationFailed as refused:
-        return json_response({"detail": refused.detail}, status=refused.status)
-    return json_response({"token": token.key})
-
-
-async def logout(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    await tokens.logout(request_session(request), caller)
-    return web.Response(status=204)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api-auth/password/", password_login)
-    app.router.add_post("/api-auth/logout/", logout)

@@ -28,6 +28,7 @@ def json_response(
 def detail_response(
     detail: str, status: int, headers: dict[str, str] | None = None
 ) -> web.Response:
+    """DRF's error body, ``{"detail": "..."}``."""
     return json_response({"detail": detail}, status=status, headers=headers)
 
 

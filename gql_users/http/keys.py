@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gql_users.accounts.callers import Caller
 from gql_users.db.engine import SQLCounter
 from gql_users.db.secrets import ProcessSecret
-from gql_users.eduteams import EduteamsClient
+from gql_users.eduteams.client import EduteamsClient
 from gql_users.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)

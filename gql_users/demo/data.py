@@ -2,7 +2,7 @@
 
 Every row is a pure function of its index (or, for roles, of its user, role and scope): its uuid
 is a uuid5 of that key and its attributes come from a random generator seeded by the same key.
-That is what makes seeding idempotent (``gql_users.accounts.demo``): a second run computes the
+That is what makes seeding idempotent (``gql_users.demo.seed``): a second run computes the
 same uuids and finds them present.
 
 The name lists are small and deliberately international; the accented names exercise the
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from gql_users.accounts.folding import fold_ascii
+from gql_users.db.folding import fold_ascii
 
 DEMO_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://gql-users.invalid/demo")
 DEMO_PASSWORD = "gql-demo-password"
