@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 import strawberry
@@ -257,12 +257,13 @@ def _generated_field(entry: UserField) -> StrawberryField:
             return finish(entry.value(self.model, info.context.settings, NO_DETAILS))
 
         resolver = resolve
-    return strawberry.field(
+    field = strawberry.field(
         resolver=resolver,
         name=entry.graphql_name,
         description=entry.description,
         graphql_type=graphql_type | None if entry.hideable else graphql_type,
     )
+    return cast(StrawberryField, field)
 
 
 def _with_table_fields(cls: type[T]) -> type[T]:
