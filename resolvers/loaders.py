@@ -1,10 +1,10 @@
 """Per-request DataLoaders of the users domain: one SQL statement per batch, whatever its size.
 
 Each batch function answers for every key it is given (``None`` or ``[]`` where nothing
-matches), in key order, as DataLoader requires. The rules come from the core: permissions
-from ``load_permissions``, pending emails from ``requested_emails``, and ``visible_users``
-filters users through ``filtered_users(caller)`` so that a ``createdBy`` the caller may not
-see resolves to null.
+matches), in key order, as DataLoader requires. The rules and queries come from the core:
+permissions from ``load_permissions``, tokens from ``tokens_by_user``, pending emails from
+``requested_emails``, and ``visible_users`` filters users through ``filtered_users(caller)``
+so that a ``createdBy`` the caller may not see resolves to null.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from gql_users.accounts.callers import Caller
 from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.listing import filtered_users
 from gql_users.accounts.permissions import PermissionRow, load_permissions
+from gql_users.accounts.tokens import tokens_by_user
 from gql_users.db.models import AuthToken, Customer, Project, Role, User
 
-Row = TypeVar("Row", Role, Customer, Project, AuthToken, User)
+Row = TypeVar("Row", Role, Customer, Project, User)
 Key = TypeVar("Key")
 Value = TypeVar("Value")
 
@@ -74,9 +75,8 @@ class UserLoaders:
             return _by_key((await session.scalars(statement)).all(), user_ids, lambda u: u.id)
 
         async def tokens(user_ids: list[int]) -> list[AuthToken | None]:
-            statement = select(AuthToken).where(AuthToken.user_id.in_(user_ids))
-            rows = (await session.scalars(statement)).all()
-            return _by_key(rows, user_ids, lambda token: token.user_id)
+            found = await tokens_by_user(session, user_ids)
+            return [found.get(user_id) for user_id in user_ids]
 
         async def emails(user_ids: list[int]) -> list[str | None]:
             pending = await requested_emails(session, user_ids)

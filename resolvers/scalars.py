@@ -16,8 +16,8 @@ from typing import Any, NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from gql_users.accounts.render import render_datetime
 from gql_users.accounts.validation import parse_iso_date, parse_uuid
+from gql_users.accounts.wire import render_datetime
 
 JSONValue = NewType("JSONValue", object)
 """Annotate a field with this to expose an arbitrary JSON value as the ``JSON`` scalar."""

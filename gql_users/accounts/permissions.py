@@ -16,7 +16,7 @@ from sqlalchemy import Row, Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from gql_users.accounts.render import render_datetime, render_optional_datetime, render_uuid
+from gql_users.accounts.wire import render_datetime, render_optional_datetime, render_uuid
 from gql_users.db.models import Customer, Project, Role, User, UserRole
 
 ScopeType = Literal["customer", "project"]

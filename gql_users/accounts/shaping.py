@@ -1,4 +1,4 @@
-"""Which fields of a user a caller may read (behaviour.md B §3.0, §4.3).
+"""Which fields of a user a caller may read, from the ``readers`` of each ``user_fields`` entry.
 
 The REST shim renders exactly these keys; GraphQL resolves the others to null. Both ask here.
 """
@@ -8,59 +8,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gql_users.accounts.callers import Caller
+from gql_users.accounts.user_fields import USER_FIELD_TABLE, Readers, names_read_by
 from gql_users.db.models import User
 
-USER_FIELDS: tuple[str, ...] = (
-    "url",
-    "uuid",
-    "username",
-    "slug",
-    "full_name",
-    "native_name",
-    "job_title",
-    "email",
-    "phone_number",
-    "organization",
-    "civil_number",
-    "description",
-    "is_staff",
-    "is_active",
-    "is_support",
-    "token",
-    "token_lifetime",
-    "token_expires_at",
-    "registration_method",
-    "date_joined",
-    "agreement_date",
-    "notifications_enabled",
-    "preferred_language",
-    "permissions",
-    "requested_email",
-    "affiliations",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "identity_provider_name",
-    "identity_provider_label",
-    "identity_provider_management_url",
-    "identity_provider_fields",
-    "image",
-    "identity_source",
-    "has_active_session",
-)
-"""The UserSerializer's fields in its output order (the SDK ``User`` model of 2025-08)."""
+USER_FIELDS: tuple[str, ...] = tuple(field.name for field in USER_FIELD_TABLE)
+"""The names of the user fields, in the serializer's output order (``user_fields``)."""
 
-PRIVILEGED_FIELDS = frozenset(
-    {"is_active", "is_staff", "is_support", "description", "has_active_session"}
-)
+PRIVILEGED_FIELDS = names_read_by(Readers.PRIVILEGED)
 """Shown to staff and global support only, even a normal user's own profile lacks them."""
 
-PERSONAL_FIELDS = frozenset({"birth_date"})
+PERSONAL_FIELDS = names_read_by(Readers.PERSONAL)
 """Shown to the user themselves, staff and global support; hidden from everyone else
 (docs/api-differences.md#birth-dates)."""
 
-OWN_TOKEN_FIELDS = frozenset({"token", "token_lifetime"})
-"""Shown only when the user is the caller (``token_expires_at`` is never hidden)."""
+OWN_TOKEN_FIELDS = names_read_by(Readers.OWN_TOKEN)
+"""Shown only when the user is the caller, on its own or on a page of one."""
 
 
 def readable_fields(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -43,6 +44,12 @@ def parse_authorization(header: str | None) -> str | None:
             "Invalid token. Token string should not contain invalid characters."
         )
     return parts[1]
+
+
+async def tokens_by_user(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, AuthToken]:
+    """The tokens of ``user_ids`` (a user has at most one), by user id: one statement."""
+    statement = select(AuthToken).where(AuthToken.user_id.in_(user_ids))
+    return {token.user_id: token for token in await session.scalars(statement)}
 
 
 def token_expires_at(created: datetime | None, lifetime: int | None) -> datetime | None:

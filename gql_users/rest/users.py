@@ -25,6 +25,7 @@ from gql_users.accounts.ordering import parse_ordering
 from gql_users.accounts.pagination import PageRequest
 from gql_users.accounts.shaping import readable_fields, select_fields
 from gql_users.accounts.user_details import load_user_details
+from gql_users.accounts.user_fields import user_url
 from gql_users.db.models import User
 from gql_users.http.addresses import client_address
 from gql_users.http.authentication import require_caller
@@ -33,7 +34,7 @@ from gql_users.http.responses import JSON, json_response
 from gql_users.mail import mail_backend, send_quietly
 from gql_users.rest.links import link_header
 from gql_users.rest.parsing import query_lists, read_body, requested_fields
-from gql_users.rest.render import render_token, render_user, user_url
+from gql_users.rest.representation import render_token, render_user
 
 USER = "/api/users/{uuid}/"
 IP_ADDRESS = "ip_address"

@@ -1,29 +1,31 @@
 """GraphQL types of the users domain: ``User``, ``Permission``, ``Role``, ``Customer``,
 ``Project``, the ``Scope`` union and the ``users`` connection.
 
-Field names are the camelCase of the REST fields. A ``User`` carries the set of fields its
-caller may read (``shaping.readable_fields``, the rule the REST shim renders from); a field
-outside it resolves to null, which is why exactly those fields are nullable (a test checks
-that every field ``shaping`` can hide is nullable here). Leaf fields are plain attributes or
-sync resolvers; only fields that need a DataLoader are ``async``.
+``User`` is generated from ``user_fields``: one field per entry, named the camelCase of its
+REST name, typed, described and shown by the entry. A ``User`` carries the set of fields its
+caller may read (``shaping.readable_fields``, the rule the REST shim renders from); an entry
+outside it resolves to null, which is why exactly the entries some caller may not read are
+nullable. Fields computed from the users row are sync resolvers; only fields whose entry
+loads details (token, permissions, requested email) are ``async``, through a DataLoader.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 import strawberry
+from strawberry.types.field import StrawberryField
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter
-from gql_users.accounts.images import image_url
 from gql_users.accounts.listing import count_users
 from gql_users.accounts.permissions import PermissionRow
 from gql_users.accounts.shaping import readable_fields
-from gql_users.accounts.tokens import token_expires_at
-from gql_users.accounts.user_details import identity_provider
+from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails, UserField
 from gql_users.db import models
 from resolvers.context import Info
 
@@ -195,8 +197,96 @@ class Permission:
         return User.shaped(info.context.caller, creator, items_on_page=0)
 
 
+T = TypeVar("T")
+
+NO_DETAILS = UserDetails()
+"""What a field computed from the users row and the settings alone is given."""
+
+
+async def _details(info: Info, user_id: int, source: Source) -> UserDetails:
+    """The part of the user's details ``source`` names, from the request's DataLoaders."""
+    loaders = info.context.loaders
+    if source is Source.TOKEN:
+        return UserDetails(token=await loaders.tokens.load(user_id))
+    if source is Source.PERMISSIONS:
+        return UserDetails(permissions=await loaders.permissions.load(user_id))
+    assert source is Source.REQUESTED_EMAIL, source
+    return UserDetails(requested_email=await loaders.requested_emails.load(user_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """How the GraphQL type of a field differs from its ``user_fields`` type."""
+
+    type: Any
+    convert: Callable[[Any], object]
+
+
+NESTED: dict[str, Nested] = {
+    "permissions": Nested(list[Permission], lambda rows: [Permission(row=row) for row in rows]),
+}
+
+
+def _generated_field(entry: UserField) -> StrawberryField:
+    """The GraphQL field of ``entry``: null when the caller may not read it (so nullable),
+    else the entry's value, with its details loaded first when it needs some."""
+    nested = NESTED.get(entry.name)
+    graphql_type = nested.type if nested else entry.type
+    convert = nested.convert if nested else None
+
+    def shown(user: User) -> bool:
+        return not entry.hideable or entry.name in user.readable
+
+    def finish(value: object) -> object:
+        return convert(value) if convert else value
+
+    if entry.source.loaded:
+
+        async def resolve_loaded(self: User, info: Info) -> object:
+            if not shown(self):
+                return None
+            details = await _details(info, self.model.id, entry.source)
+            return finish(entry.value(self.model, info.context.settings, details))
+
+        resolver: Callable[..., object] = resolve_loaded
+    else:
+
+        def resolve(self: User, info: Info) -> object:
+            if not shown(self):
+                return None
+            return finish(entry.value(self.model, info.context.settings, NO_DETAILS))
+
+        resolver = resolve
+    field = strawberry.field(
+        resolver=resolver,
+        name=entry.graphql_name,
+        description=entry.description,
+        graphql_type=graphql_type | None if entry.hideable else graphql_type,
+    )
+    return cast(StrawberryField, field)
+
+
+def _with_table_fields(cls: type[T]) -> type[T]:
+    """Declare one field per ``user_fields`` entry on ``cls``, in table order, before the
+    fields written in the class (Strawberry declares fields in class-namespace order)."""
+    written = {
+        name: value for name, value in vars(cls).items() if isinstance(value, StrawberryField)
+    }
+    for name in written:
+        delattr(cls, name)
+    for entry in USER_FIELD_TABLE:
+        setattr(cls, entry.name, _generated_field(entry))
+    for name, value in written.items():
+        setattr(cls, name, value)
+    return cls
+
+
 @strawberry.type(description="A user account, as the caller may see it.")
+@_with_table_fields
 class User:
+    """One field per ``user_fields`` entry (generated), then ``ipAddress``. A ``User`` carries
+    the fields its caller may read; an entry outside them resolves to null."""
+
     model: strawberry.Private[models.User]
     readable: strawberry.Private[frozenset[str]]
     client_address: strawberry.Private[str | None] = None
@@ -214,164 +304,6 @@ class User:
         ``readable_fields`` (None for a user shown on its own); ``client_address`` for ``me``."""
         fields = readable_fields(caller, user, items_on_page=items_on_page)
         return cls(model=user, readable=frozenset(fields), client_address=client_address)
-
-    def _shows(self, name: str) -> bool:
-        return name in self.readable
-
-    @strawberry.field(description="The REST URL of the user.")
-    def url(self, info: Info) -> str:
-        return f"{info.context.settings.public_url}api/users/{self.model.uuid.hex}/"
-
-    @strawberry.field
-    def uuid(self) -> UUID:
-        return self.model.uuid
-
-    @strawberry.field
-    def username(self) -> str:
-        return self.model.username
-
-    @strawberry.field
-    def slug(self) -> str:
-        return self.model.slug
-
-    @strawberry.field
-    def full_name(self) -> str:
-        return self.model.full_name
-
-    @strawberry.field
-    def native_name(self) -> str:
-        return self.model.native_name
-
-    @strawberry.field
-    def job_title(self) -> str:
-        return self.model.job_title
-
-    @strawberry.field
-    def email(self) -> str:
-        return self.model.email
-
-    @strawberry.field
-    def phone_number(self) -> str:
-        return self.model.phone_number
-
-    @strawberry.field
-    def organization(self) -> str:
-        return self.model.organization
-
-    @strawberry.field
-    def civil_number(self) -> str | None:
-        return self.model.civil_number if self._shows("civil_number") else None
-
-    @strawberry.field(description="Staff and support only.")
-    def description(self) -> str | None:
-        return self.model.description if self._shows("description") else None
-
-    @strawberry.field(description="Staff and support only.")
-    def is_staff(self) -> bool | None:
-        return self.model.is_staff if self._shows("is_staff") else None
-
-    @strawberry.field(description="Staff and support only.")
-    def is_active(self) -> bool | None:
-        return self.model.is_active if self._shows("is_active") else None
-
-    @strawberry.field(description="Staff and support only.")
-    def is_support(self) -> bool | None:
-        return self.model.is_support if self._shows("is_support") else None
-
-    @strawberry.field(description="Your own token, shown only on yourself (and on a page of one).")
-    async def token(self, info: Info) -> str | None:
-        if not self._shows("token"):
-            return None
-        token = await info.context.loaders.tokens.load(self.model.id)
-        return token.key if token else None
-
-    @strawberry.field(description="Seconds a token lives; yours only. Null means no expiry.")
-    def token_lifetime(self) -> int | None:
-        return self.model.token_lifetime if self._shows("token_lifetime") else None
-
-    @strawberry.field
-    async def token_expires_at(self, info: Info) -> datetime | None:
-        if not self._shows("token_expires_at"):
-            return None
-        token = await info.context.loaders.tokens.load(self.model.id)
-        return token_expires_at(token.created if token else None, self.model.token_lifetime)
-
-    @strawberry.field
-    def registration_method(self) -> str:
-        return self.model.registration_method
-
-    @strawberry.field
-    def date_joined(self) -> datetime:
-        return self.model.date_joined
-
-    @strawberry.field
-    def agreement_date(self) -> datetime | None:
-        return self.model.agreement_date if self._shows("agreement_date") else None
-
-    @strawberry.field
-    def notifications_enabled(self) -> bool:
-        return self.model.notifications_enabled
-
-    @strawberry.field
-    def preferred_language(self) -> str:
-        return self.model.preferred_language
-
-    @strawberry.field(description="Active roles, oldest first; loaded for a whole page at once.")
-    async def permissions(self, info: Info) -> list[Permission]:
-        rows = await info.context.loaders.permissions.load(self.model.id)
-        return [Permission(row=row) for row in rows]
-
-    @strawberry.field(description="The address of a pending email change, if any.")
-    async def requested_email(self, info: Info) -> str | None:
-        if not self._shows("requested_email"):
-            return None
-        return await info.context.loaders.requested_emails.load(self.model.id)
-
-    @strawberry.field
-    def affiliations(self) -> list[str]:
-        return list(self.model.affiliations or [])
-
-    @strawberry.field
-    def first_name(self) -> str:
-        return self.model.first_name
-
-    @strawberry.field
-    def last_name(self) -> str:
-        return self.model.last_name
-
-    @strawberry.field(description="Yourself, staff and support only.")
-    def birth_date(self) -> date | None:
-        return self.model.birth_date if self._shows("birth_date") else None
-
-    @strawberry.field
-    def identity_provider_name(self, info: Info) -> str:
-        return identity_provider(self.model, info.context.settings).name
-
-    @strawberry.field
-    def identity_provider_label(self, info: Info) -> str:
-        return identity_provider(self.model, info.context.settings).label
-
-    @strawberry.field
-    def identity_provider_management_url(self, info: Info) -> str:
-        return identity_provider(self.model, info.context.settings).management_url
-
-    @strawberry.field
-    def identity_provider_fields(self, info: Info) -> list[str]:
-        return identity_provider(self.model, info.context.settings).fields
-
-    @strawberry.field(description="The absolute URL of the user's image, if any.")
-    def image(self, info: Info) -> str | None:
-        return image_url(info.context.settings, self.model.image) if self._shows("image") else None
-
-    @strawberry.field
-    def identity_source(self) -> str:
-        return self.model.identity_source
-
-    @strawberry.field(description="Whether the user has a token. Staff and support only.")
-    async def has_active_session(self, info: Info) -> bool | None:
-        if not self._shows("has_active_session"):
-            return None
-        return await info.context.loaders.tokens.load(self.model.id) is not None
 
     @strawberry.field(
         description="The address you call from, as REST's me shows it: only on me, else null."

@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.permissions import load_permissions, permission_to_waldur
-from gql_users.accounts.render import render_datetime
+from gql_users.accounts.wire import render_datetime
 from gql_users.db.engine import count_sql
 from gql_users.db.models import User
 from tests.conftest import Factory

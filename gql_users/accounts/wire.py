@@ -1,8 +1,7 @@
-"""Waldur's wire forms for uuids and datetimes, shared by every renderer of the core.
+"""Waldur's wire forms of uuids, datetimes and dates, shared by every renderer of the core.
 
-Both APIs show the same strings (Part A item 12 and B §3.0): uuids as 32 lowercase hex
-characters, datetimes as ISO-8601 in UTC with a "Z" suffix, dates as ``YYYY-MM-DD``, as DRF
-renders them.
+Both APIs show the same strings: uuids as 32 lowercase hex characters, datetimes as ISO-8601
+in UTC with a "Z" suffix, dates as ``YYYY-MM-DD``, as DRF renders them.
 """
 
 from __future__ import annotations
@@ -35,6 +34,13 @@ def render_optional_datetime(value: datetime | None) -> str | None:
     return None if value is None else render_datetime(value)
 
 
-def render_optional_date(value: date | None) -> str | None:
-    """A calendar date as DRF's DateField writes it: ``2024-01-02``."""
-    return None if value is None else value.isoformat()
+def wire_form(value: object) -> object:
+    """``value`` as a JSON body carries it: uuids, datetimes and dates in the forms above,
+    anything else (strings, numbers, booleans, lists of strings, None) as it is."""
+    if isinstance(value, uuid.UUID):
+        return render_uuid(value)
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return render_datetime(value)
+    if isinstance(value, date):  # as DRF's DateField writes it: 2024-01-02
+        return value.isoformat()
+    return value
