@@ -17,19 +17,20 @@ import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
 from gql_users.accounts.render import render_datetime
-from gql_users.accounts.validation import parse_iso_date
+from gql_users.accounts.validation import parse_iso_date, parse_uuid
 
 JSONValue = NewType("JSONValue", object)
 """Annotate a field with this to expose an arbitrary JSON value as the ``JSON`` scalar."""
 
 
-def parse_uuid(value: Any) -> uuid.UUID:
+def uuid_from_input(value: Any) -> uuid.UUID:
+    """The core's ``parse_uuid``, with a GraphQL message when the value is no uuid."""
     if not isinstance(value, str):
         raise ValueError("UUID must be a string of 32 hex digits, with or without hyphens.")
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a valid UUID.") from None
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise ValueError(f"{value!r} is not a valid UUID.")
+    return parsed
 
 
 def serialize_uuid(value: uuid.UUID) -> str:
@@ -65,7 +66,7 @@ UUID_SCALAR = strawberry.scalar(
     name="UUID",
     description="A UUID, written as 32 lowercase hex digits; hyphenated input is accepted.",
     serialize=serialize_uuid,
-    parse_value=parse_uuid,
+    parse_value=uuid_from_input,
 )
 DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",

@@ -20,9 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.errors import BadRequest, NotFound, ValidationFailed
-from gql_users.accounts.tokens import parse_uuid
 from gql_users.accounts.user_input import identity_provider_fields
-from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string
+from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string, parse_uuid
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
 from gql_users.mail import compose_message, is_valid_email
@@ -167,7 +166,7 @@ async def confirm_email_change(
             malformed code, ``["Request has expired."]`` after ``settings.email_change_max_age``.
         NotFound: no request has that code.
     """
-    code_uuid = parse_uuid(code) if isinstance(code, str) else None
+    code_uuid = parse_uuid(code)
     if code_uuid is None:
         raise ValidationFailed([CODE_REQUIRED])
     now = now or utcnow()

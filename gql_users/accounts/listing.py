@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
 from gql_users.accounts.errors import ListingRefused, NotFound
-from gql_users.accounts.filters import UserFilter, apply_filter, parse_uuid
+from gql_users.accounts.filters import UserFilter, apply_filter
 from gql_users.accounts.ordering import OrderKey, order_by_clauses
 from gql_users.accounts.pagination import Page, PageRequest
+from gql_users.accounts.validation import parse_uuid
 from gql_users.accounts.visibility import visible_users
 from gql_users.db.models import User
 

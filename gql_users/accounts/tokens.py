@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import AuthenticationFailed, Conflict, PermissionDenied
+from gql_users.accounts.validation import parse_uuid
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import AuthToken, User, utcnow
 
@@ -93,16 +93,6 @@ async def authenticate_token(
         await session.commit()
         token.created = now
     return user, token
-
-
-def parse_uuid(value: str | None) -> uuid.UUID | None:
-    """A UUID written as 32 hex digits or hyphenated; None for anything else."""
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value.strip())
-    except (ValueError, AttributeError):
-        return None
 
 
 async def impersonate(session: AsyncSession, caller: Caller, header: str | None) -> Caller:

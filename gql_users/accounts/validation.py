@@ -7,6 +7,7 @@ multipart bodies give strings ("true", "True", "None"), so coercion accepts all 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -127,3 +128,14 @@ def coerce_optional_birth_date(value: Any) -> date | None:
     if parsed > datetime.now(UTC).date():
         raise ValueError(FUTURE_BIRTH_DATE)
     return parsed
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """A uuid written as 32 hex digits, hyphenated or not, surrounding spaces allowed (what
+    Django's UUIDField accepts); None for anything else, non-strings included."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None

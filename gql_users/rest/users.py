@@ -19,13 +19,16 @@ from gql_users.accounts.errors import ListingRefused
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import count_users, get_visible_user, list_users_page
 from gql_users.accounts.operations import UserChanges
-from gql_users.accounts.ordering import parse_ordering
-from gql_users.accounts.pagination import PageRequest
 from gql_users.accounts.shaping import readable_fields, select_fields
 from gql_users.accounts.user_details import load_user_details
 from gql_users.db.models import User
 from gql_users.rest.links import link_header
 from gql_users.rest.parsing import query_lists, read_body, requested_fields
+from gql_users.rest.query import (
+    ordering_from_query,
+    page_request_from_query,
+    user_filter_from_query,
+)
 from gql_users.rest.render import render_token, render_user, user_url
 from gql_users.web.auth_routes import client_address
 from gql_users.web.keys import EDUTEAMS, SETTINGS, request_caller, request_session
@@ -67,7 +70,7 @@ def _uuid(request: web.Request) -> str:
 
 def _query_filter(request: web.Request) -> UserFilter:
     """Waldur applies the list filters to retrieve, update and delete too (B §7.14)."""
-    return UserFilter.from_query(query_lists(request.query))
+    return user_filter_from_query(query_lists(request.query))
 
 
 async def list_or_count(request: web.Request) -> web.Response:
@@ -79,9 +82,9 @@ async def list_or_count(request: web.Request) -> web.Response:
     query = query_lists(request.query)
     head = request.method == "HEAD"
     try:
-        user_filter = UserFilter.from_query(query)
-        ordering = parse_ordering(query.get("o", []))
-        page_request = PageRequest.from_query(_last(query, "page"), _last(query, "page_size"))
+        user_filter = user_filter_from_query(query)
+        ordering = ordering_from_query(query.get("o", []))
+        page_request = page_request_from_query(_last(query, "page"), _last(query, "page_size"))
         if head:
             page = page_request.resolve(await count_users(session, caller, user_filter))
         else:
