@@ -9,13 +9,13 @@ keyset cursors instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from gql_users.accounts.errors import NotFound
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 300
-LAST_PAGE = "last"
+LAST_PAGE: Final = "last"
 INVALID_PAGE = "Invalid page."
 
 

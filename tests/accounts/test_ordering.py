@@ -8,7 +8,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import list_users
 from gql_users.accounts.ordering import (
@@ -23,39 +22,11 @@ from gql_users.rest.query import ordering_from_query
 from tests.accounts.read_world import usernames_for
 from tests.conftest import Factory
 
-# --- parsing ---------------------------------------------------------------------------------
+# --- keys and columns ------------------------------------------------------------------------
 
 
-def test_csv_and_repeated_values_both_apply_in_order() -> None:
-    expected = [OrderKey("is_active", True), OrderKey("username"), OrderKey("email", True)]
-    assert ordering_from_query(["-is_active,username,-email"]) == expected
-    assert ordering_from_query(["-is_active", "username", "-email"]) == expected
-    assert ordering_from_query(["-is_active,username", "-email"]) == expected
-
-
-def test_blank_items_are_skipped_and_nothing_means_default() -> None:
-    assert ordering_from_query([]) == []
-    assert ordering_from_query(["", " , "]) == []
-    assert ordering_from_query([" username , "]) == [OrderKey("username")]
+def test_no_keys_means_username_then_the_tiebreaker() -> None:
     assert sort_columns([]) == [SortColumn("username"), SortColumn("id")]
-
-
-@pytest.mark.parametrize(
-    ("values", "named"),
-    [
-        (["unknown"], "unknown"),
-        (["username,-password"], "-password"),
-        (["email", "id"], "id"),
-        (["--email"], "--email"),
-        (["date_joined"], "date_joined"),
-    ],
-)
-def test_unknown_names_are_a_validation_error(values: list[str], named: str) -> None:
-    with pytest.raises(ValidationFailed) as raised:
-        ordering_from_query(values)
-    assert raised.value.errors == {
-        "o": [f"Select a valid choice. {named} is not one of the available choices."]
-    }
 
 
 def test_every_key_exposes_its_columns_and_direction() -> None:
