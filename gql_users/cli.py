@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gql_users import __version__
-from gql_users.accounts.admin import CreatedUser, create_user
+from gql_users.accounts.admin import CreatedUser, create_user_from_cli
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.validation import INVALID_USERNAME
 from gql_users.cli_schema import export_schema
@@ -176,7 +176,7 @@ def create_user_command(
     settings = load_settings()
 
     async def create(session: AsyncSession) -> CreatedUser:
-        return await create_user(
+        return await create_user_from_cli(
             session,
             settings,
             username=username,

@@ -23,8 +23,8 @@ JSONValue = NewType("JSONValue", object)
 """Annotate a field with this to expose an arbitrary JSON value as the ``JSON`` scalar."""
 
 
-def parse_uuid_value(value: Any) -> uuid.UUID:
-    """The ``UUID`` scalar's input: the core's one UUID parser, its refusal made a message."""
+def uuid_from_input(value: Any) -> uuid.UUID:
+    """The core's ``parse_uuid``, with a GraphQL message when the value is no uuid."""
     if not isinstance(value, str):
         raise ValueError("UUID must be a string of 32 hex digits, with or without hyphens.")
     parsed = parse_uuid(value)
@@ -66,7 +66,7 @@ UUID_SCALAR = strawberry.scalar(
     name="UUID",
     description="A UUID, written as 32 lowercase hex digits; hyphenated input is accepted.",
     serialize=serialize_uuid,
-    parse_value=parse_uuid_value,
+    parse_value=uuid_from_input,
 )
 DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",

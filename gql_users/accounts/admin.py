@@ -2,8 +2,8 @@
 
 The command line is trusted (whoever runs it can read the database anyway), so there is no
 caller and no permission check. Everything else is the API's: the same field validation
-(``user_input``), username uniqueness, slug and token as ``users.create_user``, and the
-password policy of ``change_password``.
+(``user_input``), username uniqueness, slug and token as ``users.insert_user``, and the
+password policy of ``set_password``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class CreatedUser:
     token: AuthToken
 
 
-async def create_user(
+async def create_user_from_cli(
     session: AsyncSession,
     settings: Settings,
     *,

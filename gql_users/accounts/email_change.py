@@ -2,10 +2,9 @@
 
 A request stores the new address under a random code (one pending request per user). The
 address changes only when someone presents the code, which the confirmation mail sends to the
-*new* address. The functions here commit their own transaction and return the message to send;
-the adapter sends it after the commit in one line::
-
-    await send_quietly(mail_backend(settings), message)
+*new* address. The functions here commit their own transaction; ``request_email_change``
+returns the message, which ``gql_users.accounts.operations.change_email`` sends after the commit.
+The callers' checks are the operations' too.
 """
 
 from __future__ import annotations
@@ -20,10 +19,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller, ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound, ValidationFailed
 from gql_users.accounts.user_input import identity_provider_fields
-from gql_users.accounts.users import ensure_self_or_staff
 from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string, parse_uuid
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
@@ -82,7 +79,6 @@ def confirmation_message(
 async def request_email_change(
     session: AsyncSession,
     settings: Settings,
-    caller: Caller,
     target: User,
     email: Any,
     now: datetime | None = None,
@@ -101,14 +97,10 @@ async def request_email_change(
         The confirmation message, to send after this function returns (``send_quietly``).
 
     Raises:
-        NotAuthenticated: anonymous caller.
-        PermissionDenied: a non-staff caller and another user.
         BadRequest: the target's identity provider owns the email field.
         ValidationFailed: ``{"email": [...]}``.
         NotFound: the target was deleted meanwhile.
     """
-    ensure_authenticated(caller)
-    ensure_self_or_staff(caller, target)  # staff on anyone, others on themselves (B §3.9)
     if "email" in identity_provider_fields(target, settings):
         raise BadRequest(EMAIL_NOT_CHANGEABLE)
     new_email = clean_email(email)
@@ -135,19 +127,13 @@ async def request_email_change(
     return message
 
 
-async def cancel_email_change(session: AsyncSession, caller: Caller, target: User) -> bool:
+async def cancel_email_change(session: AsyncSession, target: User) -> bool:
     """Delete the target's pending request, if any, and commit.
 
     Returns:
         True when a request was deleted (REST answers "successfully deleted"), False when
         there was none ("has not been found"); both are successes.
-
-    Raises:
-        NotAuthenticated: anonymous caller.
-        PermissionDenied: a non-staff caller and another user.
     """
-    ensure_authenticated(caller)
-    ensure_self_or_staff(caller, target)  # staff on anyone, others on themselves (B §3.9)
     result = await session.execute(
         delete(EmailChangeRequest).where(EmailChangeRequest.user_id == target.id)
     )
@@ -180,7 +166,7 @@ async def confirm_email_change(
             malformed code, ``["Request has expired."]`` after ``settings.email_change_max_age``.
         NotFound: no request has that code.
     """
-    code_uuid = parse_uuid(code) if isinstance(code, str) else None
+    code_uuid = parse_uuid(code)
     if code_uuid is None:
         raise ValidationFailed([CODE_REQUIRED])
     now = now or utcnow()

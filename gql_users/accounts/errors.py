@@ -51,6 +51,11 @@ class PermissionDenied(AccountsError):
         super().__init__(detail)
 
 
+class ListingRefused(PermissionDenied):
+    """A 403 for listing users that Waldur answers with a bare JSON string, not the usual
+    ``{"detail": ...}`` (an identity manager asking for the list)."""
+
+
 class NotFound(AccountsError):
     status = 404
     code = "NOT_FOUND"

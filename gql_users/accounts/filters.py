@@ -1,24 +1,23 @@
-"""The user list filters of behaviour.md B §4.1: a typed value, its query-string parser, its SQL.
+"""The user list filters: a typed value and its SQL.
 
-``UserFilter`` is what both APIs build: the REST shim through ``UserFilter.from_query`` (raw query
-strings, Waldur's parsing quirks), GraphQL directly from its typed input. ``apply_filter`` turns
-it into WHERE conditions; every condition is on ``users`` or an ``IN (subquery)``, never a join,
-so no user appears twice and the count needs no DISTINCT.
+``UserFilter`` is what both APIs build: the REST shim from the query string
+(``gql_users.rest.query``, with Waldur's parsing quirks), GraphQL from its typed input.
+``apply_filter`` turns it into WHERE conditions; every condition is on ``users`` or an
+``IN (subquery)``, never a join, so no user appears twice and the count needs no DISTINCT.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
-from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message, parse_uuid
+from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message
 from gql_users.db.folding import fold_ascii
 from gql_users.db.models import Customer, Project, Role, User, UserRole
 
@@ -28,20 +27,6 @@ MAX_FILTER_LENGTH = 8_190
 can be longer; GraphQL, whose filters arrive in a body, gets the same bound. An unbounded value
 would reach the database as a LIKE pattern or a parameter of any size
 (docs/hardening.md#graphql-limits)."""
-
-INVALID_DATETIME = "Enter a valid date/time."
-INVALID_UUID = "Must be a valid UUID."
-
-_TRUE = frozenset({"true", "1"})
-_FALSE = frozenset({"false", "0"})
-_BOOLEAN_PARAMS = ("is_active", "is_staff", "is_support")
-_DATETIME_PARAMS = ("date_joined", "modified", "agreement_date")
-_UUID_PARAMS = ("customer_uuid", "project_uuid")
-_ROLE_PARAMS = ("organization_roles", "project_roles")
-# An offset whose "+" reached us unencoded arrives as a space: "2024-01-02T03:04:05 00:00".
-_SPACE_FOR_PLUS_OFFSET = re.compile(
-    r"(?P<head>.*[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?) (?P<offset>\d{2}:?\d{2})"
-)
 
 
 def _filter_length(items: Sequence[object]) -> int:
@@ -100,7 +85,7 @@ class UserFilter:
     @classmethod
     def from_values(cls, values: Mapping[str, object]) -> UserFilter:
         """Build from values an API has already typed (GraphQL's filter input), normalised as
-        ``from_query`` normalises query strings, so that both APIs filter alike.
+        the REST shim normalises query strings, so that both APIs filter alike.
 
         None and an empty string mean "no filter" (as an empty query parameter does); list
         items are stripped and blank ones dropped, so an empty ``username_list`` still
@@ -126,55 +111,6 @@ class UserFilter:
         if errors:
             raise ValidationFailed(errors)
         return cls(**kept)  # type: ignore[arg-type]
-
-    @classmethod
-    def from_query(cls, params: Mapping[str, Sequence[str]]) -> UserFilter:
-        """Parse raw query-string values (every value of each key, in request order).
-
-        For single-valued filters the last value wins, as Django's ``QueryDict`` does. Empty
-        values and unknown keys are ignored. All bad values are reported together.
-
-        Raises:
-            ValidationFailed: ``{"date_joined": ["Enter a valid date/time."]}`` for a date that
-                does not parse, ``{"customer_uuid": ["Must be a valid UUID."]}`` for a malformed
-                uuid (Part A item 3), ``["Null characters are not allowed."]`` for a value
-                holding NUL, one key per bad parameter.
-        """
-        values: dict[str, object] = {}
-        errors: dict[str, list[str]] = {}
-        for field in fields(cls):
-            name = field.name
-            if any("\x00" in value for value in params.get(name, ())):
-                # PostgreSQL text cannot hold NUL; Django's form fields refuse it the same way.
-                errors[name] = [NULL_CHARACTERS]
-                continue
-            if name in _ROLE_PARAMS:
-                roles = tuple(value.strip() for value in params.get(name, ()) if value.strip())
-                if roles:
-                    values[name] = roles
-                continue
-            raw = _last(params, name)
-            if raw is None:
-                continue
-            if name == "username_list":
-                values[name] = parse_username_list(raw)
-            elif name in _BOOLEAN_PARAMS:
-                values[name] = parse_boolean(raw)
-            elif name in _DATETIME_PARAMS:
-                parsed_datetime = parse_datetime(raw)
-                if parsed_datetime is None:
-                    errors[name] = [INVALID_DATETIME]
-                values[name] = parsed_datetime
-            elif name in _UUID_PARAMS:
-                parsed_uuid = parse_uuid(raw)
-                if parsed_uuid is None:
-                    errors[name] = [INVALID_UUID]
-                values[name] = parsed_uuid
-            else:
-                values[name] = raw
-        if errors:
-            raise ValidationFailed(errors)
-        return cls(**values)  # type: ignore[arg-type]
 
 
 FILTER_READS: dict[str, tuple[str, ...]] = {
@@ -205,53 +141,6 @@ FILTER_READS: dict[str, tuple[str, ...]] = {
 """The user fields (``shaping.USER_FIELDS`` names) whose values each filter compares. The
 membership filters read the roles, which ``permissions`` shows; ``modified`` is a value that
 no response shows."""
-
-
-def _last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    given = params.get(name)
-    if not given or given[-1] == "":
-        return None
-    return given[-1]
-
-
-def parse_username_list(raw: str) -> tuple[str, ...]:
-    """``"a, b,,"`` -> ``("a", "b")``; a value of only commas and blanks gives ``()``."""
-    return tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
-
-
-def parse_boolean(raw: str) -> bool | None:
-    """true/false/1/0 in any case; anything else means "no filter" (django-filter's
-    BooleanWidget)."""
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return None
-
-
-def parse_datetime(raw: str) -> datetime | None:
-    """An ISO datetime or date; naive values are UTC (Waldur's TIME_ZONE). None when invalid,
-    or when its UTC time falls outside years 1-9999.
-
-    A "+" in an offset that reached us unencoded (decoded as a space) is put back rather than
-    rejected: a hand-typed URL deserves the same answer as the generated client's.
-    """
-    text = raw.strip()
-    unencoded_plus = _SPACE_FOR_PLUS_OFFSET.fullmatch(text)
-    if unencoded_plus:
-        text = f"{unencoded_plus['head']}+{unencoded_plus['offset']}"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            value = datetime.combine(date.fromisoformat(text), datetime.min.time())
-        except ValueError:
-            return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
-        return None
 
 
 def icontains(column: ColumnElement[str], value: str) -> ColumnElement[bool]:

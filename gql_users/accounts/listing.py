@@ -12,7 +12,7 @@ from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
-from gql_users.accounts.errors import NotFound, PermissionDenied
+from gql_users.accounts.errors import ListingRefused, NotFound
 from gql_users.accounts.filters import UserFilter, apply_filter
 from gql_users.accounts.ordering import OrderKey, order_by_clauses
 from gql_users.accounts.pagination import Page, PageRequest
@@ -29,12 +29,12 @@ def ensure_can_list_users(caller: Caller) -> None:
 
     Raises:
         NotAuthenticated: anonymous caller (401).
-        PermissionDenied: identity manager who is neither staff nor support (403; the REST
-            shim renders this one detail as a bare JSON string, as Waldur does).
+        ListingRefused: identity manager who is neither staff nor support (403; the REST
+            shim renders it as a bare JSON string, as Waldur does).
     """
     ensure_authenticated(caller)
     if caller.kind is CallerKind.IDENTITY_MANAGER:
-        raise PermissionDenied(IDENTITY_MANAGER_CANNOT_LIST)
+        raise ListingRefused(IDENTITY_MANAGER_CANNOT_LIST)
 
 
 def filtered_users(caller: Caller, user_filter: UserFilter | None = None) -> Select[User]:

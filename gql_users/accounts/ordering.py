@@ -23,7 +23,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from gql_users.accounts.errors import ValidationFailed
 from gql_users.db.models import User
 
 ORDERING_FIELDS: dict[str, tuple[str, ...]] = {
@@ -119,39 +118,6 @@ class OrderKey:
 
 
 DEFAULT_ORDERING: tuple[OrderKey, ...] = (OrderKey("username"),)
-
-
-def invalid_choice(value: str) -> ValidationFailed:
-    return ValidationFailed(
-        {"o": [f"Select a valid choice. {value} is not one of the available choices."]}
-    )
-
-
-def parse_ordering(values: Sequence[str]) -> list[OrderKey]:
-    """Parse every ``o`` value: each may be a comma-separated list (``o=-is_active,username``)
-    and ``o`` may be repeated (``o=-is_active&o=username``, as the generated client sends it);
-    all keys apply, in order (Part A item 4). Blank items are skipped.
-
-    Returns:
-        The keys in request order; an empty list when none were given (then the default,
-        username ascending, applies).
-
-    Raises:
-        ValidationFailed: ``{"o": ["Select a valid choice. X is not one of the available
-            choices."]}`` naming the first unknown item as it was written.
-    """
-    keys: list[OrderKey] = []
-    for value in values:
-        for item in value.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            descending = item.startswith("-")
-            name = item[1:] if descending else item
-            if name not in ORDERING_FIELDS:
-                raise invalid_choice(item)
-            keys.append(OrderKey(name, descending))
-    return keys
 
 
 def sort_columns(keys: Sequence[OrderKey]) -> list[SortColumn]:

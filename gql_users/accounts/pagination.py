@@ -1,24 +1,22 @@
 """Page-number pagination of the REST list (behaviour.md B §4.4), as pure arithmetic.
 
-The REST shim parses ``page`` and ``page_size`` into a ``PageRequest``, counts the filtered
-users, resolves the request against that total into a ``Page`` (offset and limit for the SQL),
-and builds its ``Link`` header from ``page_links``. GraphQL uses keyset cursors instead.
+The REST shim parses ``page`` and ``page_size`` into a ``PageRequest`` (``gql_users.rest.query``),
+counts the filtered users, resolves the request against that total into a ``Page`` (offset
+and limit for the SQL), and builds its ``Link`` header from ``page_links``. GraphQL uses
+keyset cursors instead.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from gql_users.accounts.errors import NotFound
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 300
-LAST_PAGE = "last"
+LAST_PAGE: Final = "last"
 INVALID_PAGE = "Invalid page."
-
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,21 +52,6 @@ class PageRequest:
     page: int | Literal["last"] = 1
     size: int = DEFAULT_PAGE_SIZE
 
-    @classmethod
-    def from_query(cls, page: str | None, page_size: str | None) -> PageRequest:
-        """Parse the raw ``page`` and ``page_size`` values (None when absent).
-
-        ``page_size``: a positive integer, cut to 300; anything else (0, negative, not a number,
-        empty, over 4,300 digits) falls back to 10, as DRF does. ``page``: absent means 1,
-        ``last`` means the last page; other values must be integers and are range-checked by
-        ``resolve``.
-
-        Raises:
-            NotFound: "Invalid page." when ``page`` is present but not an integer (an empty
-                value included, as Django's paginator rejects it) or over 4,300 digits.
-        """
-        return cls(page=_parse_page(page), size=parse_page_size(page_size))
-
     def resolve(self, total: int) -> Page:
         """Place the request on a result of ``total`` items.
 
@@ -82,38 +65,6 @@ class PageRequest:
         if not 1 <= number <= num_pages:
             raise NotFound(INVALID_PAGE)
         return Page(number=number, size=self.size, num_pages=num_pages, total=total)
-
-
-def _parse_int(raw: str) -> int | None:
-    """An integer written in decimal (spaces and a sign allowed), else None.
-
-    Over 4,300 digits is None too: Python's ``int()`` refuses to convert that many (a guard
-    against quadratic conversion), and so Django's paginator and DRF's page size do.
-    """
-    if not _INTEGER.fullmatch(raw):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return None
-
-
-def _parse_page(raw: str | None) -> int | Literal["last"]:
-    if raw is None:
-        return 1
-    if raw == LAST_PAGE:
-        return LAST_PAGE
-    number = _parse_int(raw)
-    if number is None:
-        raise NotFound(INVALID_PAGE)
-    return number
-
-
-def parse_page_size(raw: str | None) -> int:
-    size = None if raw is None else _parse_int(raw)
-    if size is None:
-        return DEFAULT_PAGE_SIZE
-    return min(size, MAX_PAGE_SIZE) if size > 0 else DEFAULT_PAGE_SIZE
 
 
 def count_pages(total: int, size: int) -> int:

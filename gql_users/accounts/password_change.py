@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller, ensure_authenticated
-from gql_users.accounts.errors import NotFound, PermissionDenied, ValidationFailed
+from gql_users.accounts.errors import NotFound, ValidationFailed
 from gql_users.accounts.login import MAX_CREDENTIAL_LENGTH
 from gql_users.accounts.passwords import hash_password, validate_password
 from gql_users.accounts.validation import (
@@ -51,8 +50,8 @@ def clean_new_password(value: Any) -> str:
     raise ValidationFailed({"new_password": [message]})
 
 
-async def change_password(
-    session: AsyncSession, settings: Settings, caller: Caller, target: User, new_password: Any
+async def set_password(
+    session: AsyncSession, settings: Settings, target: User, new_password: Any, *, staff_user: User
 ) -> None:
     """Hash ``new_password`` with argon2id (in a worker thread) and store it for ``target``.
 
@@ -60,16 +59,12 @@ async def change_password(
 
     Args:
         new_password: the raw ``new_password`` value of the request body.
+        staff_user: who sets it (logged); ``operations.change_password`` checked they are staff.
 
     Raises:
-        NotAuthenticated: anonymous caller.
-        PermissionDenied: the caller is not staff (support and the target itself included).
         ValidationFailed: ``{"new_password": [...]}``: missing, blank, or against the policy.
         NotFound: the target was deleted meanwhile.
     """
-    staff_user = ensure_authenticated(caller)
-    if not caller.is_staff:
-        raise PermissionDenied()
     password = clean_new_password(new_password)
     validate_password(password, target, settings)
     encoded = await asyncio.to_thread(hash_password, password)

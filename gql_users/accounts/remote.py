@@ -1,4 +1,4 @@
-"""eduTEAMS synchronisation: ``pull_remote_user`` (B §3.13; SSH keys are out of scope, A §11).
+"""eduTEAMS synchronisation: ``sync_from_eduteams`` (B §3.13; SSH keys are out of scope, A §11).
 
 The HTTP side (access-token cache, userinfo lookup, size limits) is
 ``gql_users.eduteams.client``; this module only needs something with ``get_userinfo``
@@ -21,13 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.callers import Caller
-from gql_users.accounts.errors import (
-    BadRequest,
-    NotAuthenticated,
-    PermissionDenied,
-    ValidationFailed,
-)
+from gql_users.accounts.errors import BadRequest, ValidationFailed
 from gql_users.accounts.slugs import generate_slug
 from gql_users.accounts.tokens import create_token
 from gql_users.db.conflicts import dialect_insert
@@ -152,11 +146,10 @@ def parse_userinfo(info: dict[str, Any]) -> RemoteProfile:
 # --- the service -------------------------------------------------------------------------------
 
 
-async def pull_remote_user(
+async def sync_from_eduteams(
     session: AsyncSession,
     settings: Settings,
     client: UserinfoSource,
-    caller: Caller,
     target: User,
     *,
     now: datetime | None = None,
@@ -171,20 +164,13 @@ async def pull_remote_user(
         session: the request's session; committed at the end.
         settings: ``eduteams_enabled`` and the ``token_lifetime`` of created users.
         client: the app's eduTEAMS client.
-        caller: staff, or the target user themselves.
         target: the local user whose username is looked up in eduTEAMS.
         now: the sync time (tests pin it).
 
     Raises:
-        NotAuthenticated: anonymous caller.
-        PermissionDenied: a non-staff caller on another user.
         ValidationFailed: the target is not an eduTEAMS user, or the sync is disabled.
         BadRequest: eduTEAMS could not be asked or answered unusably; nothing is written.
     """
-    if not caller.is_authenticated:
-        raise NotAuthenticated()
-    if not (caller.is_staff or caller.is_self(target)):
-        raise PermissionDenied()
     if EDUTEAMS not in (target.identity_source, target.registration_method):
         raise ValidationFailed([NOT_MANAGED])
     if not settings.eduteams_enabled:

@@ -1,4 +1,9 @@
-"""User writes: create, update, delete, and the staff token actions (B §3.3-3.5, §3.7-3.8)."""
+"""User writes: create, update, delete, and the staff token actions, and the lookups that find
+their targets.
+
+The writes assume their caller has been checked: ``gql_users.accounts.operations`` runs each
+whole operation (checks, input, write, commit) in Waldur's order.
+"""
 
 from __future__ import annotations
 
@@ -37,10 +42,15 @@ MUST_AGREE = "User must agree with the policy."
 NO_ACTIVE_TOKEN = "User has no active token."
 
 
-def ensure_staff(caller: Caller) -> None:
-    """Raises: PermissionDenied unless the caller is staff."""
-    if not caller.is_staff:
+def ensure_staff(caller: Caller) -> User:
+    """The caller's user, who is staff.
+
+    Raises:
+        PermissionDenied: the caller is not staff (or anonymous).
+    """
+    if caller.user is None or not caller.user.is_staff:
         raise PermissionDenied()
+    return caller.user
 
 
 def ensure_self_or_staff(caller: Caller, target: User) -> None:
@@ -124,7 +134,7 @@ def restrict(allowed: frozenset[str], accepted_fields: Collection[str] | None) -
     return allowed & known if known else allowed
 
 
-async def create_user(
+async def insert_user(
     session: AsyncSession,
     settings: Settings,
     caller: Caller,
@@ -133,15 +143,14 @@ async def create_user(
     image: ImageChange = KEEP_IMAGE,
     accepted_fields: Collection[str] | None = None,
 ) -> User:
-    """Create a user (staff only): unusable password, a token, a slug, no agreement date.
+    """Validate ``data`` and store a new user with an unusable password, a token, a slug and
+    no agreement date; commits. ``caller`` (staff) decides which fields are writable.
 
     ``token_lifetime`` is honoured when given (Part A §6), else the configured default.
 
     Raises:
-        PermissionDenied: the caller is not staff.
         ValidationFailed: bad fields or a username already in use.
     """
-    ensure_staff(caller)
     # A user cannot exist without these, whatever ``field`` says.
     allowed = restrict(writable_fields(caller, None, settings), accepted_fields) | {
         "username",
@@ -174,7 +183,7 @@ async def create_user(
     return user
 
 
-async def update_user(
+async def apply_user_changes(
     session: AsyncSession,
     settings: Settings,
     caller: Caller,
@@ -190,12 +199,12 @@ async def update_user(
     (which stamps the agreement date), except a pure deactivation ``{is_active: false}`` of an
     active user, or a staff target (B §3.0 validate()).
 
+    ``caller`` (staff or the target itself) decides which fields are writable.
+
     Raises:
-        PermissionDenied: the caller is neither staff nor the target.
         ValidationFailed: bad fields, or the policy was not agreed to.
         NotFound: the target was deleted while this update ran.
     """
-    ensure_self_or_staff(caller, target)
     allowed = restrict(writable_fields(caller, target, settings), accepted_fields)
     user_input = validate_user_input(data, allowed=allowed, creating=False)
     values = dict(user_input.values)
@@ -247,16 +256,9 @@ async def _lock_image(session: AsyncSession, target: User) -> str | None:
     return await session.scalar(select(User.image).where(User.id == target.id))
 
 
-async def delete_user(
-    session: AsyncSession, settings: Settings, caller: Caller, target: User
-) -> None:
-    """Hard delete (staff only); tokens, roles and email requests go with it (FK cascades),
-    and the image file once the delete has committed (the one the row held when deleted).
-
-    Raises:
-        PermissionDenied: the caller is not staff.
-    """
-    ensure_staff(caller)
+async def delete_user_and_image(session: AsyncSession, settings: Settings, target: User) -> None:
+    """Hard delete; tokens, roles and email requests go with it (FK cascades), and the image
+    file once the delete has committed (the one the row held when deleted)."""
     image = await session.scalar(delete(User).where(User.id == target.id).returning(User.image))
     await session.commit()
     remove_image(settings, image)
@@ -270,27 +272,24 @@ class TokenInfo:
     token: AuthToken
 
 
-async def get_user_token(session: AsyncSession, caller: Caller, target: User) -> TokenInfo:
-    """Staff read of a user's token, expired or not.
+async def load_user_token(session: AsyncSession, target: User) -> TokenInfo:
+    """The user's token, expired or not.
 
     Raises:
-        PermissionDenied: the caller is not staff.
         NotFound: the user has no token (Part A §3: 404, not Waldur's 500).
     """
-    ensure_staff(caller)
     token = await get_token(session, target)
     if token is None:
         raise NotFound(NO_ACTIVE_TOKEN)
     return TokenInfo(user=target, token=token)
 
 
-async def refresh_user_token(session: AsyncSession, caller: Caller, target: User) -> TokenInfo:
-    """Replace the user's token with a new key (creating one if there was none).
+async def replace_user_token(session: AsyncSession, target: User) -> TokenInfo:
+    """Replace the user's token with a new key (creating one if there was none); commits.
 
     Raises:
-        PermissionDenied: the caller is not staff.
+        NotFound: the user was deleted meanwhile.
     """
-    ensure_staff(caller)
     try:
         token = await create_token(session, target)
         await session.commit()
@@ -300,7 +299,3 @@ async def refresh_user_token(session: AsyncSession, caller: Caller, target: User
             raise
         raise NotFound() from error
     return TokenInfo(user=target, token=token)
-
-
-async def delete_user_tokens(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))

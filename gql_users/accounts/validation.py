@@ -139,3 +139,8 @@ def coerce_optional_birth_date(value: Any) -> date | None:
     if parsed > datetime.now(UTC).date():
         raise ValueError(FUTURE_BIRTH_DATE)
     return parsed
+
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None

@@ -15,10 +15,6 @@ def render_uuid(value: uuid.UUID) -> str:
     return value.hex
 
 
-def render_optional_uuid(value: uuid.UUID | None) -> str | None:
-    return None if value is None else value.hex
-
-
 def render_datetime(value: datetime) -> str:
     """An aware (or naive, taken as UTC) datetime as DRF writes it: ``2024-01-02T03:04:05Z``.
 

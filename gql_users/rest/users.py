@@ -1,28 +1,24 @@
 """The Waldur users API (``/api/users/...``): parse, call the accounts core, render.
 
-Targets are found by the core's ``find_own_or_staff_target`` and ``find_staff_target``, which
-check in Waldur's order: authentication (401), the checks Waldur makes before the lookup (403),
-the lookup (404), then the checks after it (403). GraphQL calls the same functions.
+Each write is one call of ``gql_users.accounts.operations``, which checks in Waldur's order
+(authentication, the checks made before the lookup, the lookup, the checks after it) and
+reads the body through the reader it is given only once those have passed. GraphQL calls the
+same operations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from gql_users.accounts import email_change, password_change, remote, users
-from gql_users.accounts.errors import PermissionDenied
+from gql_users.accounts import operations
+from gql_users.accounts.errors import ListingRefused
 from gql_users.accounts.filters import UserFilter
-from gql_users.accounts.listing import (
-    IDENTITY_MANAGER_CANNOT_LIST,
-    count_users,
-    get_visible_user,
-    list_users_page,
-)
-from gql_users.accounts.ordering import parse_ordering
-from gql_users.accounts.pagination import PageRequest
+from gql_users.accounts.listing import count_users, get_visible_user, list_users_page
+from gql_users.accounts.operations import UserChanges
 from gql_users.accounts.shaping import readable_fields, select_fields
 from gql_users.accounts.user_details import load_user_details
 from gql_users.accounts.user_fields import user_url
@@ -31,9 +27,13 @@ from gql_users.http.addresses import client_address
 from gql_users.http.authentication import require_caller
 from gql_users.http.keys import EDUTEAMS, SETTINGS, request_caller, request_session
 from gql_users.http.responses import JSON, json_response
-from gql_users.mail import mail_backend, send_quietly
 from gql_users.rest.links import link_header
 from gql_users.rest.parsing import query_lists, read_body, requested_fields
+from gql_users.rest.query import (
+    ordering_from_query,
+    page_request_from_query,
+    user_filter_from_query,
+)
 from gql_users.rest.representation import render_token, render_user
 
 USER = "/api/users/{uuid}/"
@@ -71,7 +71,7 @@ def _uuid(request: web.Request) -> str:
 
 def _query_filter(request: web.Request) -> UserFilter:
     """Waldur applies the list filters to retrieve, update and delete too (B §7.14)."""
-    return UserFilter.from_query(query_lists(request.query))
+    return user_filter_from_query(query_lists(request.query))
 
 
 async def list_or_count(request: web.Request) -> web.Response:
@@ -83,19 +83,17 @@ async def list_or_count(request: web.Request) -> web.Response:
     query = query_lists(request.query)
     head = request.method == "HEAD"
     try:
-        user_filter = UserFilter.from_query(query)
-        ordering = parse_ordering(query.get("o", []))
-        page_request = PageRequest.from_query(_last(query, "page"), _last(query, "page_size"))
+        user_filter = user_filter_from_query(query)
+        ordering = ordering_from_query(query.get("o", []))
+        page_request = page_request_from_query(_last(query, "page"), _last(query, "page_size"))
         if head:
             page = page_request.resolve(await count_users(session, caller, user_filter))
         else:
             page_users, page = await list_users_page(
                 session, caller, user_filter, ordering, page_request
             )
-    except PermissionDenied as denied:
-        if denied.detail == IDENTITY_MANAGER_CANNOT_LIST:
-            return json_response(denied.detail, status=403)  # Waldur's bare string body
-        raise
+    except ListingRefused as refused:
+        return json_response(refused.detail, status=403)  # Waldur's bare string body
     settings = request.app[SETTINGS]
     headers = {
         "X-Result-Count": str(page.total),
@@ -112,17 +110,27 @@ async def list_or_count(request: web.Request) -> web.Response:
     return json_response(body, headers=headers)
 
 
-async def create(request: web.Request) -> web.Response:
-    caller = require_caller(request)
-    users.ensure_staff(caller)
+async def _read_changes(request: web.Request) -> UserChanges:
     body = await read_body(request)
+    return UserChanges(body.data, body.image)
+
+
+def _body_field(request: web.Request, name: str) -> operations.InputReader[Any]:
+    """Reads one field of the body (None when absent), when the operation asks for it."""
+
+    async def read() -> Any:
+        return (await read_body(request)).data.get(name)
+
+    return read
+
+
+async def create(request: web.Request) -> web.Response:
     fields = requested_fields(query_lists(request.query))
-    user = await users.create_user(
+    user = await operations.create_user(
         request_session(request),
         request.app[SETTINGS],
-        caller,
-        body.data,
-        image=body.image,
+        request_caller(request),
+        partial(_read_changes, request),
         accepted_fields=fields,
     )
     location = user_url(request.app[SETTINGS], user)
@@ -138,30 +146,27 @@ async def retrieve(request: web.Request) -> web.Response:
 
 
 async def update(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_own_or_staff_target(
-        request_session(request), caller, _uuid(request), _query_filter(request)
-    )
-    body = await read_body(request)
     fields = requested_fields(query_lists(request.query))
-    user = await users.update_user(
+    user = await operations.update_user(
         request_session(request),
         request.app[SETTINGS],
-        caller,
-        target,
-        body.data,
-        image=body.image,
+        request_caller(request),
+        _uuid(request),
+        partial(_read_changes, request),
         accepted_fields=fields,
+        user_filter=_query_filter(request),
     )
     return await _render_one(request, user, fields)
 
 
 async def destroy(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_staff_target(
-        request_session(request), caller, _uuid(request), _query_filter(request)
+    await operations.delete_user(
+        request_session(request),
+        request.app[SETTINGS],
+        request_caller(request),
+        _uuid(request),
+        user_filter=_query_filter(request),
     )
-    await users.delete_user(request_session(request), request.app[SETTINGS], caller, target)
     return web.Response(status=204)
 
 
@@ -181,68 +186,65 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def token(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_staff_target(request_session(request), caller, _uuid(request))
-    info = await users.get_user_token(request_session(request), caller, target)
+    info = await operations.read_token(
+        request_session(request), request_caller(request), _uuid(request)
+    )
     return json_response(render_token(info))
 
 
 async def refresh_token(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
-    info = await users.refresh_user_token(request_session(request), caller, target)
+    info = await operations.refresh_token(
+        request_session(request), request_caller(request), _uuid(request)
+    )
     return json_response(render_token(info))
 
 
 async def change_email(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
-    body = await read_body(request)
-    settings = request.app[SETTINGS]
-    message = await email_change.request_email_change(
-        request_session(request), settings, caller, target, body.data.get("email")
+    await operations.change_email(
+        request_session(request),
+        request.app[SETTINGS],
+        request_caller(request),
+        _uuid(request),
+        _body_field(request, "email"),
     )
-    await send_quietly(mail_backend(settings), message)
     return json_response({"detail": "The change email request has been successfully created."})
 
 
 async def cancel_change_email(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
-    deleted = await email_change.cancel_email_change(request_session(request), caller, target)
-    if deleted:
+    outcome = await operations.cancel_change_email(
+        request_session(request), request_caller(request), _uuid(request)
+    )
+    if outcome.cancelled:
         return json_response({"detail": "The change email request has been successfully deleted."})
     return json_response({"detail": "The change email request has not been found."})
 
 
 async def confirm_email(request: web.Request) -> web.Response:
     body = await read_body(request)
-    await email_change.confirm_email_change(
+    await operations.confirm_email(
         request_session(request), request.app[SETTINGS], body.data.get("code")
     )
     return json_response({"detail": "Email has been successfully updated."})
 
 
 async def change_password(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
-    users.ensure_staff(caller)  # Waldur refuses non-staff before it parses the body
-    body = await read_body(request)
-    await password_change.change_password(
+    await operations.change_password(
         request_session(request),
         request.app[SETTINGS],
-        caller,
-        target,
-        body.data.get("new_password"),
+        request_caller(request),
+        _uuid(request),
+        _body_field(request, "new_password"),
     )
     return json_response({"status": "password set"})
 
 
 async def pull_remote_user(request: web.Request) -> web.Response:
-    caller = request_caller(request)
-    target = await users.find_own_or_staff_target(request_session(request), caller, _uuid(request))
-    await remote.pull_remote_user(
-        request_session(request), request.app[SETTINGS], request.app[EDUTEAMS], caller, target
+    await operations.pull_remote_user(
+        request_session(request),
+        request.app[SETTINGS],
+        request.app[EDUTEAMS],
+        request_caller(request),
+        _uuid(request),
     )
     return web.Response(status=200)
 

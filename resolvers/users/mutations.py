@@ -1,9 +1,8 @@
 """Mutations of the users domain.
 
-Each one finds its target through the same core function as the REST shim
-(``users.find_own_or_staff_target`` or ``users.find_staff_target``, which check in Waldur's
-order: authentication, the checks made before the lookup, the lookup, the checks after it),
-then calls the core write, which re-checks what it must. Input problems come back as
+Each one is a single call of the core's ``gql_users.accounts.operations``, the same as the REST
+shim's, which checks in Waldur's order (authentication, the checks made before the lookup, the
+lookup, the checks after it), writes, commits and mails. Input problems come back as
 ``userErrors`` (see ``resolvers/errors.py``).
 """
 
@@ -13,10 +12,9 @@ from uuid import UUID
 
 import strawberry
 
-from gql_users.accounts import email_change, password_change, remote, users
-from gql_users.accounts.callers import ensure_authenticated
+from gql_users.accounts import operations
 from gql_users.accounts.errors import BadRequest, ValidationFailed
-from gql_users.mail import mail_backend, send_quietly
+from gql_users.accounts.operations import UserChanges, already_read
 from resolvers.context import Info
 from resolvers.errors import user_errors
 from resolvers.users.inputs import CreateUserInput, UpdateUserInput, patch
@@ -43,15 +41,15 @@ class UserMutations:
     @strawberry.mutation(description="Create a user (staff only).")
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload | None:
         context = info.context
-        caller = context.caller
-        ensure_authenticated(caller)
-        users.ensure_staff(caller)
+        changes = already_read(UserChanges(patch(input)))
         async with core_write(context) as session:
             try:
-                user = await users.create_user(session, context.settings, caller, patch(input))
+                user = await operations.create_user(
+                    session, context.settings, context.caller, changes
+                )
             except InputProblem as problem:
                 return CreateUserPayload(user_errors=user_errors(problem))
-        return CreateUserPayload(user=User.shaped(caller, user))
+        return CreateUserPayload(user=User.shaped(context.caller, user))
 
     @strawberry.mutation(
         description="Change the fields given in input (staff, or the user themselves)."
@@ -60,34 +58,28 @@ class UserMutations:
         self, info: Info, uuid: UUID, input: UpdateUserInput
     ) -> UpdateUserPayload | None:
         context = info.context
-        caller = context.caller
+        changes = already_read(UserChanges(patch(input)))
         async with core_write(context) as session:
-            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
-                user = await users.update_user(
-                    session, context.settings, caller, target, patch(input)
+                user = await operations.update_user(
+                    session, context.settings, context.caller, uuid, changes
                 )
             except InputProblem as problem:
                 return UpdateUserPayload(user_errors=user_errors(problem))
-        return UpdateUserPayload(user=User.shaped(caller, user))
+        return UpdateUserPayload(user=User.shaped(context.caller, user))
 
     @strawberry.mutation(description="Delete a user for good (staff only).")
     async def delete_user(self, info: Info, uuid: UUID) -> DeleteUserPayload | None:
         context = info.context
-        caller = context.caller
         async with core_write(context) as session:
-            target = await users.find_staff_target(session, caller, uuid)
-            deleted_uuid = target.uuid
-            await users.delete_user(session, context.settings, caller, target)
-        return DeleteUserPayload(deleted_uuid=deleted_uuid)
+            await operations.delete_user(session, context.settings, context.caller, uuid)
+        return DeleteUserPayload(deleted_uuid=uuid)
 
     @strawberry.mutation(description="Replace the user's token with a new key (staff only).")
     async def refresh_token(self, info: Info, uuid: UUID) -> RefreshTokenPayload | None:
         context = info.context
-        caller = context.caller
         async with core_write(context) as session:
-            target = await users.find_own_or_staff_target(session, caller, uuid)
-            token_info = await users.refresh_user_token(session, caller, target)
+            token_info = await operations.refresh_token(session, context.caller, uuid)
         return RefreshTokenPayload(token=UserAuthToken.from_info(token_info))
 
     @strawberry.mutation(
@@ -98,26 +90,23 @@ class UserMutations:
         self, info: Info, uuid: UUID, email: str | None = None
     ) -> ChangeEmailPayload | None:
         context = info.context
-        caller = context.caller
         async with core_write(context) as session:
-            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
-                message = await email_change.request_email_change(
-                    session, context.settings, caller, target, email
+                target = await operations.change_email(
+                    session, context.settings, context.caller, uuid, already_read(email)
                 )
             except InputProblem as problem:
                 return ChangeEmailPayload(user_errors=user_errors(problem))
-        await send_quietly(mail_backend(context.settings), message)
-        return ChangeEmailPayload(user=User.shaped(caller, target))
+        return ChangeEmailPayload(user=User.shaped(context.caller, target))
 
     @strawberry.mutation(description="Drop the user's pending email change, if any.")
     async def cancel_change_email(self, info: Info, uuid: UUID) -> CancelChangeEmailPayload | None:
         context = info.context
-        caller = context.caller
         async with core_write(context) as session:
-            target = await users.find_own_or_staff_target(session, caller, uuid)
-            cancelled = await email_change.cancel_email_change(session, caller, target)
-        return CancelChangeEmailPayload(cancelled=cancelled, user=User.shaped(caller, target))
+            outcome = await operations.cancel_change_email(session, context.caller, uuid)
+        return CancelChangeEmailPayload(
+            cancelled=outcome.cancelled, user=User.shaped(context.caller, outcome.user)
+        )
 
     @strawberry.mutation(
         description="Apply the email change that the code (from the mail) names. No login needed."
@@ -128,7 +117,7 @@ class UserMutations:
         context = info.context
         async with core_write(context) as session:
             try:
-                await email_change.confirm_email_change(session, context.settings, code)
+                await operations.confirm_email(session, context.settings, code)
             except InputProblem as problem:
                 return ConfirmEmailPayload(user_errors=user_errors(problem))
         return ConfirmEmailPayload(confirmed=True)
@@ -138,28 +127,24 @@ class UserMutations:
         self, info: Info, uuid: UUID, new_password: str | None = None
     ) -> ChangePasswordPayload | None:
         context = info.context
-        caller = context.caller
         async with core_write(context) as session:
-            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
-                await password_change.change_password(
-                    session, context.settings, caller, target, new_password
+                target = await operations.change_password(
+                    session, context.settings, context.caller, uuid, already_read(new_password)
                 )
             except InputProblem as problem:
                 return ChangePasswordPayload(user_errors=user_errors(problem))
-        return ChangePasswordPayload(user=User.shaped(caller, target))
+        return ChangePasswordPayload(user=User.shaped(context.caller, target))
 
     @strawberry.mutation(
         description="Synchronise the user from eduTEAMS (staff, or the user themselves)."
     )
     async def pull_remote_user(self, info: Info, uuid: UUID) -> PullRemoteUserPayload | None:
         context = info.context
-        caller = context.caller
         async with core_write(context) as session:
-            target = await users.find_own_or_staff_target(session, caller, uuid)
             try:
-                await remote.pull_remote_user(
-                    session, context.settings, context.eduteams, caller, target
+                await operations.pull_remote_user(
+                    session, context.settings, context.eduteams, context.caller, uuid
                 )
             except InputProblem as problem:
                 return PullRemoteUserPayload(user_errors=user_errors(problem))

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from gql_users.accounts import users
+from gql_users.accounts import operations
 from gql_users.accounts.callers import ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound
 from gql_users.accounts.filters import UserFilter
@@ -100,8 +100,7 @@ class UserQueries:
     async def user_token(self, info: Info, uuid: UUID) -> UserAuthToken | None:
         caller = info.context.caller
         async with info.context.database() as session:
-            target = await users.find_staff_target(session, caller, uuid)
-            token_info = await users.get_user_token(session, caller, target)
+            token_info = await operations.read_token(session, caller, uuid)
         return UserAuthToken.from_info(token_info)
 
     @strawberry.field(

@@ -26,9 +26,10 @@ from gql_users.accounts.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from gql_users.accounts.operations import already_read, cancel_change_email, change_email
 from gql_users.db.engine import count_sql, create_sessionmaker
 from gql_users.db.models import EmailChangeRequest, User, utcnow
-from gql_users.mail import mail_backend, read_outbox, send_quietly
+from gql_users.mail import read_outbox
 from gql_users.settings import Settings
 from tests.conftest import Factory
 from tests.mail.helpers import confirmation_code, plain_text
@@ -37,9 +38,8 @@ from tests.mail.helpers import confirmation_code, plain_text
 async def request_and_send(
     session: AsyncSession, settings: Settings, caller: User, target: User, email: object
 ) -> str:
-    """What an adapter does: the core call, then one line to send; returns the mailed code."""
-    message = await request_email_change(session, settings, Caller(user=caller), target, email)
-    assert await send_quietly(mail_backend(settings), message)
+    """The whole operation, as both APIs call it (it mails the code); returns the mailed code."""
+    await change_email(session, settings, Caller(user=caller), target.uuid, already_read(email))
     return confirmation_code(read_outbox(settings.mail_dir)[-1])
 
 
@@ -69,7 +69,7 @@ async def test_change_email_request_is_created_if_it_does_not_exist_yet(
 ) -> None:
     owner = await factory.user("owner", email="owner@example.com")
 
-    await request_email_change(session, settings, Caller(user=owner), owner, "new@example.com")
+    await request_email_change(session, settings, owner, "new@example.com")
 
     assert await stored_email(session, owner) == "owner@example.com"
     change_request = await pending(session, owner)
@@ -83,7 +83,7 @@ async def test_change_email_request_is_created_if_email_exists_already(
     owner = await factory.user("owner")
     other = await factory.user("other", email="taken@example.com")
 
-    await request_email_change(session, settings, Caller(user=owner), owner, other.email)
+    await request_email_change(session, settings, owner, other.email)
 
     assert (await pending(session, owner)) is not None
 
@@ -94,7 +94,7 @@ async def test_change_email_request_is_not_created_if_email_is_invalid(
     owner = await factory.user("owner")
 
     with pytest.raises(ValidationFailed) as raised:
-        await request_email_change(session, settings, Caller(user=owner), owner, "invalid_email")
+        await request_email_change(session, settings, owner, "invalid_email")
 
     assert raised.value.errors == {"email": ["Enter a valid email address."]}
     assert await request_count(session) == 0
@@ -135,9 +135,7 @@ async def test_validate_email_change_max_age(
 ) -> None:
     owner = await factory.user("owner", email="owner@example.com")
     created = utcnow() - timedelta(days=2)
-    message = await request_email_change(
-        session, settings, Caller(user=owner), owner, "late@example.com", now=created
-    )
+    message = await request_email_change(session, settings, owner, "late@example.com", now=created)
 
     with pytest.raises(ValidationFailed) as raised:
         await confirm_email_change(session, settings, confirmation_code(message))
@@ -195,12 +193,12 @@ async def test_cancel_change_email(
     session: AsyncSession, settings: Settings, factory: Factory
 ) -> None:
     owner = await factory.user("owner")
-    await request_email_change(session, settings, Caller(user=owner), owner, "new@example.com")
+    await request_email_change(session, settings, owner, "new@example.com")
 
-    assert await cancel_email_change(session, Caller(user=owner), owner) is True
+    assert await cancel_email_change(session, owner) is True
 
     assert await pending(session, owner) is None
-    assert await cancel_email_change(session, Caller(user=owner), owner) is False
+    assert await cancel_email_change(session, owner) is False
 
 
 # --- who may ask -------------------------------------------------------------------------------
@@ -212,23 +210,31 @@ async def test_staff_may_request_and_cancel_for_any_user(
     staff = await factory.user("staff", is_staff=True)
     target = await factory.user("target")
 
-    await request_email_change(session, settings, Caller(user=staff), target, "t@example.com")
+    await change_email(
+        session, settings, Caller(user=staff), target.uuid, already_read("t@example.com")
+    )
     assert await requested_emails(session, [target.id]) == {target.id: "t@example.com"}
-    assert await cancel_email_change(session, Caller(user=staff), target) is True
+    cancelled = await cancel_change_email(session, Caller(user=staff), target.uuid)
+    assert cancelled.cancelled and cancelled.user.id == target.id
 
 
-@pytest.mark.parametrize("kind", ["user", "support"])
+@pytest.mark.parametrize(("kind", "refusal"), [("user", NotFound), ("support", PermissionDenied)])
 async def test_non_staff_may_not_request_or_cancel_for_another_user(
-    session: AsyncSession, settings: Settings, factory: Factory, kind: str
+    session: AsyncSession,
+    settings: Settings,
+    factory: Factory,
+    kind: str,
+    refusal: type[Exception],
 ) -> None:
-    caller = await factory.user("caller", is_support=kind == "support")
+    """Support sees the target and is refused (403); a user does not see it (404)."""
+    caller = Caller(user=await factory.user("caller", is_support=kind == "support"))
     target = await factory.user("target")
-    await request_email_change(session, settings, Caller(user=target), target, "t@example.com")
+    await request_email_change(session, settings, target, "t@example.com")
 
-    with pytest.raises(PermissionDenied):
-        await request_email_change(session, settings, Caller(user=caller), target, "x@example.com")
-    with pytest.raises(PermissionDenied):
-        await cancel_email_change(session, Caller(user=caller), target)
+    with pytest.raises(refusal):
+        await change_email(session, settings, caller, target.uuid, already_read("x@example.com"))
+    with pytest.raises(refusal):
+        await cancel_change_email(session, caller, target.uuid)
 
     assert await requested_emails(session, [target.id]) == {target.id: "t@example.com"}
 
@@ -239,9 +245,9 @@ async def test_anonymous_callers_may_not_request_or_cancel(
     target = await factory.user("target")
 
     with pytest.raises(NotAuthenticated):
-        await request_email_change(session, settings, ANONYMOUS, target, "x@example.com")
+        await change_email(session, settings, ANONYMOUS, target.uuid, already_read("x@a.org"))
     with pytest.raises(NotAuthenticated):
-        await cancel_email_change(session, ANONYMOUS, target)
+        await cancel_change_email(session, ANONYMOUS, target.uuid)
     assert await request_count(session) == 0
 
 
@@ -253,12 +259,8 @@ async def test_email_protected_by_the_local_identity_provider_cannot_be_changed(
     remote_user = await factory.user("remote", registration_method="eduteams")
 
     with pytest.raises(BadRequest) as raised:
-        await request_email_change(
-            session, protected, Caller(user=local_user), local_user, "x@example.com"
-        )
-    await request_email_change(
-        session, protected, Caller(user=remote_user), remote_user, "y@example.com"
-    )
+        await request_email_change(session, protected, local_user, "x@example.com")
+    await request_email_change(session, protected, remote_user, "y@example.com")
 
     assert raised.value.detail == (
         "The registration method does not allow direct email modification."
@@ -291,7 +293,7 @@ async def test_bad_email_values_are_field_errors_and_create_nothing(
     owner = await factory.user("owner")
 
     with pytest.raises(ValidationFailed) as raised:
-        await request_email_change(session, settings, Caller(user=owner), owner, value)
+        await request_email_change(session, settings, owner, value)
 
     assert raised.value.errors == {"email": [message]}
     assert await request_count(session) == 0
@@ -302,7 +304,7 @@ async def test_surrounding_whitespace_is_trimmed(
 ) -> None:
     owner = await factory.user("owner")
 
-    await request_email_change(session, settings, Caller(user=owner), owner, "  a@example.com\n")
+    await request_email_change(session, settings, owner, "  a@example.com\n")
 
     assert await requested_emails(session, [owner.id]) == {owner.id: "a@example.com"}
 
@@ -357,9 +359,7 @@ async def test_a_request_confirms_until_its_max_age_has_passed(
 ) -> None:
     owner = await factory.user("owner")
     created = utcnow()
-    message = await request_email_change(
-        session, settings, Caller(user=owner), owner, "new@example.com", now=created
-    )
+    message = await request_email_change(session, settings, owner, "new@example.com", now=created)
     code = confirmation_code(message)
     max_age = timedelta(seconds=settings.email_change_max_age)
 
@@ -377,9 +377,7 @@ async def test_confirming_does_not_check_uniqueness_and_touches_only_requests_fo
     owner = await factory.user("owner")
     bystander = await factory.user("bystander")
     code = await request_and_send(session, settings, owner, owner, "taken@example.com")
-    await request_email_change(
-        session, settings, Caller(user=bystander), bystander, "elsewhere@example.com"
-    )
+    await request_email_change(session, settings, bystander, "elsewhere@example.com")
 
     await confirm_email_change(session, settings, code)
 
@@ -395,9 +393,7 @@ async def test_requested_emails_of_a_page_cost_one_statement(
 ) -> None:
     users = [await factory.user(f"page{n}") for n in range(6)]
     for user in users[::2]:
-        await request_email_change(
-            session, settings, Caller(user=user), user, f"new-{user.username}@example.com"
-        )
+        await request_email_change(session, settings, user, f"new-{user.username}@example.com")
 
     with count_sql() as counter:
         found = await requested_emails(session, [user.id for user in users])
@@ -412,11 +408,10 @@ async def test_requested_emails_of_a_page_cost_one_statement(
 async def test_a_deleted_target_is_not_found(
     session: AsyncSession, settings: Settings, factory: Factory
 ) -> None:
-    staff = await factory.user("staff", is_staff=True)
     ghost = User(id=987654, username="ghost", email="ghost@example.com")
 
     with pytest.raises(NotFound):
-        await request_email_change(session, settings, Caller(user=staff), ghost, "g@example.com")
+        await request_email_change(session, settings, ghost, "g@example.com")
     assert await request_count(session) == 0
 
 
@@ -427,9 +422,7 @@ async def test_concurrent_confirmations_for_one_address_let_exactly_one_win(
     first = await factory.user("first")
     second = await factory.user("second")
     codes = [
-        confirmation_code(
-            await request_email_change(session, settings, Caller(user=user), user, "x@example.com")
-        )
+        confirmation_code(await request_email_change(session, settings, user, "x@example.com"))
         for user in (first, second)
     ]
     sessions = create_sessionmaker(engine)

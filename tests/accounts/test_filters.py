@@ -15,13 +15,14 @@ from gql_users.accounts.filters import FILTER_READS, UserFilter
 from gql_users.accounts.keyset import ensure_readable_sort_and_filter
 from gql_users.accounts.ordering import OrderKey
 from gql_users.db.models import User
+from gql_users.rest.query import user_filter_from_query
 from tests.accounts.read_world import World, build_world, usernames_for
 from tests.conftest import Factory
 
 
 def query(**params: str | list[str]) -> UserFilter:
-    """``UserFilter.from_query`` with single values written plainly."""
-    return UserFilter.from_query(
+    """The REST shim's ``user_filter_from_query`` with single values written plainly."""
+    return user_filter_from_query(
         {key: value if isinstance(value, list) else [value] for key, value in params.items()}
     )
 

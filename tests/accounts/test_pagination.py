@@ -12,7 +12,6 @@ from gql_users.accounts.errors import NotFound
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import list_users_page
 from gql_users.accounts.pagination import (
-    DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Page,
     PageLinks,
@@ -25,49 +24,6 @@ from tests.conftest import Factory
 
 totals = st.integers(min_value=0, max_value=5000)
 sizes = st.integers(min_value=1, max_value=MAX_PAGE_SIZE)
-
-# --- parsing ---------------------------------------------------------------------------------
-
-
-def test_defaults() -> None:
-    assert PageRequest.from_query(None, None) == PageRequest(page=1, size=DEFAULT_PAGE_SIZE)
-
-
-@pytest.mark.parametrize(
-    ("raw", "size"),
-    [
-        ("5", 5),
-        ("300", 300),
-        ("301", 300),
-        ("100000", 300),
-        ("0", 10),
-        ("-3", 10),
-        ("abc", 10),
-        ("", 10),
-        ("2.5", 10),
-        (None, 10),
-    ],
-)
-def test_page_size(raw: str | None, size: int) -> None:
-    assert PageRequest.from_query(None, raw).size == size
-
-
-@given(st.integers(min_value=1, max_value=10**9))
-def test_any_positive_page_size_is_honoured_up_to_the_maximum(size: int) -> None:
-    assert PageRequest.from_query(None, str(size)).size == min(size, MAX_PAGE_SIZE)
-
-
-@pytest.mark.parametrize("raw", ["abc", "", "1.5", "one", "2x"])
-def test_a_page_that_is_not_an_integer_is_invalid(raw: str) -> None:
-    with pytest.raises(NotFound) as raised:
-        PageRequest.from_query(raw, None)
-    assert raised.value.detail == "Invalid page."
-
-
-def test_page_last_and_numbers() -> None:
-    assert PageRequest.from_query("last", "5").page == "last"
-    assert PageRequest.from_query("3", None).page == 3
-
 
 # --- resolving -------------------------------------------------------------------------------
 
@@ -142,7 +98,7 @@ async def staff(factory: Factory) -> Caller:
 async def test_list_users_page_last_page(session: AsyncSession, staff: Caller) -> None:
     with count_sql() as counter:
         users, page = await list_users_page(
-            session, staff, UserFilter(), [], PageRequest.from_query("last", "5")
+            session, staff, UserFilter(), [], PageRequest(page="last", size=5)
         )
     assert counter.count == 2
     assert (page.number, page.num_pages, page.total) == (3, 3, 12)

@@ -19,7 +19,9 @@ from gql_users.accounts.errors import (
     ValidationFailed,
 )
 from gql_users.accounts.login import login
-from gql_users.accounts.password_change import change_password
+from gql_users.accounts.operations import already_read
+from gql_users.accounts.operations import change_password as change_password_operation
+from gql_users.accounts.password_change import set_password
 from gql_users.accounts.passwords import password_problems, validate_password, verify_password
 from gql_users.db.models import User
 from gql_users.settings import Settings
@@ -109,6 +111,15 @@ def test_every_long_enough_non_numeric_dissimilar_password_is_accepted(password:
 # --- change_password -----------------------------------------------------------------------------
 
 
+async def change_password(
+    session: AsyncSession, settings: Settings, caller: Caller, target: User, new_password: object
+) -> None:
+    """The whole operation, as both APIs call it."""
+    await change_password_operation(
+        session, settings, caller, target.uuid, already_read(new_password)
+    )
+
+
 async def stored_hash(session: AsyncSession, user: User) -> str | None:
     return await session.scalar(select(User.password).where(User.id == user.id))
 
@@ -136,7 +147,7 @@ async def test_a_deleted_target_is_not_found(
     ghost = User(id=987654, username="ghost", email="ghost@example.com")
 
     with pytest.raises(NotFound):
-        await change_password(session, settings, Caller(user=staff), ghost, "Changed-1234")
+        await set_password(session, settings, ghost, "Changed-1234", staff_user=staff)
     assert staff.username == "staff"  # the session was not expired by the failure
 
 

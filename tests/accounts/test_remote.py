@@ -200,6 +200,9 @@ async def test_non_staff_on_another_user_is_denied(
 ) -> None:
     bob = await factory.user("bob")
     alice = await eduteams_user(factory)
+    customer = await factory.customer()
+    for member in (bob, alice):  # bob sees alice, so the refusal is a 403, not a 404
+        await factory.grant(member, "CUSTOMER.OWNER", customer)
     with pytest.raises(PermissionDenied):
         await pull(session, remote_settings, remote, bob, alice)
     assert fake.token_calls == fake.userinfo_calls == 0

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import undefer
 
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.remote import pull_remote_user
+from gql_users.accounts.operations import pull_remote_user
 from gql_users.db.engine import create_sessionmaker
 from gql_users.db.models import User
 from gql_users.eduteams.client import EduteamsClient
@@ -176,7 +176,7 @@ async def pull(
     caller: User | None,
     target: User,
 ) -> None:
-    await pull_remote_user(session, settings, client, Caller(user=caller), target, now=NOW)
+    await pull_remote_user(session, settings, client, Caller(user=caller), target.uuid, now=NOW)
 
 
 async def load(engine: AsyncEngine, username: str) -> User | None:

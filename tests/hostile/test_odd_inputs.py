@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gql_users.accounts.filters import INVALID_DATETIME
 from gql_users.accounts.pagination import DEFAULT_PAGE_SIZE, INVALID_PAGE
+from gql_users.rest.query import INVALID_DATETIME
 from tests.conftest import Factory
 from tests.live_server import LiveServer
 

@@ -1,7 +1,7 @@
 """List filters read alike through both APIs: a blank value filters nothing, list items are
 trimmed, and text holding NUL (which PostgreSQL cannot compare) is a 400, never a 500.
 
-REST gets these from ``UserFilter.from_query``; GraphQL's typed input used to build the
+REST gets these from ``rest.query.user_filter_from_query``; GraphQL's typed input used to build the
 filter directly and skipped them (an empty ``username`` matched nobody, ``[" X "]`` found no
 role X, NUL ended in a masked internal error on PostgreSQL), so both now go through the
 core's normalisation.
