@@ -1,4 +1,5 @@
-"""Custom scalars: the wire forms of uuids and datetimes are the REST shim's (Part A item 12).
+"""Custom scalars: the wire forms of uuids and datetimes are the REST shim's
+(docs/api-differences.md#uuids-with-or-without-hyphens).
 
 ``UUID`` is written as 32 lowercase hex digits and read with or without hyphens; ``DateTime``
 is ISO 8601 in UTC with a ``Z`` suffix and read with any offset (a value without one is UTC,

@@ -1,4 +1,4 @@
-"""Changing a user's email address through a confirmation code (behaviour.md B §3.9 to §3.11).
+"""Changing a user's email address through a confirmation code (docs/writes.md#email-change).
 
 A request stores the new address under a random code (one pending request per user). The
 address changes only when someone presents the code, which the confirmation mail sends to the

@@ -69,7 +69,8 @@ class UserFilter:
 
     @property
     def role_names(self) -> tuple[str, ...]:
-        """Both role lists together: Waldur treats the two parameters as one filter (B §7.17)."""
+        """Both role lists together: Waldur treats the two parameters as one filter
+        (docs/rest.md#filters)."""
         return tuple(dict.fromkeys(self.organization_roles + self.project_roles))
 
     @property
@@ -209,7 +210,8 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
     for flag_column, flag in ((User.is_staff, f.is_staff), (User.is_support, f.is_support)):
         if flag is not None:
             # Only staff and support may ask who is staff or support; anyone else asking gets
-            # an empty list whatever the value (B §4.1, §7.17), so the answer reveals nothing.
+            # an empty list whatever the value (docs/rest.md#filters), so the answer reveals
+            # nothing.
             conditions.append(flag_column == flag if caller.is_privileged else false())
     for date_column, since in (
         (User.date_joined, f.date_joined),

@@ -1,4 +1,5 @@
-"""The user read path: visibility, then filters, then ordering and paging (B §3.1, §3.2).
+"""The user read path: visibility, then filters, then ordering and paging
+(docs/visibility.md#listing-users, docs/visibility.md#retrieving-one-user).
 
 Both APIs call these functions; they add nothing but rendering.
 """
@@ -24,8 +25,9 @@ IDENTITY_MANAGER_CANNOT_LIST = "Identity manager is not allowed to list users."
 
 
 def ensure_can_list_users(caller: Caller) -> None:
-    """Anonymous callers may not list users, nor may identity managers (B §3.1); an identity
-    manager may still retrieve the users visible to them.
+    """Anonymous callers may not list users, nor may identity managers
+    (docs/visibility.md#listing-users); an identity manager may still retrieve the users visible to
+    them.
 
     Raises:
         NotAuthenticated: anonymous caller (401).
@@ -132,14 +134,15 @@ async def get_visible_user(
     user_uuid: uuid.UUID | str,
     user_filter: UserFilter | None = None,
 ) -> User:
-    """The user with this uuid, if ``caller`` may see it (B §3.2).
+    """The user with this uuid, if ``caller`` may see it (docs/visibility.md#retrieving-one-user).
 
     Args:
         session: the request's session.
         caller: whose visibility applies.
         user_uuid: a UUID, or its text with or without hyphens (a malformed one is "not found").
         user_filter: query filters of the request; Waldur applies them to detail routes too,
-            so ``?is_active=false`` on an active user is a 404 (B §7.14).
+            so ``?is_active=false`` on an active user is a 404
+            (docs/visibility.md#query-filters-on-detail-routes).
 
     Raises:
         NotFound: unknown, invisible, filtered out, or a malformed uuid.

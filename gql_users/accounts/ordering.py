@@ -1,4 +1,5 @@
-"""The ``o`` ordering of the user list (behaviour.md B §4.2, Part A item 4).
+"""The ``o`` ordering of the user list (docs/rest.md#ordering,
+docs/api-differences.md#repeated-o-keys-all-apply).
 
 An ``OrderKey`` is what a client asks for (``-full_name``); its ``SortColumn``s are what the
 database sorts by (``first_name DESC, last_name DESC``). Every ordering ends with ``users.id``

@@ -1,4 +1,4 @@
-"""Page-number pagination of the REST list (behaviour.md B §4.4), as pure arithmetic.
+"""Page-number pagination of the REST list (docs/rest.md#pagination), as pure arithmetic.
 
 The REST shim parses ``page`` and ``page_size`` into a ``PageRequest`` (``gql_users.rest.query``),
 counts the filtered users, resolves the request against that total into a ``Page`` (offset
@@ -77,7 +77,7 @@ class PageLinks:
     """Page numbers for the ``Link`` header; None where that relation is absent.
 
     ``first`` and ``last`` are always there. The shim writes page 1 as the URL without
-    ``page`` (B §4.4), which is why this returns numbers rather than URLs.
+    ``page`` (docs/rest.md#the-link-header), which is why this returns numbers rather than URLs.
     """
 
     first: int

@@ -1,4 +1,5 @@
-"""Setting a user's password on their behalf: staff only (behaviour.md B §3.12, Part A §7)."""
+"""Setting a user's password on their behalf: staff only (docs/writes.md#password-change,
+docs/api-differences.md#a-password-policy)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Password hashing (argon2id) and the password policy of behaviour.md Part A §7."""
+"""Password hashing (argon2id) and the password policy of
+docs/api-differences.md#a-password-policy."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def verify_password(encoded: str | None, password: str) -> bool:
     return await asyncio.to_thread(_verify, encoded or "", password)
 
 
-# --- password policy (behaviour.md Part A §7) -------------------------------------------------
+# --- password policy (docs/api-differences.md#a-password-policy) ------------------------------
 # Imported here rather than at the top so the hashing half above stays untouched.
 from gql_users.accounts.errors import ValidationFailed  # noqa: E402
 from gql_users.db.models import User  # noqa: E402
@@ -39,8 +40,8 @@ def password_problems(password: str, user: User, settings: Settings) -> list[str
     """Every rule of the policy that ``password`` breaks, in Django's validator order.
 
     Similarity is equality, ignoring case, with the username, the email address or the
-    email's local part: Part A asks for "not the same as", and Django's fuzzy ratio would
-    reject passwords users cannot guess are too close.
+    email's local part: docs/api-differences.md#a-password-policy asks for "not the same as", and
+    Django's fuzzy ratio would reject passwords users cannot guess are too close.
     """
     problems: list[str] = []
     if settings.password_reject_similar:

@@ -1,4 +1,4 @@
-"""The ``permissions`` of users (behaviour.md B §1.4), loaded for a whole page at once.
+"""The ``permissions`` of users (docs/fields.md#permissions), loaded for a whole page at once.
 
 ``load_permissions`` answers for any number of users with one statement, which is what lets
 a list page (REST) or a DataLoader batch (GraphQL) cost a constant number of queries.
@@ -175,7 +175,7 @@ def permission_to_waldur(row: PermissionRow) -> dict[str, Any]:
     """One element of a Waldur user's ``permissions`` array, keys in Waldur's order.
 
     ``created_by_*`` is left out when the role has no (remaining) creator, ``customer_*`` for
-    a customer-scoped role (B §1.4).
+    a customer-scoped role (docs/fields.md#permissions).
     """
     rendered: dict[str, Any] = {
         "user_uuid": render_uuid(row.user_uuid),

@@ -1,4 +1,5 @@
-"""eduTEAMS synchronisation: ``sync_from_eduteams`` (B §3.13; SSH keys are out of scope, A §11).
+"""eduTEAMS synchronisation: ``sync_from_eduteams`` (docs/writes.md#eduteams-sync; SSH keys are out
+of scope, docs/api-differences.md#eduteams-without-ssh-keys).
 
 The HTTP side (access-token cache, userinfo lookup, size limits) is
 ``gql_users.eduteams.client``; this module only needs something with ``get_userinfo``
@@ -155,7 +156,8 @@ async def sync_from_eduteams(
     now: datetime | None = None,
 ) -> None:
     """Synchronise ``target`` from eduTEAMS: deactivate it when eduTEAMS no longer knows it,
-    otherwise create or update the user named by the answer's ``sub`` (B §3.13).
+    otherwise create or update the user named by the answer's ``sub``
+    (docs/writes.md#eduteams-sync).
 
     The session is committed before the remote call (it holds only the reads that found the
     target), so no database connection sits idle in a transaction while eduTEAMS answers.
@@ -204,7 +206,8 @@ async def _create_or_update(
     session: AsyncSession, settings: Settings, profile: RemoteProfile, now: datetime
 ) -> None:
     # Any user with the username, inactive ones included: usernames are unique across all
-    # users (A §3), and a user eduTEAMS knows again is reactivated.
+    # users (docs/api-differences.md#no-server-errors), and a user eduTEAMS knows again is
+    # reactivated.
     user = await session.scalar(select(User).where(User.username == profile.username))
     created = False
     if user is None:

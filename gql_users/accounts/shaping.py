@@ -36,8 +36,9 @@ def readable_fields(
         target: the user being shown.
         items_on_page: None when ``target`` is shown on its own (retrieve, me, create, update);
             the number of users on the page when it is one item of a list. A list shows the
-            caller's own token only on a page of exactly one item (B §3.0, §7.4), so a list
-            never exposes it next to other users, for staff too.
+            caller's own token only on a page of exactly one item
+            (docs/fields.md#tokens-in-user-bodies), so a list never exposes it next to other users,
+            for staff too.
 
     Returns:
         A subset of ``USER_FIELDS``.
@@ -74,7 +75,8 @@ def readable_fields_for_page(caller: Caller, page: Sequence[User]) -> list[tuple
 
 
 def select_fields(available: Sequence[str], requested: Sequence[str]) -> tuple[str, ...]:
-    """Apply the ``field`` parameter (B §4.3) to the fields a caller may read.
+    """Apply the ``field`` parameter (docs/fields.md#the-field-parameter) to the fields a caller may
+    read.
 
     Unknown or unavailable names are ignored; the result keeps the order of ``available``
     (the serializer's), not the request's; when no requested name is available, or none was

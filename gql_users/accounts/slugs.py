@@ -1,4 +1,4 @@
-"""User slugs: a short, readable, numbered handle derived from the username (B §1.1).
+"""User slugs: a short, readable, numbered handle derived from the username (docs/fields.md#slugs).
 
 The rule is Waldur's: the first 8 characters of the slugified username, a hyphen, and one more
 than the highest numeric suffix already used with that prefix (``john1`` -> ``john1-1``, then

@@ -1,7 +1,8 @@
 """Which user fields a caller may write, and how raw input becomes validated values.
 
-The policy (B §3.0, §3.3, §3.4, §7 items 1-7) lives here once; the REST shim and GraphQL
-mutations both call :func:`writable_fields` and :func:`validate_user_input`.
+The policy (docs/writes.md#writable-fields, docs/writes.md#create, docs/writes.md#update,
+docs/writes.md#the-policy-agreement) lives here once; the REST shim and GraphQL mutations both call
+:func:`writable_fields` and :func:`validate_user_input`.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ REQUIRED_ON_CREATE = ("username", "email")
 
 
 def identity_provider_fields(target: User, settings: Settings) -> list[str]:
-    """Fields the target's identity provider manages (B §3.0 computed fields).
+    """Fields the target's identity provider manages (docs/fields.md#identity-provider-fields).
 
     Only the local database provider is configurable here; the OIDC providers would read an
     IdentityProvider table that gql-users does not have, which Waldur renders as [].
@@ -119,7 +120,7 @@ def identity_provider_fields(target: User, settings: Settings) -> list[str]:
 def writable_fields(caller: Caller, target: User | None, settings: Settings) -> frozenset[str]:
     """The input fields ``caller`` may set on ``target`` (None when creating).
 
-    Fields outside this set are ignored silently, never rejected (B §7 item 1).
+    Fields outside this set are ignored silently, never rejected (docs/writes.md#writable-fields).
     """
     fields = set(PROFILE_FIELDS)
     if target is None:

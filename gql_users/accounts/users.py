@@ -116,7 +116,8 @@ def already_exists(error: IntegrityError) -> ValidationFailed:
 
 
 async def username_taken(session: AsyncSession, username: str) -> bool:
-    """Usernames are unique across all users, active or not (Part A §3)."""
+    """Usernames are unique across all users, active or not
+    (docs/api-differences.md#no-server-errors)."""
     return bool(await session.scalar(select(exists().where(User.username == username))))
 
 
@@ -125,7 +126,8 @@ SERIALIZER_FIELDS = frozenset(USER_FIELDS) | {"agree_with_policy"}
 
 
 def restrict(allowed: frozenset[str], accepted_fields: Collection[str] | None) -> frozenset[str]:
-    """Apply the ``field`` parameter, which also limits accepted input on writes (B §4.3).
+    """Apply the ``field`` parameter, which also limits accepted input on writes
+    (docs/fields.md#the-field-parameter).
 
     As in DRF's restricted serializer, unknown names are ignored and a request naming no known
     field keeps every field; naming only read-only fields (``?field=uuid``) accepts no input.
@@ -146,7 +148,8 @@ async def insert_user(
     """Validate ``data`` and store a new user with an unusable password, a token, a slug and
     no agreement date; commits. ``caller`` (staff) decides which fields are writable.
 
-    ``token_lifetime`` is honoured when given (Part A §6), else the configured default.
+    ``token_lifetime`` is honoured when given (docs/api-differences.md#token-lifetime-on-create),
+    else the configured default.
 
     Raises:
         ValidationFailed: bad fields or a username already in use.
@@ -197,7 +200,7 @@ async def apply_user_changes(
 
     When the target never agreed to the policy, the update needs ``agree_with_policy: true``
     (which stamps the agreement date), except a pure deactivation ``{is_active: false}`` of an
-    active user, or a staff target (B §3.0 validate()).
+    active user, or a staff target (docs/writes.md#the-policy-agreement).
 
     ``caller`` (staff or the target itself) decides which fields are writable.
 
@@ -276,7 +279,8 @@ async def load_user_token(session: AsyncSession, target: User) -> TokenInfo:
     """The user's token, expired or not.
 
     Raises:
-        NotFound: the user has no token (Part A §3: 404, not Waldur's 500).
+        NotFound: the user has no token (docs/api-differences.md#no-server-errors: 404, not Waldur's
+        500).
     """
     token = await get_token(session, target)
     if token is None:

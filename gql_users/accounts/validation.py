@@ -1,4 +1,4 @@
-"""Field-level validators and coercions, with DRF's messages (B §3.0 "Field-level validation").
+"""Field-level validators and coercions, with DRF's messages (docs/writes.md#field-validation).
 
 Both APIs feed raw values through these: JSON gives real booleans and numbers, form and
 multipart bodies give strings ("true", "True", "None"), so coercion accepts all of them.

@@ -1,4 +1,5 @@
-"""Who may see which user: the base queryset and the visibility rule of behaviour.md B §5.
+"""Who may see which user: the base queryset and the visibility rule of
+docs/visibility.md#visible-users.
 
 Everything here is one SQL statement built from ``IN (subquery)`` conditions, so a page of
 users costs the same whatever the caller's number of roles, and the result can be filtered,
@@ -25,8 +26,9 @@ def visible_users(caller: Caller) -> Select[User]:
     * staff and global support: every user, inactive and staff users included;
     * everyone else (identity managers too): the *active*, *non-staff* users that are the
       caller, or hold an active customer-level role in a customer visible to the caller, or
-      an active project-level role in a project visible to the caller (B §5 rules 1-3; the
-      marketplace rule 4 does not apply, Part A item 1).
+      an active project-level role in a project visible to the caller
+      (docs/visibility.md#visible-users; Waldur's marketplace rule has nothing to apply to,
+      docs/api-differences.md#scope).
 
     Returns:
         ``SELECT users`` with the visibility condition in its WHERE clause and no ORDER BY.
@@ -80,7 +82,7 @@ def _visible_project_ids(caller_id: int) -> Select[int]:
     where the caller has a customer-level role (a customer owner sees all its projects).
 
     Parents of the caller's project roles do *not* widen this set: a project member does not
-    see the members of sibling projects (B §5, "Consequences").
+    see the members of sibling projects (docs/visibility.md#visible-users).
     """
     project_roles = select(CallerRole.project_id).where(
         _caller_roles(caller_id), CallerRole.project_id.is_not(None)

@@ -1,4 +1,5 @@
-"""The ``Link`` header of list responses (B §4.4, Part A §5)."""
+"""The ``Link`` header of list responses (docs/rest.md#the-link-header,
+docs/api-differences.md#commas-in-link-urls)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Request parsing for the REST shim: query multi-dicts and the three body encodings.
 
 The generated client sends JSON, ``application/x-www-form-urlencoded`` or ``multipart/form-data``
-(client-contract.md §1); all three become one plain dict, plus the uploaded image if any.
+(docs/rest.md#request-bodies); all three become one plain dict, plus the uploaded image if any.
 """
 
 from __future__ import annotations

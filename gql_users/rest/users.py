@@ -70,7 +70,8 @@ def _uuid(request: web.Request) -> str:
 
 
 def _query_filter(request: web.Request) -> UserFilter:
-    """Waldur applies the list filters to retrieve, update and delete too (B §7.14)."""
+    """Waldur applies the list filters to retrieve, update and delete too
+    (docs/visibility.md#query-filters-on-detail-routes)."""
     return user_filter_from_query(query_lists(request.query))
 
 

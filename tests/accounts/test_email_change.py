@@ -1,4 +1,4 @@
-"""The email change flow at the core level (behaviour.md B §3.9 to §3.11, scenarios 58 to 67).
+"""The email change flow at the core level (docs/writes.md#email-change, scenarios 58 to 67).
 
 Mail goes through the real file backend; codes are read back from the outbox ``.eml`` files.
 """

@@ -1,4 +1,5 @@
-"""The user list filters (behaviour.md B §4.1, Part A item 3) and scenarios 32-36, 38-45."""
+"""The user list filters (docs/rest.md#filters, docs/api-differences.md#no-server-errors) and
+scenarios 32-36, 38-45."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def test_booleans(raw: str, expected: bool | None) -> None:
 
 
 def test_malformed_customer_uuid_is_a_400_shaped_error() -> None:
-    """Part A item 3: no 500, no silent empty list."""
+    """docs/api-differences.md#no-server-errors: no 500, no silent empty list."""
     with pytest.raises(ValidationFailed) as raised:
         query(customer_uuid="not-a-uuid")
     assert raised.value.errors == {"customer_uuid": ["Must be a valid UUID."]}
@@ -424,7 +425,7 @@ async def test_role_filters_match_role_names_in_any_scope(
     staff = world.caller("staff")
     owners = await names(session, staff, query(organization_roles="CUSTOMER.OWNER"))
     assert owners == {"owner_a", "staff_a", "owner_b"}
-    # project_roles is the same filter: it is not limited to project roles (B §7.17)
+    # project_roles is the same filter: it is not limited to project roles (docs/rest.md#filters)
     assert await names(session, staff, query(project_roles="CUSTOMER.OWNER")) == owners
     either = query(organization_roles="PROJECT.MANAGER", project_roles="CUSTOMER.SUPPORT")
     managers = await names(session, staff, either)

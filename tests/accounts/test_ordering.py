@@ -1,4 +1,5 @@
-"""The ``o`` ordering (behaviour.md B §4.2, Part A item 4) on both backends."""
+"""The ``o`` ordering (docs/rest.md#ordering, docs/api-differences.md#repeated-o-keys-all-apply) on
+both backends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Page-number pagination primitives (behaviour.md B §4.4)."""
+"""Page-number pagination primitives (docs/rest.md#pagination)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Password policy (Part A §7) and the staff-only password change (B §3.12, scenarios 75-76)."""
+"""Password policy (docs/api-differences.md#a-password-policy) and the staff-only password change
+(docs/writes.md#password-change, scenarios 75-76)."""
 
 from __future__ import annotations
 

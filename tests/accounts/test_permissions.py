@@ -1,4 +1,4 @@
-"""The ``permissions`` of users (behaviour.md B §1.4, scenarios 80-82), loaded in batch."""
+"""The ``permissions`` of users (docs/fields.md#permissions, scenarios 80-82), loaded in batch."""
 
 from __future__ import annotations
 

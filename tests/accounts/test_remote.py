@@ -1,6 +1,6 @@
-"""pull_remote_user (B §3.13) against a real HTTP server on 127.0.0.1 standing in for eduTEAMS
-(tests/eduteams/support.py): create, update, deactivate, who may, and the checks on remote
-values. The client's own behaviour (token cache, failures) is tested in tests/eduteams/.
+"""pull_remote_user (docs/writes.md#eduteams-sync) against a real HTTP server on 127.0.0.1 standing
+in for eduTEAMS (tests/eduteams/support.py): create, update, deactivate, who may, and the checks on
+remote values. The client's own behaviour (token cache, failures) is tested in tests/eduteams/.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Which fields each caller reads (behaviour.md B §3.0, §4.3, §5, §7.4)."""
+"""Which fields each caller reads (docs/fields.md#fields-per-caller,
+docs/fields.md#the-field-parameter, docs/visibility.md#visible-users,
+docs/fields.md#tokens-in-user-bodies)."""
 
 from __future__ import annotations
 
@@ -114,7 +116,8 @@ def test_a_page_of_one_self_shows_the_token() -> None:
 
 
 def test_select_fields_keeps_serializer_order_and_ignores_unknown_names() -> None:
-    """Scenario 97 and B §4.3: ``?field=username&field=uuid&field=nope``."""
+    """Scenario 97 and docs/fields.md#the-field-parameter:
+    ``?field=username&field=uuid&field=nope``."""
     available = readable_fields(Caller(user=NORMAL), COLLEAGUE)
     assert select_fields(available, ["username", "uuid", "nope"]) == ("uuid", "username")
 

@@ -1,4 +1,4 @@
-"""The slug rule of B §1.1: pure parts first, then against the real database."""
+"""The slug rule of docs/fields.md#slugs: pure parts first, then against the real database."""
 
 from __future__ import annotations
 

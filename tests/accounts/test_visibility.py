@@ -1,4 +1,5 @@
-"""Who sees whom: the visibility matrix of behaviour.md B §5 and scenarios 28-31."""
+"""Who sees whom: the visibility matrix of docs/visibility.md#permission-matrix and scenarios
+28-31."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ async def test_staff_and_support_see_everyone_including_inactive_and_staff(
 async def test_staff_users_are_invisible_to_non_staff_even_as_colleagues(
     session: AsyncSession, world: World, caller: str
 ) -> None:
-    """B §7.16: staff_a owns Alpha, yet Alpha's own members do not see them."""
+    """docs/visibility.md#staff-are-hidden-from-non-staff-callers: staff_a owns Alpha, yet Alpha's
+    own members do not see them."""
     seen = await visible(session, world.caller(caller))
     assert not seen & {"staff_a", "staff"}
 
@@ -157,7 +159,8 @@ async def test_retrieve_malformed_uuid_is_not_found(
 
 
 async def test_retrieve_applies_query_filters(session: AsyncSession, world: World) -> None:
-    """B §7.14: ``GET /api/users/<uuid>/?is_active=false`` for an active user is a 404."""
+    """docs/visibility.md#query-filters-on-detail-routes: ``GET /api/users/<uuid>/?is_active=false``
+    for an active user is a 404."""
     with pytest.raises(NotFound):
         await get_visible_user(
             session, world.caller("staff"), world.owner_a.uuid, UserFilter(is_active=False)

@@ -1,5 +1,6 @@
-"""The email change (behaviour.md B §3.9 to §3.11), the staff password change (B §3.12,
-Part A §7) and the eduTEAMS pull (B §3.13), through each transport."""
+"""The email change (docs/writes.md#email-change), the staff password change
+(docs/writes.md#password-change, docs/api-differences.md#a-password-policy) and the eduTEAMS pull
+(docs/writes.md#eduteams-sync), through each transport."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which fields each caller kind sees (behaviour.md B §3.0), through each transport.
+"""Which fields each caller kind sees (docs/fields.md#fields-per-caller), through each transport.
 
 Renderings are compared as key sets after normalisation (null == left out), and every user of
 the world has a value in every field that can be hidden, so a missing key means "hidden".

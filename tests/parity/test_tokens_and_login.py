@@ -1,4 +1,5 @@
-"""Tokens (behaviour.md B §3.7, §3.8), login and logout (B §2.1, Part A §8), through each
+"""Tokens (docs/writes.md#reading-a-token, docs/writes.md#refreshing-a-token), login and logout
+(docs/writes.md#login, docs/api-differences.md#lockout-counted-in-the-database), through each
 transport."""
 
 from __future__ import annotations

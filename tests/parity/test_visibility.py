@@ -1,5 +1,5 @@
-"""Who sees whom (behaviour.md B §5), asked through each transport: list, retrieve and me
-for every caller kind of the world, with the same expected answer for REST and GraphQL."""
+"""Who sees whom (docs/visibility.md#visible-users), asked through each transport: list, retrieve
+and me for every caller kind of the world, with the same expected answer for REST and GraphQL."""
 
 from __future__ import annotations
 

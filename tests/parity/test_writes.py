@@ -1,5 +1,6 @@
-"""Create, update and delete (behaviour.md B §3.3 to §3.5), through each transport: who may,
-what is written, what is silently ignored, and the validation errors, field by field."""
+"""Create, update and delete (docs/writes.md#create, docs/writes.md#update, docs/writes.md#delete),
+through each transport: who may, what is written, what is silently ignored, and the validation
+errors, field by field."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ async def test_staff_create_a_user(transport: Transport, world: World) -> None:
     assert created["slug"].startswith("newbie")
     assert created["identity_provider_name"] == "Local DB"
     assert created["permissions"] == []
-    # Not the caller: no token fields; create never stamps the policy agreement (B §3.3).
+    # Not the caller: no token fields; create never stamps the policy agreement
+    # (docs/writes.md#create).
     assert {"token", "token_lifetime", "agreement_date"}.isdisjoint(created)
     fetched = (await transport.list_users(world.staff, {"username": "newbie"})).expect_ok()
     assert [user["uuid"] for user in fetched] == [created["uuid"]]
@@ -120,8 +122,9 @@ async def test_create_ignores_the_policy_flag_and_honours_token_lifetime(
 ) -> None:
     data = {**NEWBIE, "agree_with_policy": True, "token_lifetime": None}
     created = (await transport.create_user(world.staff, data)).expect_ok()
-    assert "agreement_date" not in created  # B §3.3: create never stamps it
-    assert "token_expires_at" not in created  # no lifetime, no expiry (Part A §6)
+    assert "agreement_date" not in created  # docs/writes.md#create: create never stamps it
+    # no lifetime, no expiry (docs/api-differences.md#token-lifetime-on-create)
+    assert "token_expires_at" not in created
 
 
 async def test_a_user_may_drop_their_token_expiry(transport: Transport, world: World) -> None:
@@ -135,9 +138,9 @@ async def test_a_user_may_drop_their_token_expiry(transport: Transport, world: W
 @pytest.mark.parametrize(
     ("overrides", "kept"),
     [
-        # The caller's registration method protects the details (B §3.0).
+        # The caller's registration method protects the details (docs/writes.md#writable-fields).
         ({"protect_user_details_for_registration_methods": ["default"]}, "job_title"),
-        # The target's identity provider owns the field (B §3.0 validate() rule 3).
+        # The target's identity provider owns the field (docs/writes.md#writable-fields).
         ({"local_idp_protected_fields": ["job_title"]}, "job_title"),
     ],
 )

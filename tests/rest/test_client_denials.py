@@ -1,4 +1,5 @@
-"""What the generated client is refused, and how (B §3 common machinery, §5 matrix, §7.1).
+"""What the generated client is refused, and how (docs/visibility.md#order-of-refusals,
+docs/visibility.md#permission-matrix, docs/writes.md#writable-fields).
 
 Every refusal reaches the client as ``UnexpectedStatus`` with the documented status and a
 DRF-shaped JSON body; silently ignored writes answer 200 and change nothing.
@@ -63,7 +64,7 @@ async def test_a_normal_user_cannot_create_delete_or_set_passwords(
     assert await refused(users_destroy.asyncio_detailed(uuid=user.uuid, client=client)) == (
         403, DENIED,
     )  # fmt: skip
-    # Refused before the lookup: an unknown uuid is 403 too (B §3.5).
+    # Refused before the lookup: an unknown uuid is 403 too (docs/writes.md#delete).
     assert await refused(users_destroy.asyncio_detailed(uuid=uuid.uuid4(), client=client)) == (
         403, DENIED,
     )  # fmt: skip
@@ -107,7 +108,8 @@ async def test_support_may_not_read_tokens_or_write_others(api: Any, factory: Fa
     support = await factory.user("helpdesk", is_support=True)
     other = await factory.user("other")
     client = api(await factory.token(support))
-    # Support sees everyone (B §5) but token reading is staff only, before the lookup (B §3.7).
+    # Support sees everyone (docs/visibility.md#visible-users) but token reading is staff only,
+    # before the lookup (docs/writes.md#reading-a-token).
     assert (await users_retrieve.asyncio(uuid=other.uuid, client=client)).username == "other"
     assert await refused(users_token_retrieve.asyncio(uuid=other.uuid, client=client)) == (
         403, DENIED,
@@ -149,7 +151,9 @@ async def test_a_user_cannot_touch_colleagues_and_cannot_see_strangers(
     assert await refused(
         users_cancel_change_email.asyncio_detailed(uuid=colleague.uuid, client=client)
     ) == (403, DENIED)
-    for hidden in (stranger, staff):  # staff are never visible to normal users (B §7.16)
+    # staff are never visible to normal users
+    # (docs/visibility.md#staff-are-hidden-from-non-staff-callers)
+    for hidden in (stranger, staff):
         assert await refused(users_retrieve.asyncio(uuid=hidden.uuid, client=client)) == (
             404, NOT_FOUND,
         )  # fmt: skip
@@ -198,7 +202,7 @@ async def test_anonymous_callers_get_401(api: Any, factory: Factory, operation: 
 
 
 async def test_pull_remote_user_with_sync_disabled_is_a_400(api: Any, factory: Factory) -> None:
-    """The default settings have eduTEAMS sync off (B §3.13)."""
+    """The default settings have eduTEAMS sync off (docs/writes.md#eduteams-sync)."""
     user = await factory.user("remote", registration_method="eduteams")
     assert await refused(
         users_pull_remote_user.asyncio_detailed(

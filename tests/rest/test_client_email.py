@@ -1,5 +1,6 @@
 """Email change through the generated client, with the code read from the file outbox
-(B §3.9-3.11; A §9): request, ``requested_email`` meanwhile, anonymous confirm, cancel."""
+(docs/writes.md#email-change, docs/api-differences.md#mail-backends): request, ``requested_email``
+meanwhile, anonymous confirm, cancel."""
 
 from __future__ import annotations
 

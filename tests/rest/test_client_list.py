@@ -1,4 +1,6 @@
-"""The generated client lists and counts users on a live server (B §3.1, §4; A §4, §5).
+"""The generated client lists and counts users on a live server (docs/visibility.md#listing-users,
+docs/rest.md#filters, docs/api-differences.md#repeated-o-keys-all-apply,
+docs/api-differences.md#commas-in-link-urls).
 
 Every call goes through ``waldur_api_client`` exactly as a legacy client would make it: repeated
 ``o`` and ``field`` keys, booleans as ``true``/``false``, hyphenated UUIDs, ISO datetimes, and
@@ -119,7 +121,7 @@ async def test_page_and_page_size_with_headers(api: Any, factory: Factory) -> No
     # The links are absolute and followable as they stand; page=last works as well.
     two_words = await users_list.asyncio_detailed(
         client=client, organization="Acme", page_size=3, query="alice jones"
-    )  # word 1 in first_name or word 2 in last_name also match (B §4.1)
+    )  # word 1 in first_name or word 2 in last_name also match (docs/rest.md#filters)
     assert [user.username for user in two_words.parsed] == ["alice", "carol"]
     assert "page=" not in two_words.headers["Link"]  # one page: first and last, unpaged
     middle = await users_list.asyncio_detailed(
@@ -238,7 +240,7 @@ async def test_every_other_filter_the_client_sends(api: Any, factory: Factory) -
     client = api(await factory.token(staff))
     found = await users_list.asyncio(
         client=client,
-        full_name="Francois Jurimae",  # accents folded away (B §4.1)
+        full_name="Francois Jurimae",  # accents folded away (docs/rest.md#filters)
         user_keyword="jurimae",
         native_name="fransu",
         phone_number="+372 5555",

@@ -1,5 +1,6 @@
 """``pull_remote_user`` through the generated client against a real HTTP stand-in for eduTEAMS
-(B §3.13; A §11): update, create, deactivate on 404, and remote failures as clear 400s."""
+(docs/writes.md#eduteams-sync, docs/api-differences.md#eduteams-without-ssh-keys): update, create,
+deactivate on 404, and remote failures as clear 400s."""
 
 from __future__ import annotations
 
@@ -107,8 +108,8 @@ async def test_pull_updates_the_user_from_userinfo(
 
 
 async def test_a_user_pulls_themselves_and_keeps_their_session(api: Any, factory: Factory) -> None:
-    """B §3.13: IsAdminOrOwner allows the user on themselves. Their token is theirs to keep:
-    Waldur creates a token only for a new user."""
+    """docs/writes.md#eduteams-sync: IsAdminOrOwner allows the user on themselves. Their token is
+    theirs to keep: Waldur creates a token only for a new user."""
     alice = await eduteams_user(factory, "alice@eduteams")
     key = await factory.token(alice)
     client = api(key)

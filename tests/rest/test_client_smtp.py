@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd on 127.0.0.1) receives the change-email confirmation sent
-through the REST route with the SMTP backend, and its code confirms the change (A §9)."""
+through the REST route with the SMTP backend, and its code confirms the change
+(docs/api-differences.md#mail-backends)."""
 
 from __future__ import annotations
 

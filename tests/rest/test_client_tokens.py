@@ -1,4 +1,7 @@
-"""Tokens and passwords through the generated client (B §2.1, §3.7, §3.8, §3.12; A §2, §3, §7).
+"""Tokens and passwords through the generated client (docs/writes.md#login,
+docs/writes.md#reading-a-token, docs/writes.md#refreshing-a-token, docs/writes.md#password-change,
+docs/api-differences.md#documented-status-codes, docs/api-differences.md#no-server-errors,
+docs/api-differences.md#a-password-policy).
 
 ``refresh_token`` answers 200 (the published contract, not Waldur's 201), the old key stops
 working at once, and a password set by staff logs in through the client's own login function.
@@ -151,7 +154,8 @@ async def test_change_password_then_login_with_the_client(api: Any, factory: Fac
 async def test_change_password_refuses_weak_passwords(
     api: Any, factory: Factory, password: str, reason: str
 ) -> None:
-    """A §7: at least 8 characters, not all digits, not the username or email."""
+    """docs/api-differences.md#a-password-policy: at least 8 characters, not all digits, not the
+    username or email."""
     staff = await factory.user("staff", is_staff=True)
     user = await factory.user("walkerbot", email="walkerbot@example.com")
     with pytest.raises(UnexpectedStatus) as weak:

@@ -1,5 +1,8 @@
 """The generated client creates, reads, updates and deletes users on a live server
-(B §3.2-3.6; A §6, §10, §12), with each of its three body encodings.
+(docs/visibility.md#retrieving-one-user, docs/writes.md#create, docs/writes.md#update,
+docs/writes.md#delete, docs/api-differences.md#token-lifetime-on-create,
+docs/api-differences.md#images-in-a-media-directory,
+docs/api-differences.md#uuids-with-or-without-hyphens), with each of its three body encodings.
 
 JSON (``UserRequest``), form (``UserRequestForm``: booleans ``true``/``false``, None as an empty
 value) and multipart (``UserRequestMultipart``: booleans ``True``/``False``, None as the string
@@ -75,7 +78,8 @@ async def test_create_with_json_returns_201_location_and_the_new_user(
     assert created.url.endswith(f"/api/users/{created.uuid.hex}/")
     assert "token" not in created.to_dict()  # not the caller's own user
     stored = await stored_user(session, created.uuid)
-    assert stored is not None and stored.token_lifetime == 7200  # A §6: honoured when given
+    # docs/api-differences.md#token-lifetime-on-create: honoured when given
+    assert stored is not None and stored.token_lifetime == 7200
     token = await users_token_retrieve.asyncio(uuid=created.uuid, client=client)
     assert token.user_username == "newbie" and token.user_token_lifetime == 7200
 
@@ -340,7 +344,8 @@ async def test_create_refusals_are_field_errors(api: Any, factory: Factory) -> N
     await factory.user("retired", is_active=False)
     client = api(await factory.token(staff))
     cases = [
-        (UserRequest(username="retired", email="r@example.com"), "username"),  # A §3
+        # docs/api-differences.md#no-server-errors
+        (UserRequest(username="retired", email="r@example.com"), "username"),
         (UserRequest(username="Upper Case", email="u@example.com"), "username"),
         (UserRequest(username="fine", email="not-an-email"), "email"),
         (UserRequest(username="fine", email="f@example.com", token_lifetime=59), "token_lifetime"),

@@ -6,8 +6,8 @@ Already covered in tests/web/test_login.py, not repeated here:
     88 test_expired_token_is_recreated_on_successful_authentication
     89 test_not_expired_token_creation_time_is_updated_on_authentication
     90 test_token_never_expires_if_token_lifetime_is_none
-    (the bare 401 cases of B §2, the inactive owner, the logout row deletion and impersonating
-    a user without a token: tests/web/test_auth.py)
+    (the bare 401 cases of docs/writes.md#token-authentication, the inactive owner, the logout row
+    deletion and impersonating a user without a token: tests/web/test_auth.py)
 Not applicable: 92 (AUTHENTICATION_METHODS; gql-users has only the local sign-in) and 96
 (event logs).
 """
@@ -127,7 +127,8 @@ async def test_impersonation_is_available_for_user(client: Any, factory: Factory
     assert response.status == 200
     body = await json_of(response)
     assert body["uuid"] == target.uuid.hex
-    assert body["token"] == await factory.token(target)  # B §7.19: the impersonated user's
+    # docs/visibility.md#impersonation: the impersonated user's
+    assert body["token"] == await factory.token(target)
     assert "is_staff" not in body  # shaped for the impersonated (normal) user
     assert response.headers["X-impersonator-uuid"] == staff.uuid.hex
 

@@ -1,5 +1,5 @@
-"""Waldur's UserCreateTest (73-76) through the REST shim, and the Part A decisions on create,
-``token``, ``refresh_token`` and ``change_password``.
+"""Waldur's UserCreateTest (73-76) through the REST shim, and the departures from Waldur
+(docs/api-differences.md) on create, ``token``, ``refresh_token`` and ``change_password``.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ async def test_user_can_not_create_user(client: Any, factory: Factory, caller_ki
 
 
 async def test_staff_can_change_password(client: Any, factory: Factory, staff: User) -> None:
-    """Waldur's test sets "password"; Part A §7 adds a policy, so a compliant one is used."""
+    """Waldur's test sets "password"; gql-users adds a password policy
+    (docs/api-differences.md#a-password-policy), so a compliant one is used."""
     user = await factory.user("target", password="original-secret")
     response = await client.post(
         detail_path(user, "change_password"),
@@ -165,13 +166,14 @@ async def test_change_password_needs_a_non_blank_string(
     assert list(await json_of(response)) == ["new_password"]
 
 
-# --- create: validation and Part A -------------------------------------------------------------
+# --- create: validation and departures from Waldur ---------------------------------------------
 
 
 async def test_username_clash_with_an_inactive_user_is_400_not_500(
     client: Any, factory: Factory, staff: User
 ) -> None:
-    """B §7.13 [ambiguous]: Waldur probably crashes; a Waldur client expects the field error."""
+    """docs/api-differences.md#no-server-errors: Waldur probably crashes; a Waldur client expects
+    the field error."""
     await factory.user("sleeper", is_active=False)
     response = await client.post(
         LIST,
@@ -220,7 +222,8 @@ async def test_create_validates_required_and_formats(
 async def test_token_lifetime_on_create_is_honoured(
     client: Any, factory: Factory, staff: User, given: int | None, stored: int | None
 ) -> None:
-    """Part A §6: Waldur overwrites it with the default; gql-users keeps what staff asked for."""
+    """docs/api-differences.md#token-lifetime-on-create: Waldur overwrites it with the default;
+    gql-users keeps what staff asked for."""
     payload = {"username": "timed", "email": "t@example.com", "token_lifetime": given}
     response = await client.post(LIST, json=payload, headers=await factory.auth(staff))
     assert response.status == 201
@@ -254,7 +257,8 @@ async def test_create_with_a_form_body(client: Any, factory: Factory, staff: Use
     assert user is not None and user.token_lifetime == 120
 
 
-# --- token and refresh_token (Part A §2-3) -----------------------------------------------------
+# --- token and refresh_token -------------------------------------------------------------------
+# (docs/api-differences.md#documented-status-codes, docs/api-differences.md#no-server-errors)
 
 
 async def test_staff_can_read_a_users_token(client: Any, factory: Factory, staff: User) -> None:
@@ -300,7 +304,8 @@ async def test_refresh_token_replaces_the_key_and_answers_200(
     response = await client.post(
         detail_path(user, "refresh_token"), headers=await factory.auth(staff)
     )
-    assert response.status == 200  # Part A §2: the published 200, not Waldur's 201
+    # docs/api-differences.md#documented-status-codes: the published 200, not Waldur's 201
+    assert response.status == 200
     new_key = (await json_of(response))["token"]
     assert new_key != old_key and len(new_key) == 40
     old = await client.get("/api/users/me/", headers={"Authorization": f"Token {old_key}"})

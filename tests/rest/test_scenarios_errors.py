@@ -1,5 +1,6 @@
-"""Error shapes and codes of B §3 "Common machinery" and Part A §3: wrong methods, malformed
-bodies, malformed identifiers. Every case gets a DRF-shaped 4xx, never a 500.
+"""Error shapes and codes of docs/rest.md#error-bodies, docs/api-differences.md#no-server-errors:
+wrong methods, malformed bodies, malformed identifiers. Every case gets a DRF-shaped 4xx, never a
+500.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Waldur's UserFilterTest (32-37), CustomUsersFilterTest (38-39) and
-UserFilterIsStaffIsSupportTest (40-45) through the REST shim, plus the Part A decisions on
-query parameters: malformed scope uuids, ``o`` in both spellings, filters on detail routes.
+UserFilterIsStaffIsSupportTest (40-45) through the REST shim, plus the departures from Waldur
+(docs/api-differences.md) on query parameters: malformed scope uuids, ``o`` in both spellings,
+filters on detail routes.
 """
 
 from __future__ import annotations
@@ -247,7 +248,7 @@ async def test_regular_user_cannot_filter_support_users(
     ]
 
 
-# --- ordering (Part A §4) ----------------------------------------------------------------------
+# --- ordering (docs/api-differences.md#repeated-o-keys-all-apply) ------------------------------
 
 
 @pytest.fixture
@@ -277,7 +278,8 @@ async def test_o_accepts_a_comma_separated_list(
 async def test_o_repeated_applies_every_key_in_order(
     client: Any, factory: Factory, staff: User, orderable: list[User]
 ) -> None:
-    """Part A §4: Waldur keeps only the last ``o``; gql-users applies all of them."""
+    """docs/api-differences.md#repeated-o-keys-all-apply: Waldur keeps only the last ``o``;
+    gql-users applies all of them."""
     found = await usernames(client, factory, staff, "o=organization&o=-username&is_staff=false")
     assert found == ["bob", "dave", "carol"]
 
@@ -296,7 +298,7 @@ async def test_unknown_ordering_key_is_400(client: Any, factory: Factory, staff:
     }
 
 
-# --- query filters on detail routes (B §7.14) --------------------------------------------------
+# --- query filters on detail routes (docs/visibility.md#query-filters-on-detail-routes) --------
 
 
 async def test_query_filters_apply_to_retrieve_so_is_active_false_hides_an_active_user(
@@ -328,9 +330,9 @@ async def test_query_filters_apply_to_update_and_delete(
 async def test_query_filters_do_not_apply_to_detail_actions_as_in_the_2025_build(
     client: Any, factory: Factory, staff: User, second: User
 ) -> None:
-    """B §3 [ambiguous]: later ActionsViewSet builds clear the filterset on @action routes; a
-    Waldur client calling ``token`` or ``change_email`` never sends list filters, so the
-    filter-free reading is the one that cannot surprise it."""
+    """docs/api-differences.md#filters-on-action-routes: later ActionsViewSet builds clear the
+    filterset on @action routes; a Waldur client calling ``token`` or ``change_email`` never sends
+    list filters, so the filter-free reading is the one that cannot surprise it."""
     headers = await factory.auth(staff)
     response = await client.get(
         detail_path(staff, "token"), params={"is_active": "false"}, headers=headers

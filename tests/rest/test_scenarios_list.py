@@ -1,7 +1,7 @@
-"""Waldur's UserPermissionApiListTest (B §6, scenarios 28-31): who sees whom in the list.
+"""Waldur's UserPermissionApiListTest: who sees whom in the list.
 
-The whole visibility matrix of B §5 is tested against the core in tests/accounts/
-test_visibility.py; these four are the Waldur scenarios, through the REST shim.
+The whole visibility matrix of docs/visibility.md#permission-matrix is tested against the core in
+tests/accounts/test_visibility.py; these four are the Waldur scenarios, through the REST shim.
 """
 
 from __future__ import annotations

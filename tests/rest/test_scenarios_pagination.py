@@ -1,6 +1,8 @@
-"""Pagination of the user list (B §4.4, Part A §5) and the identity manager's refusal (B §3.1).
+"""Pagination of the user list (docs/rest.md#pagination,
+docs/api-differences.md#commas-in-link-urls) and the identity manager's refusal
+(docs/visibility.md#listing-users).
 
-No Waldur test covers these (B §6 lists them as untested), so the scenarios are named after the
+No Waldur test covers these, so the scenarios are named after the
 behaviour. Link URLs keep the request's parameters in their order and put ``page`` last.
 """
 
@@ -122,7 +124,8 @@ async def test_page_size_above_300_is_cut_to_300(client: Any, factory: Factory) 
 async def test_commas_in_link_urls_are_percent_encoded(
     client: Any, staff_headers: dict[str, str]
 ) -> None:
-    """Part A §5: the generated client splits ``Link`` on commas."""
+    """docs/api-differences.md#commas-in-link-urls: the generated client splits ``Link`` on
+    commas."""
     response, _names = await page(
         client, staff_headers, "o=-username,email&field=username&field=url"
     )

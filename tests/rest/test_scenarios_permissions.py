@@ -1,4 +1,4 @@
-"""Waldur's UserPermissionApiTest (B §6, scenarios 1-10 and 14-27) through the REST shim
+"""Waldur's UserPermissionApiTest through the REST shim
 (UserPermissionApiListTest, 28-31, is in test_scenarios_list.py).
 
 Scenarios 11-13 (``ip_address`` on ``me``, from a later Waldur) are in
@@ -67,7 +67,7 @@ async def test_staff_cannot_see_token_in_the_list(
     assert {user["username"] for user in users} == {"staff", "owner", "not_owner", "other"}
     for user in users:
         assert "token" not in user and "token_lifetime" not in user
-        assert "token_expires_at" in user  # never hidden (B §3.0)
+        assert "token_expires_at" in user  # never hidden (docs/fields.md#tokens-in-user-bodies)
 
 
 async def test_owner_cannot_see_token_and_its_lifetime_field_in_the_list_of_users(
@@ -93,7 +93,8 @@ async def test_user_can_see_his_token_via_current_filter(
 async def test_a_one_item_list_page_that_is_the_caller_shows_the_token(
     client: Any, factory: Factory, world: PermissionWorld
 ) -> None:
-    """B §3.0: the token appears in a list only on a page holding exactly the caller."""
+    """docs/fields.md#tokens-in-user-bodies: the token appears in a list only on a page holding
+    exactly the caller."""
     headers = await factory.auth(world.staff)
     response = await client.get(LIST, params={"username": "staff"}, headers=headers)
     (only,) = await json_of(response)
@@ -177,7 +178,8 @@ async def test_staff_user_can_create_account(
     assert response.status == 201
     body = await json_of(response)
     assert body["username"] == "new_user" and body["native_name"] == "Uus Kasutaja"
-    assert body["full_name"] == ""  # read-only (B §7.2): names come from first/last name
+    # read-only (docs/fields.md#computed-fields): names come from first/last name
+    assert body["full_name"] == ""
     listed = await client.get(
         LIST, params={"username": "new_user"}, headers=await factory.auth(world.staff)
     )
@@ -286,7 +288,8 @@ async def test_user_cannot_change_other_token_lifetime(
 async def test_staff_cannot_change_another_users_token_lifetime_silently_ignored(
     client: Any, factory: Factory, world: PermissionWorld
 ) -> None:
-    """B §3.4: the field is absent for staff editing someone else, so the value is ignored."""
+    """docs/writes.md#update: the field is absent for staff editing someone else, so the value is
+    ignored."""
     path = detail_path(world.owner)
     response = await client.patch(
         path, json={"token_lifetime": 100}, headers=await factory.auth(world.staff)
@@ -360,7 +363,7 @@ async def test_user_cannot_delete_other_account(
     response = await client.delete(detail_path(world.not_owner), headers=headers)
     assert response.status == 403
     assert await reloaded(factory, world.not_owner) is not None
-    # refused before the lookup (B §3.5): an unknown uuid is 403 too, not 404
+    # refused before the lookup (docs/writes.md#delete): an unknown uuid is 403 too, not 404
     response = await client.delete("/api/users/" + "0" * 32 + "/", headers=headers)
     assert response.status == 403
 

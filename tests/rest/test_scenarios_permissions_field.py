@@ -1,4 +1,5 @@
-"""Waldur's UserPermissionsFieldTest (80-82): the ``permissions`` array of B §1.4 on the wire."""
+"""Waldur's UserPermissionsFieldTest (80-82): the ``permissions`` array of
+docs/fields.md#permissions on the wire."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ async def test_user_detail_includes_permissions_field(client: Any, factory: Fact
     (permission,) = body["permissions"]
     assert permission["role_name"] == "CUSTOMER.OWNER"
     assert permission["scope_name"] == "Acme"
-    # no creator and a customer scope: both optional groups are left out (B §1.4)
+    # no creator and a customer scope: both optional groups are left out
+    # (docs/fields.md#permissions)
     assert list(permission) == CUSTOMER_ROLE_KEYS
     assert permission["scope_type"] == "customer"
     assert permission["scope_uuid"] == customer.uuid.hex

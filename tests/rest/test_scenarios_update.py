@@ -1,5 +1,6 @@
 """Waldur's UserUpdateTest (46-57), UserFullnameTest (72), UserNotificationsEnabledTest (77-79)
-and RestrictedSerializerTest (97) through the REST shim, plus ``?field=`` on writes (Part A §3).
+and RestrictedSerializerTest (97) through the REST shim, plus ``?field=`` on writes
+(docs/api-differences.md#no-server-errors).
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ async def test_if_user_accepts_policy_agreement_data_is_updated(
 async def test_staff_editing_a_user_who_never_agreed_needs_agree_with_policy(
     client: Any, factory: Factory, newcomer: User
 ) -> None:
-    """B §7.5: the staff caller's agreement stamps the *target's* agreement_date."""
+    """docs/writes.md#the-policy-agreement: the staff caller's agreement stamps the *target's*
+    agreement_date."""
     staff = await factory.user("staff", is_staff=True)
     headers = await factory.auth(staff)
     path = detail_path(newcomer)
@@ -260,8 +262,9 @@ async def test_an_upload_that_is_not_an_image_is_400(client: Any, factory: Facto
 async def test_split_full_name(
     client: Any, factory: Factory, first_name: str, last_name: str, full_name: str
 ) -> None:
-    """Waldur splits a written full_name; gql-users keeps full_name read-only (B §7.2), so the
-    same four cases are checked the other way round: names in, full_name rendered."""
+    """Waldur splits a written full_name; gql-users keeps full_name read-only
+    (docs/fields.md#computed-fields), so the same four cases are checked the other way round: names
+    in, full_name rendered."""
     user = await factory.user("named", first_name=first_name, last_name=last_name)
     response = await client.get(detail_path(user), headers=await factory.auth(user))
     body = await json_of(response)
@@ -358,7 +361,8 @@ async def test_field_applies_to_list_me_and_create(client: Any, factory: Factory
 async def test_field_on_update_without_username_works(
     client: Any, factory: Factory, method: str
 ) -> None:
-    """Part A §3: Waldur fails with a KeyError (500); here ``field`` limits input and output."""
+    """docs/api-differences.md#no-server-errors: Waldur fails with a KeyError (500); here ``field``
+    limits input and output."""
     user = await factory.user("fielded", first_name="Old", last_name="Name")
     response = await getattr(client, method)(
         f"{detail_path(user)}?field=first_name",
@@ -372,8 +376,9 @@ async def test_field_on_update_without_username_works(
 
 
 async def test_field_limits_the_input_a_write_accepts(client: Any, factory: Factory) -> None:
-    """B §4.3: on writes ``field`` also limits which input is taken; naming only read-only
-    fields takes none, while a create still needs (and takes) username and email."""
+    """docs/fields.md#the-field-parameter: on writes ``field`` also limits which input is taken;
+    naming only read-only fields takes none, while a create still needs (and takes) username and
+    email."""
     staff = await factory.user("staff", is_staff=True)
     target = await factory.user("target", phone_number="+1 111")
     headers = await factory.auth(staff)

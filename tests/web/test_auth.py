@@ -1,4 +1,5 @@
-"""Token authentication (B §2): every 401 case, expiry, the sliding refresh, impersonation.
+"""Token authentication (docs/writes.md#token-authentication): every 401 case, expiry, the sliding
+refresh, impersonation.
 
 The protected route used here is ``POST /api-auth/logout/`` for failures (it needs a caller)
 and ``GET /health`` is public. Where a route that shows the caller is needed, the REST

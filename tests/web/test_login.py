@@ -1,4 +1,6 @@
-"""POST /api-auth/password/ (B §2.1, Part A §8): credentials, validation, lockout, token reuse."""
+"""POST /api-auth/password/ (docs/writes.md#login,
+docs/api-differences.md#lockout-counted-in-the-database): credentials, validation, lockout, token
+reuse."""
 
 from __future__ import annotations
 
