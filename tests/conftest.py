@@ -9,13 +9,15 @@ starts its own throwaway server (tests/pgserver.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -30,6 +32,9 @@ from gql_users.db.migrate import migrate
 from gql_users.db.models import AuthToken, Customer, Project, Role, User, UserRole, utcnow
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 BACKEND = os.environ.get("GQL_USERS_TEST_DB", "sqlite")
 if BACKEND not in ("sqlite", "postgresql"):
@@ -187,6 +192,13 @@ async def client(settings: Settings, aiohttp_client: Any) -> TestClient:
 _usernames = itertools.count(1)
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """One argon2 hash per password per process: a hash costs a third of a second, and the
+    users of a test (or of many tests) may share a salt without changing what is tested."""
+    return hash_password(password)
+
+
 @dataclass
 class Factory:
     """Creates rows directly in the test database and commits them."""
@@ -206,13 +218,27 @@ class Factory:
         fields.setdefault("token_lifetime", 3600)
         user = User(username=username or f"user{next(_usernames)}", **fields)
         if password is not None:
-            user.password = hash_password(password)
+            user.password = password_hash(password)
         self.session.add(user)
         await self.session.flush()
         if with_token:
             self.session.add(AuthToken(key=generate_key(), user_id=user.id, created=utcnow()))
         await self.session.commit()
         return user
+
+    async def person(self, username: str, **fields: Any) -> User:
+        """A user with a full profile derived from ``username`` (``owner_a``: Owner A, of
+        "owner_a org", about owner_a, a birth date), so that a field missing from a rendering
+        means "hidden", never "empty"; ``fields`` override any of it."""
+        first, _, last = username.partition("_")
+        fields.setdefault("first_name", first.capitalize())
+        fields.setdefault("last_name", (last or "person").capitalize())
+        fields.setdefault("organization", f"{username} org")
+        fields.setdefault("description", f"about {username}")
+        fields.setdefault(
+            "birth_date", date(1960 + len(username), 1 + len(username) % 12, 1 + len(first))
+        )
+        return await self.user(username, **fields)
 
     async def token(self, user: User) -> str:
         key = await self.session.scalar(select(AuthToken.key).where(AuthToken.user_id == user.id))
@@ -267,3 +293,11 @@ class Factory:
 @pytest.fixture
 def factory(session: AsyncSession) -> Factory:
     return Factory(session)
+
+
+@pytest.fixture
+async def world(factory: Factory) -> World:
+    """The shared cast of tests/world.py on the test's database."""
+    from tests.world import build_world
+
+    return await build_world(factory)

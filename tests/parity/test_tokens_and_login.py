@@ -22,7 +22,7 @@ from tests.parity.outcome import (
     invalid,
 )
 from tests.parity.transport import Transport
-from tests.parity.world import PASSWORD, World
+from tests.world import PASSWORD, World
 
 INVALID_TOKEN = denied("unauthenticated", "Invalid token.")
 BAD_CREDENTIALS = denied("unauthenticated", INVALID_CREDENTIALS)
