@@ -112,6 +112,7 @@ async def test_login_gives_a_working_token(transport: Transport, world: World) -
         ("loner", "wrong password"),
         ("Loner", PASSWORD),  # exact match only
         ("inactive_a1", PASSWORD),  # inactive users are told nothing more
+        ("owner_a", PASSWORD),  # a user without a password (API only) cannot log in
         ("nobody", PASSWORD),
     ],
 )
