@@ -14,7 +14,8 @@ import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,6 +205,24 @@ class Factory:
     """Creates rows directly in the test database and commits them."""
 
     session: AsyncSession
+    _batching: bool = field(default=False, init=False)
+
+    async def _commit(self) -> None:
+        if self._batching:
+            await self.session.flush()
+        else:
+            await self.session.commit()
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Rows created inside are committed once, at the end: a world of thirty rows costs one
+        transaction instead of thirty."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+        await self.session.commit()
 
     async def user(
         self,
@@ -223,7 +242,7 @@ class Factory:
         await self.session.flush()
         if with_token:
             self.session.add(AuthToken(key=generate_key(), user_id=user.id, created=utcnow()))
-        await self.session.commit()
+        await self._commit()
         return user
 
     async def person(self, username: str, **fields: Any) -> User:
@@ -251,13 +270,13 @@ class Factory:
     async def customer(self, name: str = "Customer", **fields: Any) -> Customer:
         customer = Customer(name=name, **fields)
         self.session.add(customer)
-        await self.session.commit()
+        await self._commit()
         return customer
 
     async def project(self, customer: Customer, name: str = "Project", **fields: Any) -> Project:
         project = Project(name=name, customer_id=customer.id, **fields)
         self.session.add(project)
-        await self.session.commit()
+        await self._commit()
         return project
 
     async def role(self, name: str) -> Role:
@@ -286,7 +305,7 @@ class Factory:
             **fields,
         )
         self.session.add(permission)
-        await self.session.commit()
+        await self._commit()
         return permission
 
 

@@ -123,6 +123,11 @@ VISIBLE_TO: dict[str, list[str]] = {
 
 
 async def build_world(factory: Factory) -> World:
+    async with factory.batch():
+        return await _build_world(factory)
+
+
+async def _build_world(factory: Factory) -> World:
     async def person(name: str, **flags: Any) -> User:
         password = PASSWORD if name in PASSWORD_HOLDERS else None
         return await factory.person(name, password=password, **flags)

@@ -54,6 +54,11 @@ class World:
 
 
 async def build_world(factory: Factory) -> World:
+    async with factory.batch():
+        return await _build_world(factory)
+
+
+async def _build_world(factory: Factory) -> World:
     alpha = await factory.customer("Alpha")
     beta = await factory.customer("Beta")
     alpha_1 = await factory.project(alpha, "Alpha-1")
