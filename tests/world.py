@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 PASSWORD = "correct horse battery"
 PASSWORD_HOLDERS = frozenset({"loner", "member_a1", "inactive_a1"})
-"""Only these can log in with ``PASSWORD``: argon2 costs a third of a second per hash."""
+"""Only these can log in with ``PASSWORD`` (the others have no password at all)."""
 
 
 @dataclass
