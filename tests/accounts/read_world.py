@@ -20,17 +20,14 @@ needs it declares a two-line ``world`` fixture calling ``build_world``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.filters import UserFilter
-from gql_users.accounts.listing import filtered_users
-from gql_users.accounts.ordering import OrderKey, order_by_clauses
 from gql_users.db.models import Customer, Project, User
 from tests.conftest import Factory
+from tests.world import usernames_for
+
+__all__ = ["World", "build_world", "usernames_for"]
 
 
 @dataclass
@@ -57,6 +54,11 @@ class World:
 
 
 async def build_world(factory: Factory) -> World:
+    async with factory.batch():
+        return await _build_world(factory)
+
+
+async def _build_world(factory: Factory) -> World:
     alpha = await factory.customer("Alpha")
     beta = await factory.customer("Beta")
     alpha_1 = await factory.project(alpha, "Alpha-1")
@@ -98,14 +100,3 @@ async def build_world(factory: Factory) -> World:
     for username, role, scope, is_active in grants:
         await factory.grant(users[username], role, scope, is_active=is_active)
     return World(alpha, beta, alpha_1, alpha_2, beta_1, users)
-
-
-async def usernames_for(
-    session: AsyncSession,
-    caller: Caller,
-    user_filter: UserFilter | None = None,
-    ordering: Sequence[OrderKey] = (),
-) -> list[str]:
-    """Usernames of the whole filtered, ordered list (no paging), in list order."""
-    statement = filtered_users(caller, user_filter).order_by(*order_by_clauses(ordering))
-    return list((await session.scalars(statement.with_only_columns(User.username))).all())

@@ -1,18 +1,16 @@
-"""``birthDate`` and the ``Date`` scalar: only ``YYYY-MM-DD`` gets past the scalar (as a
-variable or inline), a future date is a ``userError``, null clears, and the field is null for
-callers who may not read it (docs/api-differences.md#birth-dates). The cases both APIs share are in
-tests/parity/test_birth_date.py."""
+"""The ``Date`` scalar of ``birthDate``: only ``YYYY-MM-DD`` gets past it, as a variable or
+inline (docs/api-differences.md#birth-dates). The rules both APIs share (who reads and writes
+it, a future date refused, null clears) are tested in tests/parity/test_birth_date.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts import validation as v
 from gql_users.db.models import User
 from tests.conftest import Factory
 from tests.graphql.conftest import GraphQLClient
@@ -35,25 +33,6 @@ async def stored(session: AsyncSession, user: User) -> tuple[date | None, str]:
 @pytest.fixture
 async def me(factory: Factory) -> User:
     return await factory.user("me", birth_date=ON_RECORD)
-
-
-async def test_update_and_clear(
-    gql: GraphQLClient, factory: Factory, session: AsyncSession, me: User
-) -> None:
-    headers = await factory.auth(me)
-    data = await gql.ok(
-        UPDATE, {"uuid": me.uuid.hex, "input": {"birthDate": "1999-12-31"}}, headers=headers
-    )
-    assert data["updateUser"] == {
-        "user": {"birthDate": "1999-12-31", "jobTitle": ""},
-        "userErrors": [],
-    }
-    assert await stored(session, me) == (date(1999, 12, 31), "")
-    data = await gql.ok(
-        UPDATE, {"uuid": me.uuid.hex, "input": {"birthDate": None}}, headers=headers
-    )
-    assert data["updateUser"]["user"]["birthDate"] is None
-    assert await stored(session, me) == (None, "")
 
 
 async def test_an_inline_literal_is_read_by_the_same_parser(
@@ -94,52 +73,3 @@ async def test_anything_but_a_date_is_refused_by_the_scalar(
     assert "birthDate" in response.errors[0]["message"]
     assert "YYYY-MM-DD" in response.errors[0]["message"]
     assert await stored(session, me) == (ON_RECORD, "")
-
-
-async def test_a_future_date_is_a_user_error(
-    gql: GraphQLClient, factory: Factory, session: AsyncSession, me: User
-) -> None:
-    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    variables = {"uuid": me.uuid.hex, "input": {"birthDate": tomorrow, "jobTitle": "After"}}
-    data = await gql.ok(UPDATE, variables, headers=await factory.auth(me))
-    assert data["updateUser"] == {
-        "user": None,
-        "userErrors": [
-            {"field": "birthDate", "message": v.FUTURE_BIRTH_DATE, "code": "VALIDATION_FAILED"}
-        ],
-    }
-    assert await stored(session, me) == (ON_RECORD, "")
-
-
-async def test_staff_create_with_a_birth_date(gql: GraphQLClient, factory: Factory) -> None:
-    staff = await factory.user("staff", is_staff=True)
-    document = """mutation($input: CreateUserInput!) { createUser(input: $input) {
-      user { username birthDate } userErrors { field message } } }"""
-    variables = {
-        "input": {"username": "born", "email": "born@x.example", "birthDate": "1990-05-17"}
-    }
-    data = await gql.ok(document, variables, headers=await factory.auth(staff))
-    assert data["createUser"]["user"] == {"username": "born", "birthDate": "1990-05-17"}
-
-
-async def test_null_for_callers_who_may_not_read_it(gql: GraphQLClient, factory: Factory) -> None:
-    customer = await factory.customer("Acme")
-    owner = await factory.user("owner", birth_date=date(1970, 3, 4))
-    member = await factory.user("member", birth_date=ON_RECORD)
-    support = await factory.user("support", is_support=True)
-    for person in (owner, member):
-        await factory.grant(person, "CUSTOMER.OWNER", customer)
-    listing = "{ users(orderBy: [{field: USERNAME}]) { edges { node { username birthDate } } } }"
-    data = await gql.ok(listing, headers=await factory.auth(owner))
-    nodes = [edge["node"] for edge in data["users"]["edges"]]
-    assert nodes == [
-        {"username": "member", "birthDate": None},
-        {"username": "owner", "birthDate": "1970-03-04"},
-    ]
-    one = "query($uuid: UUID!) { user(uuid: $uuid) { birthDate } }"
-    hidden = await gql.ok(one, {"uuid": member.uuid.hex}, headers=await factory.auth(owner))
-    assert hidden == {"user": {"birthDate": None}}
-    shown = await gql.ok(one, {"uuid": member.uuid.hex}, headers=await factory.auth(support))
-    assert shown == {"user": {"birthDate": "1980-01-02"}}
-    mine = await gql.ok("{ me { birthDate } }", headers=await factory.auth(member))
-    assert mine == {"me": {"birthDate": "1980-01-02"}}

@@ -7,15 +7,18 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import graphql
 import pytest
 from aiohttp.test_utils import TestClient
-from graphql import parse
+from graphql import ASTValidationRule, DocumentNode, ValidationContext, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.parser_cache import _get_parse_cache
-from strawberry.extensions.validation_cache import _get_validate_cache
+from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
@@ -28,8 +31,9 @@ from resolvers.document_limits import (
     operations_of,
     query_cost,
 )
-from resolvers.protection import CACHE_SIZE, document_clock
-from resolvers.schema import build_schema
+from resolvers.protection import Limits, document_clock, protection_extensions
+from resolvers.scalars import SCALAR_MAP
+from resolvers.schema import Mutation, Query, Schema, build_schema
 from resolvers.users.queries import DEFAULT_PAGE_SIZE
 from tests.conftest import Factory
 from tests.graphql.conftest import GraphQLClient
@@ -114,15 +118,39 @@ async def test_operation_batching_is_off(client: TestClient) -> None:
     assert (await response.json())["errors"][0]["message"] == "Batching is not enabled"
 
 
-async def test_parser_and_validation_caches_hit(gql: GraphQLClient) -> None:
-    document = "query CacheProbe { __typename }"
-    await gql.ok(document)
-    parsed = _get_parse_cache(CACHE_SIZE).cache_info().hits
-    validated = _get_validate_cache(CACHE_SIZE).cache_info().hits
-    await gql.ok(document)
-    await gql.ok(document)
-    assert _get_parse_cache(CACHE_SIZE).cache_info().hits == parsed + 2
-    assert _get_validate_cache(CACHE_SIZE).cache_info().hits == validated + 2
+async def test_parser_and_validation_caches_hit() -> None:
+    """Observed through Strawberry's public extension API on a schema with the app's own
+    protection extensions: a validation rule runs only when a document is really validated,
+    and the parsed document a request executes is the same object when the parse was cached."""
+    validations: list[int] = []
+    documents: list[DocumentNode | None] = []
+
+    class CountValidations(ASTValidationRule):  # a new class: no earlier test cached it
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            validations.append(1)
+
+    class RecordDocuments(SchemaExtension):
+        def on_execute(self) -> Iterator[None]:
+            documents.append(self.execution_context.graphql_document)
+            yield
+
+    schema = Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            *protection_extensions(Limits.from_settings(Settings())),
+            partial(AddValidationRules, [CountValidations]),
+            RecordDocuments,
+        ],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+    for document in ["query CacheProbe { __typename }"] * 3 + ["query Other { __typename }"]:
+        result = await schema.execute(document)
+        assert result.errors is None and result.data == {"__typename": "Query"}
+    assert len(validations) == 2  # the probe once, then the other document
+    assert documents[0] is documents[1] is documents[2]
+    assert documents[3] is not documents[0]
 
 
 async def test_an_unexpected_error_is_masked_and_logged(
@@ -204,7 +232,7 @@ async def test_fragment_cycles_are_reported_by_the_standard_rule(gql: GraphQLCli
 
 def cost_of(document: Any, operation: Any, variables: dict[str, Any]) -> int:
     return query_cost(
-        build_schema()._schema,
+        graphql.build_schema(build_schema().as_str()),  # graphql-core's reading of the SDL
         document,
         operation,
         variables,

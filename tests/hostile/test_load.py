@@ -1,4 +1,4 @@
-"""A bounded load test: 20 clients read and write for 30 s against one live server, on the
+"""A bounded load test: 20 clients read and write for 15 s against one live server, on the
 leg's database. Nothing may answer 5xx (nor fail to answer), and every write a 2xx
 acknowledged is in the database afterwards. The figures are printed on one line in the
 session's closing summary ("figures"), also under pytest-xdist.
@@ -18,7 +18,7 @@ from tests.hostile.load_traffic import Traffic, missing_writes
 from tests.live_server import LiveServer
 
 CLIENTS = 20
-SECONDS = float(os.environ.get("GQL_USERS_TEST_LOAD_SECONDS", "30"))
+SECONDS = float(os.environ.get("GQL_USERS_TEST_LOAD_SECONDS", "15"))
 
 
 async def test_twenty_clients_reading_and_writing_get_no_5xx_and_lose_no_write(

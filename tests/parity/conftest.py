@@ -1,6 +1,7 @@
 """Parity fixtures: ``transport`` runs each scenario once through REST and once through
-GraphQL; ``world`` is the cast of ``world.py``; ``both`` puts the two transports on one
-database, for tests that compare their answers to each other directly."""
+GraphQL; ``both`` puts the two transports on one database, for tests that compare their
+answers to each other directly. ``world`` (tests/conftest.py) is the shared cast of
+tests/world.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from tests.conftest import Factory
 from tests.parity.graphql_transport import GraphQLTransport
 from tests.parity.rest_transport import RestTransport
 from tests.parity.transport import Transport
-from tests.parity.world import World, build_world
 
 TRANSPORTS: dict[str, Callable[[TestClient, Factory], Transport]] = {
     "rest": RestTransport,
@@ -54,8 +54,3 @@ def transport_with(
 def both(client: TestClient, factory: Factory) -> tuple[Transport, Transport]:
     """(REST, GraphQL) over the same app and database."""
     return RestTransport(client, factory), GraphQLTransport(client, factory)
-
-
-@pytest.fixture
-async def world(factory: Factory) -> World:
-    return await build_world(factory)

@@ -124,6 +124,11 @@ def graphql_field_errors(user_errors: Iterable[Mapping[str, Any]]) -> FieldError
     grouped: FieldErrors = {}
     for error in user_errors:
         name = error["field"]
+        # GraphQL's own shape: every input problem is coded (field problems as invalid input),
+        # and names the argument as the schema spells it (camelCase), never the REST field
+        assert error["code"] in ("VALIDATION_FAILED", "BAD_REQUEST"), error
+        assert name is None or error["code"] == "VALIDATION_FAILED", error
+        assert name is None or "_" not in name, error
         grouped.setdefault(None if name is None else snake_case(name), []).append(error["message"])
     return grouped
 

@@ -11,7 +11,7 @@ import pytest
 from gql_users.accounts import validation as v
 from tests.parity.outcome import FORBIDDEN, invalid
 from tests.parity.transport import Transport
-from tests.parity.world import World
+from tests.world import World
 
 NEWBIE = {"username": "newbie", "email": "newbie@example.com"}
 

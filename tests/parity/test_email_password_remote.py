@@ -20,11 +20,14 @@ from gql_users.accounts.email_change import (
 from gql_users.accounts.login import INVALID_CREDENTIALS
 from gql_users.accounts.remote import NOT_MANAGED, SYNC_DISABLED
 from gql_users.db.models import EmailChangeRequest, User, utcnow
+from gql_users.mail import read_outbox
+from gql_users.settings import Settings
 from tests.conftest import Factory
+from tests.mail.helpers import confirmation_code
 from tests.parity.conftest import MakeTransport
 from tests.parity.outcome import FORBIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, denied, invalid
 from tests.parity.transport import Transport
-from tests.parity.world import PASSWORD, World
+from tests.world import PASSWORD, World
 
 TOO_SHORT = "This password is too short. It must contain at least 8 characters."
 
@@ -41,12 +44,19 @@ async def pending_code(factory: Factory, user: User) -> str:
 # --- change_email, cancel_change_email, confirm_email -----------------------------------------
 
 
-async def test_the_email_change_flow(transport: Transport, world: World, factory: Factory) -> None:
+async def test_the_email_change_flow(
+    transport: Transport, world: World, factory: Factory, settings: Settings
+) -> None:
     member = world.member_a1
+    assert await transport.change_email(member, member.uuid, "not an address") != OK
+    assert read_outbox(settings.mail_dir) == []  # a refused change sends nothing
     assert await transport.change_email(member, member.uuid, "new.a1@example.com") == OK
     me = (await transport.me(member)).expect_ok()
     assert (me["email"], me["requested_email"]) == ("member_a1@example.com", "new.a1@example.com")
-    code = await pending_code(factory, member)
+    [mail] = read_outbox(settings.mail_dir)  # the link goes to the new address
+    assert mail["To"] == "new.a1@example.com"
+    code = confirmation_code(mail)
+    assert code == await pending_code(factory, member)
     assert await transport.confirm_email(None, code) == OK  # the code is the credential
     me = (await transport.me(member)).expect_ok()
     assert me["email"] == "new.a1@example.com"

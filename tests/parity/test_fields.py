@@ -18,7 +18,7 @@ from gql_users.accounts.shaping import (
 )
 from tests.conftest import Factory
 from tests.parity.transport import Transport
-from tests.parity.world import World
+from tests.world import World
 
 NULL_FOR_EVERYONE = frozenset({"civil_number", "image", "requested_email"})
 ALWAYS_SHOWN = (
@@ -82,6 +82,9 @@ async def test_a_list_shows_the_own_token_only_on_a_page_of_one(
     alone = (await transport.list_users(world.loner)).expect_ok()
     assert [set(user) for user in alone] == [expected_keys(privileged=False, own=True)]
     assert alone[0]["token"] == await factory.token(world.loner)
+    someone_else = (await transport.list_users(world.staff, {"username": "loner"})).expect_ok()
+    assert [user["username"] for user in someone_else] == ["loner"]
+    assert not {"token", "token_lifetime"} & set(someone_else[0])  # a page of one, not the caller
 
     for caller, privileged in ((world.owner_a, False), (world.staff, True)):
         page = (await transport.list_users(caller)).expect_ok()

@@ -16,7 +16,7 @@ import pytest
 from gql_users.accounts.validation import NULL_CHARACTERS
 from tests.parity.outcome import invalid, usernames
 from tests.parity.transport import Transport
-from tests.parity.world import World
+from tests.world import World
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any
 from gql_users.accounts.shaping import PRIVILEGED_FIELDS
 from tests.parity.outcome import Outcome
 from tests.parity.transport import Transport
-from tests.parity.world import World
+from tests.world import World
 
 Both = tuple[Transport, Transport]
 

@@ -23,7 +23,7 @@ from tests.parity.outcome import (
     invalid,
 )
 from tests.parity.transport import Transport
-from tests.parity.world import PASSWORD, World
+from tests.world import PASSWORD, World
 
 INVALID_TOKEN = denied("unauthenticated", "Invalid token.")
 BAD_CREDENTIALS = denied("unauthenticated", INVALID_CREDENTIALS)
@@ -113,6 +113,7 @@ async def test_login_gives_a_working_token(transport: Transport, world: World) -
         ("loner", "wrong password"),
         ("Loner", PASSWORD),  # exact match only
         ("inactive_a1", PASSWORD),  # inactive users are told nothing more
+        ("owner_a", PASSWORD),  # a user without a password (API only) cannot log in
         ("nobody", PASSWORD),
     ],
 )

@@ -1,5 +1,6 @@
-"""Who sees whom (docs/visibility.md#visible-users), asked through each transport: list, retrieve
-and me for every caller kind of the world, with the same expected answer for REST and GraphQL."""
+"""Who sees whom (docs/visibility.md#visible-users), asked through each transport: list,
+retrieve and me for every caller kind of the world, with the same expected answer for REST and
+GraphQL (the world's ``VISIBLE_TO``, which the core is held to in tests/accounts)."""
 
 from __future__ import annotations
 
@@ -10,45 +11,8 @@ import pytest
 from gql_users.accounts.listing import IDENTITY_MANAGER_CANNOT_LIST
 from tests.parity.outcome import NOT_FOUND, UNAUTHENTICATED, denied, usernames
 from tests.parity.transport import Transport
-from tests.parity.world import World
+from tests.world import ALPHA_MEMBERS, VISIBLE_TO, World
 
-EVERYONE = sorted(
-    [
-        "staff",
-        "support",
-        "identity_manager",
-        "loner",
-        "owner_a",
-        "member_a1",
-        "admin_a2",
-        "owner_b",
-        "member_b1",
-        "inactive_a1",
-        "former_a1",
-        "unagreed",
-        "remote",
-    ]
-)
-ALPHA_MEMBERS = ["admin_a2", "identity_manager", "member_a1", "owner_a", "unagreed"]
-"""Active non-staff holders of an active role in Alpha or one of its projects."""
-
-VISIBLE_TO: dict[str, list[str]] = {
-    "staff": EVERYONE,
-    "support": EVERYONE,
-    "loner": ["loner"],
-    # A customer owner sees the whole customer, every project included; never staff
-    # (staff holds a role in A1), inactive users or roles that are no longer active.
-    "owner_a": ALPHA_MEMBERS,
-    # A project member sees the project and the customer-level roles, not sibling projects.
-    "member_a1": ["identity_manager", "member_a1", "owner_a"],
-    "admin_a2": ["admin_a2", "owner_a", "unagreed"],
-    "unagreed": ["admin_a2", "owner_a", "unagreed"],
-    "owner_b": ["member_b1", "owner_b", "remote"],
-    "member_b1": ["member_b1", "owner_b", "remote"],
-    "remote": ["member_b1", "owner_b", "remote"],
-    "identity_manager": ["identity_manager", "member_a1", "owner_a"],  # retrieve only
-    "former_a1": ["former_a1"],  # an inactive role shows nobody
-}
 LISTING_CALLERS = [name for name in VISIBLE_TO if name != "identity_manager"]
 
 

@@ -15,7 +15,7 @@ from tests.conftest import Factory
 from tests.parity.conftest import MakeTransport
 from tests.parity.outcome import FORBIDDEN, NOT_FOUND, OK, UNAUTHENTICATED, invalid
 from tests.parity.transport import Transport
-from tests.parity.world import World
+from tests.world import World
 
 NEWBIE = {"username": "newbie", "email": "newbie@example.com"}
 

@@ -21,6 +21,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql import build_schema as build_sdl_schema
 from graphql.execution.values import get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +43,7 @@ def graphql_schema() -> GraphQLSchema:
             raise
         pytest.skip("resolvers/schema.py does not exist yet: nothing to validate against")
     built = module.build_schema() if hasattr(module, "build_schema") else module.schema
-    return built._schema  # Strawberry's schema wraps graphql-core's
+    return build_sdl_schema(built.as_str())  # graphql-core's reading of the served SDL
 
 
 def operation_of(path: Path) -> OperationDefinitionNode:

@@ -73,6 +73,11 @@ class PermissionWorld:
 
 
 async def permission_world(factory: Factory) -> PermissionWorld:
+    async with factory.batch():
+        return await _permission_world(factory)
+
+
+async def _permission_world(factory: Factory) -> PermissionWorld:
     staff = await factory.user("staff", is_staff=True, first_name="Staff", last_name="User")
     owner = await factory.user("owner", first_name="Owen", last_name="Owner")
     not_owner = await factory.user("not_owner", first_name="Nora", last_name="Support")

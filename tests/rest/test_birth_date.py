@@ -101,16 +101,6 @@ async def test_the_wire_form_and_field_order(api: Any, factory: Factory) -> None
     assert keys.index("birth_date") + 1 == keys.index("identity_provider_name")
 
 
-async def test_today_is_a_birth_date(api: Any, factory: Factory) -> None:
-    user = await factory.user("newborn")
-    client = api(await factory.token(user))
-    today = today_utc()
-    patched = await users_partial_update.asyncio(
-        uuid=user.uuid, client=client, body=PatchedUserRequest(birth_date=today)
-    )
-    assert patched.birth_date == today
-
-
 BAD_DATES: list[tuple[str, Any, str]] = [
     ("json", "2020-13-01", v.INVALID_DATE),
     ("json", "2021-02-29", v.INVALID_DATE),

@@ -1,7 +1,8 @@
-"""Waldur's UserFilterTest (32-37), CustomUsersFilterTest (38-39) and
-UserFilterIsStaffIsSupportTest (40-45) through the REST shim, plus the departures from Waldur
-(docs/api-differences.md) on query parameters: malformed scope uuids, ``o`` in both spellings,
-filters on detail routes.
+"""Waldur's UserFilterTest (32-37) and CustomUsersFilterTest (38-39) through the REST shim, plus
+the decisions on query parameters: malformed scope uuids, ``o`` in both spellings, filters on
+detail routes. UserFilterIsStaffIsSupportTest (40-45), who may filter by ``is_staff`` and
+``is_support`` and how the values parse, is tested at the core (tests/accounts/test_filters.py)
+and through both APIs (tests/parity/test_visibility.py).
 """
 
 from __future__ import annotations
@@ -189,63 +190,6 @@ async def test_unknown_scope_uuid_gives_an_empty_list(
     client: Any, factory: Factory, staff: User
 ) -> None:
     assert await urls(client, factory, staff, customer_uuid="0" * 32) == []
-
-
-# --- UserFilterIsStaffIsSupportTest (40-45) ----------------------------------------------------
-
-
-@pytest.fixture
-async def kinds(factory: Factory, staff: User) -> dict[str, User]:
-    return {
-        "staff": staff,
-        "support": await factory.user("helpdesk", is_support=True),
-        "regular": await factory.user("regular"),
-    }
-
-
-async def test_staff_can_filter_staff_users(
-    client: Any, factory: Factory, kinds: dict[str, User]
-) -> None:
-    found = await urls(client, factory, kinds["staff"], is_staff="true")
-    assert found == [user_url(kinds["staff"])]
-
-
-async def test_staff_can_filter_support_users(
-    client: Any, factory: Factory, kinds: dict[str, User]
-) -> None:
-    found = await urls(client, factory, kinds["staff"], is_support="true")
-    assert found == [user_url(kinds["support"])]
-
-
-async def test_support_can_filter_staff_users(
-    client: Any, factory: Factory, kinds: dict[str, User]
-) -> None:
-    found = await urls(client, factory, kinds["support"], is_staff="true")
-    assert found == [user_url(kinds["staff"])]
-
-
-async def test_support_can_filter_support_users(
-    client: Any, factory: Factory, kinds: dict[str, User]
-) -> None:
-    found = await urls(client, factory, kinds["support"], is_support="True")
-    assert found == [user_url(kinds["support"])]
-
-
-async def test_regular_user_cannot_filter_staff_users(
-    client: Any, factory: Factory, kinds: dict[str, User]
-) -> None:
-    assert await urls(client, factory, kinds["regular"], is_staff="true") == []
-    assert await urls(client, factory, kinds["regular"], is_staff="false") == []
-
-
-async def test_regular_user_cannot_filter_support_users(
-    client: Any, factory: Factory, kinds: dict[str, User]
-) -> None:
-    assert await urls(client, factory, kinds["regular"], is_support="true") == []
-    # an unparseable boolean is "no filter", so the regular user still sees himself
-    assert await urls(client, factory, kinds["regular"], is_support="maybe") == [
-        user_url(kinds["regular"])
-    ]
 
 
 # --- ordering (docs/api-differences.md#repeated-o-keys-all-apply) ------------------------------

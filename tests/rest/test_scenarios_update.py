@@ -1,6 +1,8 @@
 """Waldur's UserUpdateTest (46-57), UserFullnameTest (72), UserNotificationsEnabledTest (77-79)
-and RestrictedSerializerTest (97) through the REST shim, plus ``?field=`` on writes
-(docs/api-differences.md#no-server-errors).
+and RestrictedSerializerTest (97) through the REST shim, plus ``?field=`` on writes: the REST wire
+(PUT and PATCH, bodies, uploads, stored rows). The policy rule's cases (47, 48, 53, 54: staff
+targets, users who agreed, deactivation) and the token lifetime minimum (51) are tested through
+both APIs in tests/parity/test_writes.py.
 """
 
 from __future__ import annotations
@@ -65,27 +67,6 @@ async def test_if_user_did_not_accept_policy_he_can_not_update_his_profile(
     assert stored is not None and stored.phone_number == ""
 
 
-async def test_if_user_is_staff_he_can_update_his_profile_without_accepting_policy(
-    client: Any, factory: Factory
-) -> None:
-    staff = await factory.user("staff", is_staff=True, agreement_date=None)
-    response = await client.patch(
-        detail_path(staff), json={"phone_number": "+372 555"}, headers=await factory.auth(staff)
-    )
-    assert response.status == 200
-    assert (await json_of(response))["phone_number"] == "+372 555"
-
-
-async def test_if_user_already_accepted_policy_he_can_update_his_profile(
-    client: Any, factory: Factory
-) -> None:
-    user = await factory.user("agreed")
-    response = await client.put(
-        detail_path(user), json={"phone_number": "+372 555"}, headers=await factory.auth(user)
-    )
-    assert response.status == 200
-
-
 async def test_if_user_accepts_policy_he_can_update_his_profile(
     client: Any, factory: Factory, newcomer: User
 ) -> None:
@@ -134,44 +115,7 @@ async def test_staff_editing_a_user_who_never_agreed_needs_agree_with_policy(
     assert stored is not None and stored.agreement_date is not None
 
 
-async def test_deactivation_of_user_if_policy_has_not_been_accepted(
-    client: Any, factory: Factory, newcomer: User
-) -> None:
-    staff = await factory.user("staff", is_staff=True)
-    response = await client.patch(
-        detail_path(newcomer), json={"is_active": False}, headers=await factory.auth(staff)
-    )
-    assert response.status == 200
-    stored = await reloaded(factory, newcomer)
-    assert stored is not None and stored.is_active is False and stored.agreement_date is None
-
-
-async def test_deactivation_of_user_if_policy_has_been_accepted(
-    client: Any, factory: Factory
-) -> None:
-    staff = await factory.user("staff", is_staff=True)
-    user = await factory.user("agreed")
-    response = await client.patch(
-        detail_path(user), json={"is_active": False}, headers=await factory.auth(staff)
-    )
-    assert response.status == 200
-    assert (await json_of(response))["is_active"] is False
-    stored = await reloaded(factory, user)
-    assert stored is not None and stored.is_active is False
-
-
 # --- field validation and protected fields (51-52, 55) -----------------------------------------
-
-
-async def test_token_lifetime_cannot_be_less_than_60_seconds(client: Any, factory: Factory) -> None:
-    user = await factory.user("agreed")
-    response = await client.patch(
-        detail_path(user), json={"token_lifetime": 59}, headers=await factory.auth(user)
-    )
-    assert response.status == 400
-    assert await json_of(response) == {
-        "token_lifetime": ["Ensure this value is greater than or equal to 60."]
-    }
 
 
 async def test_user_can_not_update_profile_if_registration_method_is_protected(

@@ -1,6 +1,6 @@
-"""POST /api-auth/password/ (docs/writes.md#login,
-docs/api-differences.md#lockout-counted-in-the-database): credentials, validation, lockout, token
-reuse."""
+"""POST /api-auth/password/ through REST: body encodings and statuses, validation, the lockout
+window and counter, token reuse. Which credentials are refused, and that the refusal tells
+nothing about the account, is tested through both APIs in tests/parity/test_tokens_and_login.py."""
 
 from __future__ import annotations
 
@@ -47,39 +47,6 @@ async def test_login_accepts_a_form_post(client: Any, factory: Factory) -> None:
     await factory.user("alice", password="correct horse")
     response = await client.post(LOGIN, data={"username": "alice", "password": "correct horse"})
     assert response.status == 200
-
-
-@pytest.mark.parametrize(
-    ("credentials", "expected"),
-    [
-        ({"username": "alice", "password": "wrong"}, INVALID),
-        ({"username": "nobody", "password": "correct horse"}, INVALID),
-        ({"username": "ALICE", "password": "correct horse"}, INVALID),  # exact match only
-    ],
-    ids=["wrong-password", "unknown-user", "case-sensitive"],
-)
-async def test_wrong_credentials_get_401(
-    client: Any, factory: Factory, credentials: dict[str, str], expected: dict[str, str]
-) -> None:
-    await factory.user("alice", password="correct horse")
-    response = await client.post(LOGIN, json=credentials)
-    assert response.status == 401
-    assert await response.json() == expected
-
-
-async def test_inactive_user_gets_invalid_credentials(client: Any, factory: Factory) -> None:
-    await factory.user("sleeper", password="correct horse", is_active=False)
-    response = await client.post(LOGIN, json={"username": "sleeper", "password": "correct horse"})
-    assert response.status == 401
-    assert await response.json() == INVALID
-
-
-async def test_user_without_password_cannot_log_in(client: Any, factory: Factory) -> None:
-    await factory.user("apionly")
-    response = await client.post(LOGIN, json={"username": "apionly", "password": ""})
-    assert response.status == 400
-    response = await client.post(LOGIN, json={"username": "apionly", "password": "anything"})
-    assert response.status == 401
 
 
 @pytest.mark.parametrize(

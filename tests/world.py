@@ -1,5 +1,8 @@
-"""The people every parity scenario is written against: two customers, their projects, and
-one caller of each kind.
+"""The one fixture world the suites share (the parity suite, the GraphQL and REST tests, the
+core's visibility tests): two customers, their projects, and one caller of each kind. Built on
+the root conftest's ``factory`` (``Factory.person`` gives everyone a full profile); the
+``world`` fixture of tests/conftest.py builds it on the test's database. Data a test needs that
+is unusual stays in that test.
 
 Customer Alpha has projects A1 and A2, customer Beta has project B1::
 
@@ -23,16 +26,24 @@ a field missing from a rendering means "hidden", never "empty".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql_users.accounts.callers import Caller
+from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.listing import filtered_users
+from gql_users.accounts.ordering import OrderKey, order_by_clauses
 from gql_users.db.models import Customer, Project, User
-from tests.conftest import Factory
+
+if TYPE_CHECKING:
+    from tests.conftest import Factory
 
 PASSWORD = "correct horse battery"
 PASSWORD_HOLDERS = frozenset({"loner", "member_a1", "inactive_a1"})
-"""Only these can log in with ``PASSWORD``: argon2 costs a third of a second per hash."""
+"""Only these can log in with ``PASSWORD`` (the others have no password at all)."""
 
 
 @dataclass
@@ -72,19 +83,54 @@ class World:
         return None if name is None else self.user(name)
 
 
+EVERYONE = sorted(
+    [
+        "staff",
+        "support",
+        "identity_manager",
+        "loner",
+        "owner_a",
+        "member_a1",
+        "admin_a2",
+        "owner_b",
+        "member_b1",
+        "inactive_a1",
+        "former_a1",
+        "unagreed",
+        "remote",
+    ]
+)
+ALPHA_MEMBERS = ["admin_a2", "identity_manager", "member_a1", "owner_a", "unagreed"]
+"""Active non-staff holders of an active role in Alpha or one of its projects."""
+
+VISIBLE_TO: dict[str, list[str]] = {
+    "staff": EVERYONE,
+    "support": EVERYONE,
+    "loner": ["loner"],
+    # A customer owner sees the whole customer, every project included; never staff
+    # (staff holds a role in A1), inactive users or roles that are no longer active.
+    "owner_a": ALPHA_MEMBERS,
+    # A project member sees the project and the customer-level roles, not sibling projects.
+    "member_a1": ["identity_manager", "member_a1", "owner_a"],
+    "admin_a2": ["admin_a2", "owner_a", "unagreed"],
+    "unagreed": ["admin_a2", "owner_a", "unagreed"],
+    "owner_b": ["member_b1", "owner_b", "remote"],
+    "member_b1": ["member_b1", "owner_b", "remote"],
+    "remote": ["member_b1", "owner_b", "remote"],
+    "identity_manager": ["identity_manager", "member_a1", "owner_a"],  # retrieve only
+    "former_a1": ["former_a1"],  # an inactive role shows nobody
+}
+
+
 async def build_world(factory: Factory) -> World:
+    async with factory.batch():
+        return await _build_world(factory)
+
+
+async def _build_world(factory: Factory) -> World:
     async def person(name: str, **flags: Any) -> User:
-        first, _, last = name.partition("_")
-        return await factory.user(
-            name,
-            password=PASSWORD if name in PASSWORD_HOLDERS else None,
-            first_name=first.capitalize(),
-            last_name=(last or "person").capitalize(),
-            organization=f"{name} org",
-            description=f"about {name}",
-            birth_date=date(1960 + len(name), 1 + len(name) % 12, 1 + len(first)),
-            **flags,
-        )
+        password = PASSWORD if name in PASSWORD_HOLDERS else None
+        return await factory.person(name, password=password, **flags)
 
     people = {
         "staff": await person("staff", is_staff=True),
@@ -123,3 +169,15 @@ async def build_world(factory: Factory) -> World:
     for name, role, scope, options in grants:
         await factory.grant(people[name], role, scope, **options)
     return World(**people, alpha=alpha, beta=beta, a1=a1, a2=a2, b1=b1)
+
+
+async def usernames_for(
+    session: AsyncSession,
+    caller: Caller,
+    user_filter: UserFilter | None = None,
+    ordering: Sequence[OrderKey] = (),
+) -> list[str]:
+    """Usernames of the core's whole filtered, ordered list (no paging), in list order: what an
+    API's list must match."""
+    statement = filtered_users(caller, user_filter).order_by(*order_by_clauses(ordering))
+    return list((await session.scalars(statement.with_only_columns(User.username))).all())
