@@ -230,6 +230,14 @@ def markdown(results: dict[str, Any], ratios: list[Verdict], plots: list[Path]) 
         "Absolute numbers depend on the machine and its load; the verdicts are ratios of figures"
         " measured in this run.",
         "",
+        "Data: "
+        + "; ".join(
+            f"{key}: {d.get('rows', {}).get('users', d['users'])} users,"
+            f" {d.get('rows', {}).get('active_roles', '?')} active roles"
+            for key, d in results["datasets"].items()
+        )
+        + ".",
+        "",
         "## Verdicts",
         "",
         "| target | ratio | limit | verdict | measured as |",
@@ -239,6 +247,7 @@ def markdown(results: dict[str, Any], ratios: list[Verdict], plots: list[Path]) 
         limit = f"{'≥' if v.at_least else '≤'} {v.limit:g}" if v.limit else "–"
         outcome = v.outcome if v.limit else "info"
         lines.append(f"| {v.target} | {fmt(v.ratio, 2)} | {limit} | {outcome} | {v.detail} |")
+    lines += baseline_table(results)
     lines += ["", "## Checks", ""]
     for name, ok in results["checks"].items():
         lines.append(f"- {name}: {'yes' if ok else 'NO'}")
@@ -264,6 +273,27 @@ def markdown(results: dict[str, Any], ratios: list[Verdict], plots: list[Path]) 
     lines += ["", "## Plots", ""]
     lines += [f"![{plot.stem}]({plot.name})" for plot in plots]
     return "\n".join(lines) + "\n"
+
+
+def baseline_table(results: dict[str, Any]) -> list[str]:
+    """Current against the baseline, scenario by scenario: throughput and median latency."""
+    if not results["baseline"]:
+        return []
+    f = Figures(results)
+    lines = [
+        "",
+        f"## Against the baseline ({results['baseline']})",
+        "",
+        "| scenario | clients | throughput, current / baseline | median latency, ditto |",
+        "|---|---:|---:|---:|",
+    ]
+    for scenario, server, clients in sorted(f.rows):
+        if server != "current" or (scenario, "baseline", clients) not in f.rows:
+            continue
+        rps = f.ratio((scenario, "current", clients), (scenario, "baseline", clients), "rps")
+        p50 = f.ratio((scenario, "current", clients), (scenario, "baseline", clients), "p50_ms")
+        lines.append(f"| {scenario} | {clients} | {fmt(rps, 2)} | {fmt(p50, 2)} |")
+    return lines
 
 
 def write_report(results: dict[str, Any], out: Path) -> list[Path]:

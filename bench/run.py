@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -160,6 +161,28 @@ def same_schema(current: Tree, tree: Tree) -> bool:
     )
 
 
+def count_rows(url: str) -> dict[str, int]:
+    """What the seeder made: users and active roles (the targets name them)."""
+    from sqlalchemy import func, select
+
+    from gql_users.db.engine import create_engine
+    from gql_users.db.models import User, UserRole
+
+    async def count() -> dict[str, int]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                users = await connection.scalar(select(func.count(User.id)))
+                roles = await connection.scalar(
+                    select(func.count(UserRole.id)).where(UserRole.is_active.is_(True))
+                )
+        finally:
+            await engine.dispose()
+        return {"users": int(users or 0), "active_roles": int(roles or 0)}
+
+    return asyncio.run(count())
+
+
 def copy_database(
     pg_url: str | None, source: str, workdir: Path, dataset: Dataset, tree: str
 ) -> str:
@@ -281,7 +304,7 @@ def baseline_tree(ref: str, workdir: Path) -> Iterator[Tree]:
             subprocess.run(
                 [*pip, "install", "--no-deps", "-e", str(path)], check=True, stdout=out, stderr=out
             )
-        yield Tree(f"baseline ({ref} = {commit[:10]})", path, venv / "bin")
+        yield Tree(f"{ref} ({commit[:10]})", path, venv / "bin")
     finally:
         subprocess.run(
             ["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, capture_output=True
@@ -447,8 +470,8 @@ def scenarios(data: list[Dataset], deep_pages: int) -> list[Scenario]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
-    hey = shutil.which("hey")
-    if hey is None:
+    hey = shutil.which("hey") if args.client != "asyncio" else None
+    if hey is None and args.client != "asyncio":
         print(HEY_HINT)
     ref = args.baseline
     data = datasets(args.quick)
@@ -517,6 +540,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     notes.append(f"{name} could not seed {dataset.key}: {error}")
                     continue
                 urls[name] = url
+                if name == "current":
+                    results["datasets"][dataset.key]["rows"] = count_rows(url)
             say(f"{dataset.key}: starting the servers")
             for name, url in urls.items():
                 kinds = [(name, None)]
@@ -653,7 +678,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small data, 1 round of 1 s")
     parser.add_argument("--rounds", type=int, help="rounds per scenario (default 3; quick 1)")
-    parser.add_argument("--seconds", type=float, help="seconds per run (default 3; quick 1)")
+    parser.add_argument("--seconds", type=float, help="seconds per run (default 2; quick 1)")
     parser.add_argument("--deep-pages", type=int, help="GraphQL cursor depth (300; quick 30)")
     parser.add_argument(
         "--baseline",
@@ -662,14 +687,19 @@ def main() -> None:
         " 'none' skips)",
     )
     parser.add_argument("--out", type=Path, default=BENCH / "results")
+    parser.add_argument(
+        "--client", choices=("auto", "asyncio"), default="auto", help="auto: hey when installed"
+    )
     args = parser.parse_args()
     args.rounds = args.rounds or (1 if args.quick else 3)
-    args.seconds = args.seconds or (1.0 if args.quick else 3.0)
+    args.seconds = args.seconds or (1.0 if args.quick else 2.0)
     args.deep_pages = args.deep_pages or (30 if args.quick else 300)
     if args.baseline in ("none", ""):
         args.baseline = None
     elif args.baseline is None and not args.quick:
         args.baseline = (BENCH / "BASELINE").read_text().split()[0]
+    # SIGTERM unwinds like Ctrl-C: the servers, PostgreSQL and the baseline worktree go away.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = measure(args)
     summarize(results)
     from report import write_report  # bench/ is on sys.path as the script's directory
