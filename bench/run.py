@@ -320,7 +320,9 @@ def request_args(server: Server, scenario: Scenario) -> tuple[str, str, bytes | 
     return ("POST" if body is not None else "GET"), url, body
 
 
-def run_hey(hey: str, server: Server, scenario: Scenario, clients: int, seconds: float) -> dict:
+def run_hey(
+    hey: str, server: Server, scenario: Scenario, clients: int, seconds: float
+) -> dict[str, Any]:
     method, url, body = request_args(server, scenario)
     command = [hey, "-z", f"{seconds}s", "-c", str(clients), "-m", method, "-o", "csv"]
     command += ["-H", f"Authorization: Token {server.token}"]
@@ -338,7 +340,9 @@ def run_hey(hey: str, server: Server, scenario: Scenario, clients: int, seconds:
     return {"latencies_ms": latencies, "errors": errors, "elapsed_s": max(end, seconds)}
 
 
-async def run_asyncio(server: Server, scenario: Scenario, clients: int, seconds: float) -> dict:
+async def run_asyncio(
+    server: Server, scenario: Scenario, clients: int, seconds: float
+) -> dict[str, Any]:
     import aiohttp
 
     method, url, body = request_args(server, scenario)
@@ -526,14 +530,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             urls: dict[str, str] = {}
             tokens: dict[str, str] = {}
             for name, tree in trees.items():
-                pg = pg_url if dataset.backend == "postgresql" else None
+                server_url = pg_url if dataset.backend == "postgresql" else None
                 if urls and same_schema(current, tree):
                     say(f"{dataset.key}: a copy of the current tree's database for {name}")
-                    urls[name] = copy_database(pg, urls["current"], workdir, dataset, name)
+                    urls[name] = copy_database(server_url, urls["current"], workdir, dataset, name)
                     tokens[name] = tokens["current"]
                     continue
                 say(f"{dataset.key}: seeding {dataset.users} users for {name}")
-                url = database_url(pg, workdir, dataset, name)
+                url = database_url(server_url, workdir, dataset, name)
                 try:
                     tokens[name] = seed(tree, url, dataset, workdir / f"seed-{name}.log")
                 except (subprocess.CalledProcessError, RuntimeError) as error:
@@ -544,7 +548,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     results["datasets"][dataset.key]["rows"] = count_rows(url)
             say(f"{dataset.key}: starting the servers")
             for name, url in urls.items():
-                kinds = [(name, None)]
+                kinds: list[tuple[str, int | None]] = [(name, None)]
                 if name == "current":
                     kinds.append(("floor", None))
                     if workers and dataset.backend == "postgresql" and dataset.kind == "list":
