@@ -59,6 +59,9 @@ GRAPHQL_PAGE = """query Page($after: String) {
       customer { uuid name } createdBy { username } } } }
   }
 }"""
+GRAPHQL_WALK = """query Walk($after: String) {
+  users(first: 50, after: $after) { pageInfo { endCursor hasNextPage } }
+}"""
 GRAPHQL_FILTER = """query Find($filter: UserFilterInput) {
   users(first: 50, filter: $filter) { edges { node { uuid username fullName } } }
 }"""
@@ -395,11 +398,12 @@ def sql_count(headers: dict[str, str], body: bytes) -> int | None:
 
 
 def walk_cursor(server: Server, pages: int) -> str | None:
-    """The cursor after ``pages`` pages of 50, reached as a client would."""
+    """The cursor after ``pages`` pages of 50, reached as a client would (asking only for the
+    cursors: the same ordering, so the same cursor as the full page's)."""
     after = None
     probe = Scenario("walk", server.dataset, "", "/graphql", [server.name], (1,))
     for _ in range(pages):
-        body = {"query": GRAPHQL_PAGE, "variables": {"after": after}}
+        body = {"query": GRAPHQL_WALK, "variables": {"after": after}}
         probe.bodies[server.name] = json.dumps(body).encode()
         status, _headers, raw = fetch(server, probe)
         page = json.loads(raw)["data"]["users"]
