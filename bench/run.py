@@ -1,18 +1,20 @@
 """``make bench``: gql-users against a raw floor and against a previous version, in one run.
 
 It starts a throwaway PostgreSQL server (as the test suite does) and uses SQLite files, seeds
-reproducible demo data with each tree's own ``gql-users seed-demo`` (deterministic uuids), and
-serves on 127.0.0.1: the current tree, the baseline tree (``BENCH_BASELINE``, a git ref, by
-default the one in bench/BASELINE; checked out with ``git worktree add`` into a temporary
-directory with its own virtualenv from its own lock) and the floor (bench/floor.py). Each
+reproducible demo data with each tree's own ``gql-users seed-demo`` (deterministic uuids; the
+baseline gets a copy of the current tree's database when both have the same migrations and demo
+data), and serves on 127.0.0.1: the current tree, the baseline tree (``BENCH_BASELINE``, a git
+ref, by default the one in bench/BASELINE; checked out with ``git worktree add`` into a
+temporary directory with its own virtualenv from its own lock) and the floor (bench/floor.py).
+Each
 scenario is measured in short rounds, the servers taking turns within a round (the order
 rotates each round), with ``hey`` when installed (``apt-get install hey``) or a lean asyncio
 client, at 1 and 4 concurrent clients. Every verdict is a ratio of two figures of this run.
 
 Writes bench/results/<UTC date>.json and bench/results/<UTC date>.md with PNG plots beside it.
 
-    make bench                          # the full run (about 10-15 minutes)
-    .venv/bin/python bench/run.py --quick   # small data, short rounds, no baseline (~2 minutes)
+    make bench                          # the full run (15 minutes or less on a quiet machine)
+    .venv/bin/python bench/run.py --quick   # small data, short rounds, no baseline (minutes)
     BENCH_BASELINE=HEAD~3 make bench    # measure against another version
 """
 
