@@ -55,7 +55,7 @@ help:
 	@echo "make test-sqlite       the suite on SQLite only"
 	@echo "make test-postgresql   the suite on PostgreSQL only"
 	@echo "make lint              ruff check, ruff format --check, mypy, lint-imports (the layering)"
-	@echo "make bench             the scripts in bench/, if any"
+	@echo "make bench             benchmark vs a raw floor and the baseline (BENCH_ARGS=--quick)"
 	@echo "make lock              regenerate requirements/*.txt (UPGRADE=1: newest allowed versions)"
 	@echo "make outdated          list the packages that have newer releases than the lock's"
 	@echo "make playground-assets fetch the playground's GraphiQL/React files from npm again"
@@ -149,10 +149,15 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The benchmark harness (bench/run.py): gql-users on PostgreSQL and SQLite against the raw floor
+# (bench/floor.py) and against the version BENCH_BASELINE names (a git ref; default: the commit
+# in bench/BASELINE), measured in interleaved rounds; writes bench/results/<date>.json, .md and
+# PNG plots. BENCH_ARGS=--quick: small data and short rounds, no baseline (a few minutes).
+BENCH_ARGS ?=
 bench: $(TEST_STAMP)
-	@scripts=$$(ls bench/*.py 2>/dev/null); \
-	if [ -z "$$scripts" ]; then echo "No benchmarks yet: bench/ holds no *.py scripts."; exit 0; fi; \
-	for script in $$scripts; do echo "== $$script"; $(BIN)/python $$script || exit $$?; done
+	@command -v hey >/dev/null || echo "hey is not installed (on Debian: apt-get install hey):" \
+		"bench/run.py falls back to its asyncio client, which competes with the servers for CPU"
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 playground-assets:
 	bash playground/fetch-assets.sh
