@@ -111,6 +111,8 @@ class UserFilter:
                 kept[name] = value
         if errors:
             raise ValidationFailed(errors)
+        # Each value was checked under its own field name above; a dict of mixed value types
+        # cannot carry one type per key, so mypy sees object for every field.
         return cls(**kept)  # type: ignore[arg-type]
 
 
