@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -28,6 +28,9 @@ from gql_users.db.migrate import migrate
 from gql_users.demo.seed import DemoAccount, DemoSize, SeedResult, seed_demo
 from gql_users.logs import configure_logging
 from gql_users.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 T = TypeVar("T")
 
@@ -168,9 +171,11 @@ def create_user_command(
       printf '%s\\n' 's3cret-pass' | gql-users create-user alice --email alice@example.org \\
           --staff --password-stdin
     """
-    password = None
+    password: str | None = None
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        # open_file("-") is the same text stdin as click's deprecated get_text_stream("stdin").
+        first_line: str = click.open_file("-").readline()
+        password = first_line.rstrip("\r\n")
         if not password:
             raise click.UsageError("--password-stdin: standard input holds no password")
     settings = load_settings()
@@ -223,12 +228,12 @@ class RichProgress:
             TimeElapsedColumn(),
             console=Console(stderr=True),
         )
-        self.tasks: dict[str, object] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
             self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+        self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
 @main.command("seed-demo")

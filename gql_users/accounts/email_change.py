@@ -23,6 +23,7 @@ from gql_users.accounts.errors import BadRequest, NotFound, ValidationFailed
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string, parse_uuid
 from gql_users.db.conflicts import dialect_insert
+from gql_users.db.engine import execute_counting_rows
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
 from gql_users.mail import compose_message, is_valid_email
 from gql_users.settings import Settings
@@ -134,11 +135,11 @@ async def cancel_email_change(session: AsyncSession, target: User) -> bool:
         True when a request was deleted (REST answers "successfully deleted"), False when
         there was none ("has not been found"); both are successes.
     """
-    result = await session.execute(
-        delete(EmailChangeRequest).where(EmailChangeRequest.user_id == target.id)
+    deleted = await execute_counting_rows(
+        session, delete(EmailChangeRequest).where(EmailChangeRequest.user_id == target.id)
     )
     await session.commit()
-    return bool(result.rowcount)
+    return bool(deleted)
 
 
 async def confirm_email_change(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, or_, select, true
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
@@ -111,6 +111,8 @@ class UserFilter:
                 kept[name] = value
         if errors:
             raise ValidationFailed(errors)
+        # Each value was checked under its own field name above; a dict of mixed value types
+        # cannot carry one type per key, so mypy sees object for every field.
         return cls(**kept)  # type: ignore[arg-type]
 
 
@@ -144,7 +146,7 @@ membership filters read the roles, which ``permissions`` shows; ``modified`` is 
 no response shows."""
 
 
-def icontains(column: ColumnElement[str], value: str) -> ColumnElement[bool]:
+def icontains(column: SQLColumnExpression[str | None], value: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with ``%`` and ``_`` in ``value`` taken literally.
 
     ``lower(column) LIKE '%' || lower(:value) || '%'`` behaves alike on SQLite and PostgreSQL
@@ -153,9 +155,7 @@ def icontains(column: ColumnElement[str], value: str) -> ColumnElement[bool]:
     return column.icontains(value, autoescape=True)
 
 
-def apply_filter(
-    statement: Select[tuple[User]], user_filter: UserFilter, caller: Caller
-) -> Select[tuple[User]]:
+def apply_filter(statement: Select[User], user_filter: UserFilter, caller: Caller) -> Select[User]:
     """Add the conditions of ``user_filter`` to a ``SELECT users`` (all combined with AND).
 
     Args:
@@ -197,14 +197,14 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
     ):
         if value is not None:
             conditions.append(icontains(column, value))
-    for column, value in (
+    for exact_column, exact_value in (
         (User.phone_number, f.phone_number),
         (User.description, f.description),
         (User.civil_number, f.civil_number),
         (User.registration_method, f.registration_method),
     ):
-        if value is not None:
-            conditions.append(column == value)
+        if exact_value is not None:
+            conditions.append(exact_column == exact_value)
     if f.is_active is not None:
         conditions.append(User.is_active == f.is_active)
     for flag_column, flag in ((User.is_staff, f.is_staff), (User.is_support, f.is_support)):
@@ -246,7 +246,7 @@ def _query_condition(value: str) -> ColumnElement[bool]:
     return or_(*alternatives)
 
 
-def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[tuple[int]]:
+def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[int]:
     """Users with an active role in the customer itself or in any of its projects."""
     customer_id = select(Customer.id).where(Customer.uuid == customer_uuid).scalar_subquery()
     project_ids = select(Project.id).where(Project.customer_id == customer_id)
@@ -256,14 +256,14 @@ def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[tuple[int]]:
     )
 
 
-def _project_member_ids(project_uuid: uuid.UUID) -> Select[tuple[int]]:
+def _project_member_ids(project_uuid: uuid.UUID) -> Select[int]:
     project_id = select(Project.id).where(Project.uuid == project_uuid).scalar_subquery()
     return select(UserRole.user_id).where(
         UserRole.is_active == true(), UserRole.project_id == project_id
     )
 
 
-def _role_holder_ids(role_names: Sequence[str]) -> Select[tuple[int]]:
+def _role_holder_ids(role_names: Sequence[str]) -> Select[int]:
     """Users with an active role of one of these names, in any scope."""
     return (
         select(UserRole.user_id)

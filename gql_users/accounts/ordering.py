@@ -77,8 +77,11 @@ class SortColumn:
     descending: bool = False
 
     @property
-    def column(self) -> InstrumentedAttribute[Any]:
-        return getattr(User, self.attribute)  # type: ignore[no-any-return]
+    def column(self) -> ColumnElement[Any]:
+        """The mapped column (its ORM expression, so mypy sees a ``ColumnElement`` and not the
+        descriptor that ``InstrumentedAttribute`` is)."""
+        attribute: InstrumentedAttribute[Any] = getattr(User, self.attribute)
+        return attribute.expression
 
     @property
     def expression(self) -> ColumnElement[Any]:

@@ -20,6 +20,7 @@ from gql_users.accounts.validation import (
     REQUIRED,
     max_length_message,
 )
+from gql_users.db.engine import execute_counting_rows
 from gql_users.db.models import User
 from gql_users.settings import Settings
 
@@ -69,17 +70,18 @@ async def set_password(
     password = clean_new_password(new_password)
     validate_password(password, target, settings)
     encoded = await asyncio.to_thread(hash_password, password)
-    result = await session.execute(
+    matched = await execute_counting_rows(
+        session,
         update(User)
         .where(User.id == target.id)
         .values(password=encoded)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     if target in session:
         # Forget any hash loaded before, rather than copy the new one onto the object: the
         # next query that asks for it (login) reads the stored value.
         session.expire(target, ["password"])
     await session.commit()  # also when nothing matched: a rollback would expire the session
-    if not result.rowcount:
+    if not matched:
         raise NotFound()
     logger.info("password of user %s set by staff user %s", target.username, staff_user.username)

@@ -13,6 +13,7 @@ from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import AuthenticationFailed, Conflict, PermissionDenied
 from gql_users.accounts.validation import parse_uuid
 from gql_users.db.conflicts import dialect_insert
+from gql_users.db.engine import execute_counting_rows
 from gql_users.db.models import AuthToken, User, utcnow
 
 NO_ACTIVE_SESSION = "Unable to impersonate user that does not have an active session."
@@ -141,11 +142,12 @@ async def create_token(session: AsyncSession, user: User, now: datetime | None =
         index_elements=[AuthToken.user_id],
         set_={"key": statement.excluded.key, "created": statement.excluded.created},
     )
-    token = await session.scalar(
+    # execute, not scalar: SQLAlchemy types scalar() of an INSERT ... RETURNING as Any.
+    # scalar_one: an upsert always returns its row.
+    result = await session.execute(
         statement.returning(AuthToken), execution_options={"populate_existing": True}
     )
-    assert token is not None  # an upsert always returns its row
-    return token
+    return result.scalar_one()
 
 
 async def get_token(session: AsyncSession, user: User) -> AuthToken | None:
@@ -207,10 +209,10 @@ async def _replace_key(session: AsyncSession, token: AuthToken, now: datetime) -
 
 async def _slide(session: AsyncSession, token: AuthToken, now: datetime) -> bool:
     """Move ``token``'s creation to ``now``; False when the key no longer exists."""
-    result = await session.execute(
-        update(AuthToken).where(AuthToken.key == token.key).values(created=now)
+    matched = await execute_counting_rows(
+        session, update(AuthToken).where(AuthToken.key == token.key).values(created=now)
     )
-    if not result.rowcount:
+    if not matched:
         return False
     token.created = now
     return True

@@ -8,7 +8,7 @@ ordered, counted and paged by the database.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
@@ -61,7 +61,7 @@ def _caller_roles(caller_id: int) -> ColumnElement[bool]:
     return (CallerRole.user_id == caller_id) & (CallerRole.is_active == true())
 
 
-def _visible_customer_ids(caller_id: int) -> Select[int]:
+def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
     """Customers where the caller has a customer-level role, plus parents of their projects.
 
     Written as one UNION so that the outer condition stays a single ``IN``.
@@ -74,10 +74,10 @@ def _visible_customer_ids(caller_id: int) -> Select[int]:
         .join(CallerRole, CallerRole.project_id == Project.id)
         .where(_caller_roles(caller_id))
     )
-    return customer_roles.union(parents_of_project_roles)  # type: ignore[return-value]
+    return customer_roles.union(parents_of_project_roles)
 
 
-def _visible_project_ids(caller_id: int) -> Select[int]:
+def _visible_project_ids(caller_id: int) -> CompoundSelect[int | None]:
     """Projects where the caller has a project-level role, plus every project of a customer
     where the caller has a customer-level role (a customer owner sees all its projects).
 
@@ -92,4 +92,4 @@ def _visible_project_ids(caller_id: int) -> Select[int]:
         .join(CallerRole, CallerRole.customer_id == Project.customer_id)
         .where(_caller_roles(caller_id))
     )
-    return project_roles.union(projects_of_customer_roles)  # type: ignore[return-value]
+    return project_roles.union(projects_of_customer_roles)

@@ -6,10 +6,10 @@ import asyncio
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Delete, Update, event
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -173,6 +173,18 @@ def create_engine(
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def execute_counting_rows(session: AsyncSession, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE (no RETURNING) in ``session``; how many rows it matched.
+
+    ``AsyncSession.execute`` is typed as returning a plain ``Result`` for every statement, while
+    for DML without RETURNING it returns a ``CursorResult``, the class that has ``rowcount``.
+    SQLAlchemy offers no typed form of this on a session (only ``AsyncConnection.execute``,
+    which would bypass the ORM), hence the one cast.
+    """
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount
 
 
 def normalize_database_url(url: str) -> str:

@@ -123,10 +123,10 @@ async def _insert_users(
     usernames = {row.username for row in known}
     missing = [r for r in rows if r["uuid"] not in ids and r["username"] not in usernames]
     slugs_by_prefix: dict[str, list[str]] = {slug_prefix(r["username"]): [] for r in missing}
-    for row in known:
-        stem = row.slug.rpartition("-")[0]
+    for existing in known:
+        stem = existing.slug.rpartition("-")[0]
         if stem in slugs_by_prefix:
-            slugs_by_prefix[stem].append(row.slug)
+            slugs_by_prefix[stem].append(existing.slug)
     next_number = {
         prefix: int(next_slug(prefix, slugs).rpartition("-")[2])
         for prefix, slugs in slugs_by_prefix.items()

@@ -87,6 +87,8 @@ def user_filter_from_query(params: Mapping[str, Sequence[str]]) -> UserFilter:
             values[name] = raw
     if errors:
         raise ValidationFailed(errors)
+    # Each value was parsed to its field's type above; a dict of mixed value types cannot carry
+    # one type per key, so mypy sees object for every field.
     return UserFilter(**values)  # type: ignore[arg-type]
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import strawberry
 
 from gql_users.accounts.filters import MAX_FILTER_LENGTH, UserFilter
 from gql_users.accounts.ordering import OrderKey
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @strawberry.input(
@@ -120,11 +123,11 @@ class UserOrder:
         return OrderKey(self.field.value, descending=self.direction is OrderDirection.DESC)
 
 
-def patch(data: object) -> dict[str, Any]:
+def patch(data: DataclassInstance) -> dict[str, Any]:
     """The fields of an input that the client gave (null included), by their core names."""
     return {
         field.name: getattr(data, field.name)
-        for field in dataclasses.fields(data)  # type: ignore[arg-type]
+        for field in dataclasses.fields(data)
         if getattr(data, field.name) is not strawberry.UNSET
     }
 
