@@ -117,7 +117,7 @@ def permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _to_row(record: Row[*tuple[Any, ...]]) -> PermissionRow:
+def to_permission_row(record: Row[*tuple[Any, ...]]) -> PermissionRow:
     has_creator = record.created_by_id is not None and record.creator_username is not None
     is_customer_scope = record.scope_customer_id is not None
     return PermissionRow(
@@ -167,7 +167,7 @@ async def load_permissions(
         return result
     records = await session.execute(permissions_statement(list(result)))
     for record in records:
-        result[record.user_id].append(_to_row(record))
+        result[record.user_id].append(to_permission_row(record))
     return result
 
 

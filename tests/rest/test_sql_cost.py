@@ -1,9 +1,9 @@
 """What a REST read costs in SQL statements, from the ``X-SQL-Count`` header (debug_sql=True).
 
 A page of users is a constant number of statements whatever its size: the token lookup of the
-caller, the count, the page, then one statement each for the page's tokens, permissions and
-pending email changes (accounts/user_details.py). An N+1 anywhere shows up here as a page of
-50 costing more than a page of 5.
+caller (with the caller), the count, the page, then one statement for the page's tokens,
+pending email changes and permissions (accounts/user_details.py). An N+1 anywhere shows up
+here as a page of 50 costing more than a page of 5.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from tests.conftest import Factory
 from tests.rest.scenario_helpers import detail_path, json_of
 
 MEMBERS = 50
-LIST_BUDGET = 6
-"""Caller's token, count, page, and the page's tokens, permissions and requested emails."""
-RETRIEVE_BUDGET = 5
-"""Caller's token, the user, and the user's token, permissions and requested email."""
-ME_BUDGET = 4
-"""Caller's token, then the caller's token, permissions and requested email (none to look up)."""
+LIST_BUDGET = 4
+"""Caller's token and user, count, page, the page's tokens, requested emails and permissions."""
+RETRIEVE_BUDGET = 3
+"""Caller's token and user, the user, the user's token, requested email and permissions."""
+ME_BUDGET = 2
+"""Caller's token and user, then the caller's token, requested email and permissions (the
+caller needs no look-up)."""
 
 
 @pytest.fixture
