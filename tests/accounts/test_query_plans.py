@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter, filter_conditions
 from gql_users.accounts.keyset import keyset_condition
+from gql_users.accounts.listing import page_statement
 from gql_users.accounts.ordering import OrderKey, sort_columns
 from gql_users.db.models import POSTGRESQL_TRIGRAM_INDEXES, User
 from tests.conftest import BACKEND
@@ -103,6 +104,27 @@ async def test_a_cursor_bounds_the_index_scan(
             plan
         )
         assert "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("ordering", [[], [OrderKey("email")]])
+async def test_a_deep_rest_page_skips_over_the_index_not_the_table(
+    session: AsyncSession, ordering: list[OrderKey]
+) -> None:
+    """The ids of the page come from the ordering's index alone (an index-only scan: no table
+    row is read for the rows the offset skips); only the page's rows are then fetched by id,
+    and only they are sorted again."""
+    staff = Caller(User(is_staff=True))
+    statement = page_statement(staff, UserFilter(), ordering, offset=3000, limit=10)
+    plan = await plan_of(session, statement, ordered=True)
+    index = "email" if ordering else "username"
+    if PG:
+        assert re.search(rf"Index Only Scan using ix_users_{index}_c on users", plan), plan
+        assert re.search(r"Index Scan using users_pkey on users|Index Cond: \(id = ", plan), plan
+    else:
+        assert re.search(rf"SCAN users USING COVERING INDEX \S*({index}|autoindex)", plan), plan
+        assert "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+        assert plan.count("TEMP B-TREE") == 1, plan  # the page's rows, not the whole list
+    assert "Seq Scan" not in plan, plan
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="trigram indexes exist on PostgreSQL only")
