@@ -23,11 +23,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter, filter_conditions
-from gql_users.accounts.keyset import keyset_condition
+from gql_users.accounts.keyset import keyset_condition, position_of
 from gql_users.accounts.listing import page_statement
-from gql_users.accounts.ordering import OrderKey, sort_columns
+from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
 from gql_users.db.models import POSTGRESQL_TRIGRAM_INDEXES, User
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, Factory
 
 
 class Explain(Executable, ClauseElement):
@@ -149,3 +149,51 @@ async def test_substring_filters_read_the_trigram_indexes(
     used = set(re.findall(r"ix_users_\w+_trgm", plan))
     assert used and used <= set(POSTGRESQL_TRIGRAM_INDEXES), plan
     assert "Seq Scan" not in plan, plan
+
+
+# --- the row-value form returns what the OR-chain does ----------------------------------------
+
+NAMES = [("Ann", "Lee"), ("Ann", "Lee"), ("Ann", "Ng"), ("Zoë", "A"), ("ann", "B"), ("Bo", "Ng")]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [],
+        [OrderKey("full_name")],
+        [OrderKey("is_active"), OrderKey("full_name")],
+        [OrderKey("full_name", descending=True)],
+        [OrderKey("is_active", descending=True), OrderKey("email")],
+    ],
+    ids=str,
+)
+async def test_keyset_pages_match_the_sorted_list(
+    session: AsyncSession, factory: Factory, keys: list[OrderKey]
+) -> None:
+    """From every row of a list with ties and non-ASCII names, the rows after it (and before it)
+    are exactly those that follow (precede) it in the list sorted in Python by code point; the
+    all-ascending orderings take the row-value form, the others the OR-chain."""
+    for index, (first, last) in enumerate(NAMES):
+        await factory.user(f"u{index}", first_name=first, last_name=last, is_active=index % 3 != 0)
+    columns = sort_columns(keys)
+    users = list(await session.scalars(select(User)))
+    ordered = sorted(users, key=lambda user: sort_key(user, columns))
+    for index, user in enumerate(ordered):
+        position = position_of(user, columns)
+        for after, expected in ((True, ordered[index + 1 :]), (False, ordered[:index])):
+            statement = select(User.id).where(keyset_condition(columns, position, after=after))
+            found = set(await session.scalars(statement))
+            assert found == {other.id for other in expected}, (user.username, after)
+
+
+def sort_key(user: User, columns: list[SortColumn]) -> tuple[Any, ...]:
+    """The list order in Python: code points for text, false first, each column's direction."""
+    key: list[Any] = []
+    for column in columns:
+        value = column.value_of(user)
+        if isinstance(value, str):
+            value = tuple(-ord(c) for c in value) + (1,) if column.descending else value
+        elif column.descending:
+            value = -int(value)
+        key.append(value)
+    return tuple(key)
