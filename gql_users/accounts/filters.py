@@ -149,8 +149,11 @@ no response shows."""
 def icontains(column: SQLColumnExpression[str | None], value: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with ``%`` and ``_`` in ``value`` taken literally.
 
-    ``lower(column) LIKE '%' || lower(:value) || '%'`` behaves alike on SQLite and PostgreSQL
-    for ASCII; SQLite's ``lower()`` leaves non-ASCII letters alone, PostgreSQL folds them.
+    ``lower(column) LIKE '%' || lower(:value) || '%'`` on SQLite and ``column ILIKE '%' ||
+    :value || '%'`` on PostgreSQL behave alike for ASCII; SQLite's ``lower()`` leaves non-ASCII
+    letters alone, PostgreSQL folds them. On PostgreSQL the trigram index of ``column``
+    (``models.POSTGRESQL_TRIGRAM_INDEXES``) serves the match, so ``column`` must be a bare
+    column that has one.
     """
     return column.icontains(value, autoescape=True)
 

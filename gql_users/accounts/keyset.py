@@ -12,6 +12,14 @@ directions works, and each comparison uses the column's sort expression (``COLLA
 PostgreSQL) so that the WHERE and the ORDER BY agree on every backend. None of the sortable
 columns is nullable, so no NULL handling is needed.
 
+When every column goes the same direction (all ascending, since the id tiebreaker always is),
+that chain is the row-value comparison ``(c1, ..., cn) > (v1, ..., vn)``, which is what the
+condition is then written as: both databases turn it into a bound of the index on the
+ordering's columns (an ``Index Cond`` on PostgreSQL, ``SEARCH ... USING INDEX`` on SQLite),
+whereas they only apply the OR-chain as a filter over the rows the scan reads. The two agree
+even when the tiebreaker's subquery finds no row (a deleted user): the comparison is then NULL
+exactly where the chain reaches ``id > NULL``.
+
 The tiebreaker value is the row's *uuid*, not its id: ids are internal and never leave the
 service (responses carry uuids only), and a cursor's payload is readable by anyone who
 base64-decodes it (its signature only stops changes: docs/hardening.md#signed-cursors). For the same
@@ -32,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, literal, or_, select
+from sqlalchemy import Boolean, ColumnElement, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -151,14 +159,18 @@ def keyset_condition(
         position: one value per column, as ``position_of`` or ``check_position`` give it.
         after: True for the rows after the position, False for the rows before it.
     """
+    compared = [_comparable(column, value) for column, value in zip(columns, position, strict=True)]
+    if not any(column.descending for column in columns):
+        left = tuple_(*(expression for expression, _ in compared))
+        right = tuple_(*(value for _, value in compared))
+        return left > right if after else left < right
     condition: ColumnElement[bool] | None = None
     # Built from the last column outwards: c_k beyond v_k OR (c_k = v_k AND <rest>).
-    for column, value in zip(reversed(columns), reversed(position), strict=True):
-        expression, compared = _comparable(column, value)
+    for column, (expression, bound) in zip(reversed(columns), reversed(compared), strict=True):
         forward = after != column.descending
-        beyond = expression > compared if forward else expression < compared
+        beyond = expression > bound if forward else expression < bound
         condition = (
-            beyond if condition is None else or_(beyond, and_(expression == compared, condition))
+            beyond if condition is None else or_(beyond, and_(expression == bound, condition))
         )
     assert condition is not None, "an ordering always has the tiebreaker"
     return condition

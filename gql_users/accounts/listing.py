@@ -9,14 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
 from gql_users.accounts.errors import ListingRefused, NotFound
 from gql_users.accounts.filters import UserFilter, apply_filter
 from gql_users.accounts.ordering import OrderKey, order_by_clauses
-from gql_users.accounts.pagination import Page, PageRequest
+from gql_users.accounts.pagination import INVALID_PAGE, LAST_PAGE, Page, PageRequest
 from gql_users.accounts.validation import parse_uuid
 from gql_users.accounts.visibility import visible_users
 from gql_users.db.models import User
@@ -82,7 +82,8 @@ async def list_users(
         NotAuthenticated, PermissionDenied: see ``ensure_can_list_users``.
     """
     total = await count_users(session, caller, user_filter)
-    users = await _fetch(session, caller, user_filter, ordering, offset=offset, limit=limit)
+    statement = page_statement(caller, user_filter, ordering, offset=offset, limit=limit)
+    users, _ = await _users_and_total(session, statement)
     return users, total
 
 
@@ -93,39 +94,78 @@ async def list_users_page(
     ordering: Sequence[OrderKey],
     page_request: PageRequest,
 ) -> tuple[list[User], Page]:
-    """``list_users`` for a REST page request: counts first, because ``page=last`` and the
-    range check need the total; two statements (one when the page is out of range).
+    """``list_users`` for a REST page request.
+
+    A numbered page is one statement, which brings the total along with the rows
+    (``page_statement``). When it finds no row, the list is empty or the page lies past its
+    end; either way the page resolves against a total of 0: page 1 of an empty list, or
+    "Invalid page." for any later one, which is what the real total would give too.
+    ``page=last`` needs the total before its offset: a count, then the page (one statement when
+    the list is empty).
 
     Raises:
         NotAuthenticated, PermissionDenied: see ``ensure_can_list_users``.
         NotFound: "Invalid page." for a page out of range.
     """
-    total = await count_users(session, caller, user_filter)
-    page = page_request.resolve(total)
-    if total == 0:
-        return [], page
-    users = await _fetch(
-        session, caller, user_filter, ordering, offset=page.offset, limit=page.limit
+    if page_request.page == LAST_PAGE:
+        page = page_request.resolve(await count_users(session, caller, user_filter))
+        if page.total == 0:
+            return [], page
+        statement = page_statement(
+            caller, user_filter, ordering, offset=page.offset, limit=page.limit
+        )
+        users, _ = await _users_and_total(session, statement)
+        return users, page
+    ensure_can_list_users(caller)
+    if page_request.page < 1:
+        raise NotFound(INVALID_PAGE)
+    offset = (page_request.page - 1) * page_request.size
+    statement = page_statement(
+        caller, user_filter, ordering, offset=offset, limit=page_request.size
     )
-    return users, page
+    users, total = await _users_and_total(session, statement)
+    return users, page_request.resolve(total)
 
 
-async def _fetch(
-    session: AsyncSession,
+def page_statement(
     caller: Caller,
     user_filter: UserFilter,
     ordering: Sequence[OrderKey],
     *,
     offset: int,
     limit: int,
-) -> list[User]:
-    statement = (
-        filtered_users(caller, user_filter)
-        .order_by(*order_by_clauses(ordering))
+) -> Select[User, int]:
+    """The users of one page, each with the total of the whole filtered list.
+
+    A deferred join: the subquery pages over the ids alone, which the index of the ordering
+    holds, so the rows skipped by a deep offset are never read from the table; only the page's
+    rows are. The total is an uncorrelated scalar subquery, which the database evaluates once,
+    so no separate count is needed while the page has a row. (``count(*) OVER ()`` in the ids
+    subquery would do the same on PostgreSQL, but makes SQLite sort the whole list.)
+    """
+    clauses = order_by_clauses(ordering)
+    listed = filtered_users(caller, user_filter)
+    page_ids = (
+        listed.with_only_columns(User.id)
+        .order_by(*clauses)
         .offset(offset)
         .limit(limit)
+        .subquery("page_ids")
     )
-    return list((await session.scalars(statement)).all())
+    total = listed.with_only_columns(func.count(User.id)).correlate(None).scalar_subquery()
+    return (
+        select(User, total.label("total"))
+        .join(page_ids, User.id == page_ids.c.id)
+        .order_by(*clauses)
+    )
+
+
+async def _users_and_total(
+    session: AsyncSession, statement: Select[User, int]
+) -> tuple[list[User], int]:
+    """Run a ``page_statement``: its users, and the total (0 when the page is empty)."""
+    rows = (await session.execute(statement)).all()
+    return [user for user, _ in rows], (rows[0].total if rows else 0)
 
 
 async def get_visible_user(

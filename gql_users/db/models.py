@@ -273,3 +273,21 @@ POSTGRESQL_CODE_POINT_INDEXES: dict[str, str] = {
     "ix_users_full_name_c": 'first_name COLLATE "C", last_name COLLATE "C", id',
 }
 """PostgreSQL-only expression indexes (migration 0002) that serve the code-point orderings."""
+
+POSTGRESQL_TRIGRAM_INDEXES: dict[str, str] = {
+    f"ix_users_{column}_trgm": f"{column} gin_trgm_ops"
+    for column in (
+        "query_field",
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "civil_number",
+        "native_name",
+        "organization",
+        "job_title",
+    )
+}
+"""PostgreSQL-only GIN trigram indexes (migration 0005) on the columns that the ``icontains``
+filters compare (gql_users/accounts/filters.py; ``column ILIKE '%' || :value || '%'`` on
+PostgreSQL), so that a substring search reads the index rather than every row."""

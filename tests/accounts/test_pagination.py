@@ -105,11 +105,26 @@ async def test_list_users_page_last_page(session: AsyncSession, staff: Caller) -
     assert [user.username for user in users] == ["user09", "user10"]  # after "admin"
 
 
-async def test_list_users_page_out_of_range_is_not_found(
+async def test_a_numbered_page_brings_its_total_in_one_statement(
     session: AsyncSession, staff: Caller
 ) -> None:
-    with pytest.raises(NotFound):
-        await list_users_page(session, staff, UserFilter(), [], PageRequest(page=4, size=5))
+    with count_sql() as counter:
+        users, page = await list_users_page(
+            session, staff, UserFilter(), [], PageRequest(page=2, size=5)
+        )
+    assert counter.count == 1
+    assert (page.number, page.num_pages, page.total) == (2, 3, 12)
+    assert [user.username for user in users] == [f"user{n:02}" for n in range(4, 9)]
+
+
+@pytest.mark.parametrize("number", [4, 0, -1])
+async def test_list_users_page_out_of_range_is_not_found(
+    session: AsyncSession, staff: Caller, number: int
+) -> None:
+    with count_sql() as counter, pytest.raises(NotFound) as raised:
+        await list_users_page(session, staff, UserFilter(), [], PageRequest(page=number, size=5))
+    assert raised.value.detail == "Invalid page."
+    assert counter.count <= 1
 
 
 async def test_list_users_page_with_no_results(session: AsyncSession, staff: Caller) -> None:

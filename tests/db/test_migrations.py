@@ -14,8 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gql_users.db.engine import create_engine
 from gql_users.db.migrate import alembic_config, migrate
-from gql_users.db.models import BUILTIN_ROLES, POSTGRESQL_CODE_POINT_INDEXES, Base, Role
+from gql_users.db.models import (
+    BUILTIN_ROLES,
+    POSTGRESQL_CODE_POINT_INDEXES,
+    POSTGRESQL_TRIGRAM_INDEXES,
+    Base,
+    Role,
+)
 from tests.conftest import BACKEND
+
+POSTGRESQL_ONLY_INDEXES = {**POSTGRESQL_CODE_POINT_INDEXES, **POSTGRESQL_TRIGRAM_INDEXES}
 
 
 def differences(connection: Connection) -> list[Any]:
@@ -26,7 +34,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 def not_postgresql_only(obj: Any, name: str | None, type_: str, *_args: Any) -> bool:
-    return not (type_ == "index" and name in POSTGRESQL_CODE_POINT_INDEXES)
+    return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)
 
 
 def describe(connection: Connection) -> dict[str, Any]:
@@ -45,7 +53,7 @@ def describe(connection: Connection) -> dict[str, Any]:
             "indexes": sorted(
                 (i["name"], tuple(i["column_names"]))
                 for i in inspector.get_indexes(table)
-                if not i.get("unique") and i["name"] not in POSTGRESQL_CODE_POINT_INDEXES
+                if not i.get("unique") and i["name"] not in POSTGRESQL_ONLY_INDEXES
             ),
             "foreign_keys": sorted(
                 (tuple(f["constrained_columns"]), f["referred_table"], f["options"].get("ondelete"))
