@@ -280,6 +280,8 @@ def start_gql_users(
         "GQL_USERS_MEDIA_DIR": str(workdir / name / "media"),
     }
     command = [str(tree.bin / "gql-users"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers is None and serves_workers(tree):
+        workers = 1  # serve's default is one worker per core: compare one process with another
     if workers:
         command += ["--workers", str(workers)]
     log = workdir / f"{name}.log"
