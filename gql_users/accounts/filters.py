@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, or_, select
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
+from gql_users.accounts.grants import is_current
 from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message
 from gql_users.db.folding import fold_ascii
 from gql_users.db.models import Customer, Project, Role, User, UserRole
@@ -254,16 +255,14 @@ def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[int]:
     customer_id = select(Customer.id).where(Customer.uuid == customer_uuid).scalar_subquery()
     project_ids = select(Project.id).where(Project.customer_id == customer_id)
     return select(UserRole.user_id).where(
-        UserRole.is_active == true(),
+        is_current(UserRole),
         or_(UserRole.customer_id == customer_id, UserRole.project_id.in_(project_ids)),
     )
 
 
 def _project_member_ids(project_uuid: uuid.UUID) -> Select[int]:
     project_id = select(Project.id).where(Project.uuid == project_uuid).scalar_subquery()
-    return select(UserRole.user_id).where(
-        UserRole.is_active == true(), UserRole.project_id == project_id
-    )
+    return select(UserRole.user_id).where(is_current(UserRole), UserRole.project_id == project_id)
 
 
 def _role_holder_ids(role_names: Sequence[str]) -> Select[int]:
@@ -271,5 +270,5 @@ def _role_holder_ids(role_names: Sequence[str]) -> Select[int]:
     return (
         select(UserRole.user_id)
         .join(Role, Role.id == UserRole.role_id)
-        .where(UserRole.is_active == true(), Role.name.in_(role_names))
+        .where(is_current(UserRole), Role.name.in_(role_names))
     )

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Row, Select, select, true
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from gql_users.accounts.grants import is_current
 from gql_users.accounts.wire import render_datetime, render_optional_datetime, render_uuid
 from gql_users.db.models import Customer, Project, Role, User, UserRole
 
@@ -110,7 +111,7 @@ def permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
         .outerjoin(creator, creator.id == UserRole.created_by_id)
         .where(
             UserRole.user_id.in_(user_ids),
-            UserRole.is_active == true(),
+            is_current(UserRole),
             (scope_customer.id.is_not(None)) | (project_customer.id.is_not(None)),
         )
         .order_by(UserRole.created, UserRole.id)

@@ -1,5 +1,5 @@
-"""Who may see which user: the base queryset and the visibility rule of
-docs/visibility.md#visible-users.
+"""Who may see which user, customer and project: the base querysets and the visibility rules
+of docs/visibility.md#visible-users and docs/visibility.md#visible-customers-and-projects.
 
 Everything here is one SQL statement built from ``IN (subquery)`` conditions, so a page of
 users costs the same whatever the caller's number of roles, and the result can be filtered,
@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
-from gql_users.db.models import Project, User, UserRole
+from gql_users.accounts.grants import is_current
+from gql_users.db.models import Customer, Project, User, UserRole
 
 # The caller's own roles, under another name than the colleagues' roles they are nested in, so
 # that no subquery is ever correlated with the enclosing one by accident.
@@ -25,8 +26,8 @@ def visible_users(caller: Caller) -> Select[User]:
     * anonymous: nobody;
     * staff and global support: every user, inactive and staff users included;
     * everyone else (identity managers too): the *active*, *non-staff* users that are the
-      caller, or hold an active customer-level role in a customer visible to the caller, or
-      an active project-level role in a project visible to the caller
+      caller, or hold a current customer-level role in a customer visible to the caller, or
+      a current project-level role in a project visible to the caller
       (docs/visibility.md#visible-users; Waldur's marketplace rule has nothing to apply to,
       docs/api-differences.md#scope).
 
@@ -46,10 +47,37 @@ def visible_users(caller: Caller) -> Select[User]:
     )
 
 
+def visible_customers(caller: Caller) -> Select[Customer]:
+    """The customers ``caller`` may see: none for anonymous callers, all for staff and global
+    support, else those where the caller holds a current role in the customer or in one of its
+    projects (docs/visibility.md#visible-customers-and-projects)."""
+    statement = select(Customer)
+    user = caller.user
+    if user is None:
+        return statement.where(false())
+    if caller.is_privileged:
+        return statement
+    return statement.where(Customer.id.in_(_visible_customer_ids(user.id)))
+
+
+def visible_projects(caller: Caller) -> Select[Project]:
+    """The projects ``caller`` may see: none for anonymous callers, all for staff and global
+    support, else those where the caller holds a current project role, and every project of a
+    customer where the caller holds a current customer role
+    (docs/visibility.md#visible-customers-and-projects)."""
+    statement = select(Project)
+    user = caller.user
+    if user is None:
+        return statement.where(false())
+    if caller.is_privileged:
+        return statement
+    return statement.where(Project.id.in_(_visible_project_ids(user.id)))
+
+
 def _colleague_ids(caller_id: int) -> Select[int]:
     """Ids of users with an active role in a customer or project visible to the caller."""
     return select(UserRole.user_id).where(
-        UserRole.is_active == true(),
+        is_current(UserRole),
         or_(
             UserRole.customer_id.in_(_visible_customer_ids(caller_id)),
             UserRole.project_id.in_(_visible_project_ids(caller_id)),
@@ -58,7 +86,7 @@ def _colleague_ids(caller_id: int) -> Select[int]:
 
 
 def _caller_roles(caller_id: int) -> ColumnElement[bool]:
-    return (CallerRole.user_id == caller_id) & (CallerRole.is_active == true())
+    return (CallerRole.user_id == caller_id) & is_current(CallerRole)
 
 
 def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
