@@ -8,12 +8,17 @@ ordered, counted and paged by the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.grants import is_current
 from gql_users.db.models import Customer, Project, User, UserRole
+
+Scope = TypeVar("Scope", Customer, Project)
 
 # The caller's own roles, under another name than the colleagues' roles they are nested in, so
 # that no subquery is ever correlated with the enclosing one by accident.
@@ -51,13 +56,7 @@ def visible_customers(caller: Caller) -> Select[Customer]:
     """The customers ``caller`` may see: none for anonymous callers, all for staff and global
     support, else those where the caller holds a current role in the customer or in one of its
     projects (docs/visibility.md#visible-customers-and-projects)."""
-    statement = select(Customer)
-    user = caller.user
-    if user is None:
-        return statement.where(false())
-    if caller.is_privileged:
-        return statement
-    return statement.where(Customer.id.in_(_visible_customer_ids(user.id)))
+    return _scopes_visible_to(caller, Customer, _visible_customer_ids)
 
 
 def visible_projects(caller: Caller) -> Select[Project]:
@@ -65,13 +64,19 @@ def visible_projects(caller: Caller) -> Select[Project]:
     support, else those where the caller holds a current project role, and every project of a
     customer where the caller holds a current customer role
     (docs/visibility.md#visible-customers-and-projects)."""
-    statement = select(Project)
+    return _scopes_visible_to(caller, Project, _visible_project_ids)
+
+
+def _scopes_visible_to(
+    caller: Caller, model: type[Scope], visible_ids: Callable[[int], CompoundSelect[int | None]]
+) -> Select[Scope]:
+    statement = select(model)
     user = caller.user
     if user is None:
         return statement.where(false())
     if caller.is_privileged:
         return statement
-    return statement.where(Project.id.in_(_visible_project_ids(user.id)))
+    return statement.where(model.id.in_(visible_ids(user.id)))
 
 
 def _colleague_ids(caller_id: int) -> Select[int]:
