@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -107,17 +107,18 @@ async def list_projects_page(
     caller: Caller,
     page_request: PageRequest,
     *,
-    customer_uuid: uuid.UUID | None = None,
+    customer_uuids: Sequence[uuid.UUID] = (),
 ) -> tuple[list[Project], Page]:
-    """A page of the projects the caller may see, by name, optionally of one customer.
+    """A page of the projects the caller may see, by name; with ``customer_uuids``, only the
+    projects of those customers.
 
     Raises:
         NotFound: "Invalid page." for a page out of range.
     """
     statement = visible_projects(caller)
-    if customer_uuid is not None:
+    if customer_uuids:
         statement = statement.where(
-            Project.customer_id.in_(select(Customer.id).where(Customer.uuid == customer_uuid))
+            Project.customer_id.in_(select(Customer.id).where(Customer.uuid.in_(customer_uuids)))
         )
     return await _page(session, statement, Project, page_request)
 
