@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.db.models import Customer, Project, UserRole, utcnow
+from gql_users.rest.openapi import openapi_document
+from gql_users.settings import Settings
+from gql_users.web.app import create_app
 from tests.conftest import Factory
 from tests.world import World
 
@@ -291,3 +295,25 @@ async def test_parallel_add_user_requests_leave_one_grant(
         )
         == 1
     )
+
+
+def test_the_openapi_document_describes_every_customers_and_projects_route() -> None:
+    document = json.loads(openapi_document())
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db"))
+    served = {
+        (route.resource.canonical, route.method.lower())
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith(("/api/customers/", "/api/projects/"))
+        and route.method != "*"
+    }
+    described = {
+        (path, method)
+        for path, operations in document["paths"].items()
+        if path.startswith(("/api/customers/", "/api/projects/"))
+        for method in operations
+    }
+    assert len(described) == 24
+    assert described <= served
+    # aiohttp serves HEAD wherever GET is; the document names the HEADs that count
+    assert all(method == "head" for _path, method in served - described)
