@@ -317,3 +317,36 @@ def test_the_openapi_document_describes_every_customers_and_projects_route() -> 
     assert described <= served
     # aiohttp serves HEAD wherever GET is; the document names the HEADs that count
     assert all(method == "head" for _path, method in served - described)
+
+
+async def test_form_bodies_and_an_expired_grant_that_stops_counting_without_a_write(
+    client: Any, factory: Factory, world: World, session: AsyncSession
+) -> None:
+    owner = await headers_of(factory, world, "owner_b")
+    team = f"/api/projects/{world.b1.uuid.hex}/"
+    added = await client.post(
+        team + "add_user/",
+        data={"user": world.loner.uuid.hex, "role": "PROJECT.ADMIN", "expiration_time": "None"},
+        headers=owner,
+    )
+    assert (added.status, await added.json()) == (201, {"expiration_time": None})
+    # the grant's time passes (written directly: no API sets a time in the past)
+    grant = await session.scalar(
+        select(UserRole).where(
+            UserRole.user_id == world.loner.id, UserRole.project_id == world.b1.id
+        )
+    )
+    assert grant is not None
+    grant.expiration_time = utcnow() - timedelta(seconds=1)
+    await session.commit()
+    listed = await client.get(team + "list_users/", headers=owner)
+    assert world.loner.username not in {item["user_username"] for item in await listed.json()}
+    loner = await headers_of(factory, world, "loner")
+    assert (await client.get(team, headers=loner)).status == 404
+    again = await client.post(
+        team + "add_user/",
+        data={"user": world.loner.uuid.hex, "role": "PROJECT.ADMIN"},
+        headers=owner,
+    )
+    assert again.status == 201
+    assert (await client.get(team, headers=loner)).status == 200
