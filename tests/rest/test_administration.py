@@ -350,3 +350,37 @@ async def test_form_bodies_and_an_expired_grant_that_stops_counting_without_a_wr
     )
     assert again.status == 201
     assert (await client.get(team, headers=loner)).status == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ("role=%00", {"role": ["Null characters are not allowed."]}),
+        ("search_string=a%00b", {"search_string": ["Null characters are not allowed."]}),
+        ("user=%00", {"user": ["Must be a valid UUID."]}),
+    ],
+)
+async def test_list_users_refuses_unusable_filters(
+    client: Any, factory: Factory, world: World, query: str, errors: dict[str, list[str]]
+) -> None:
+    response = await client.get(
+        f"/api/customers/{world.alpha.uuid.hex}/list_users/?{query}",
+        headers=await headers_of(factory, world, "owner_a"),
+    )
+    assert (response.status, await response.json()) == (400, errors)
+
+
+async def test_search_and_role_filters_of_list_users(
+    client: Any, factory: Factory, world: World
+) -> None:
+    staff = await headers_of(factory, world, "staff")
+    team = f"/api/projects/{world.a1.uuid.hex}/list_users/"
+    response = await client.get(team + "?search_string=MEMBER_A", headers=staff)
+    assert [item["user_username"] for item in await response.json()] == ["member_a1"]
+    role = await factory.role("PROJECT.MEMBER")
+    by_uuid = await client.get(f"{team}?role={role.uuid.hex}&role=NO.SUCH", headers=staff)
+    assert (await by_uuid.json()) and {item["role_name"] for item in await by_uuid.json()} == {
+        "PROJECT.MEMBER"
+    }
+    none = await client.get(team + "?role=PROJECT.ADMIN", headers=staff)
+    assert (none.headers["X-Result-Count"], await none.json()) == ("0", [])
