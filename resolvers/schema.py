@@ -20,9 +20,11 @@ from resolvers.protection import Limits, protection_extensions
 from resolvers.scalars import SCALAR_MAP
 from resolvers.users.mutations import UserMutations
 from resolvers.users.queries import UserQueries
+from resolvers.users.subscriptions import UserSubscriptions
 
 Query = merge_types("Query", (UserQueries,))
 Mutation = merge_types("Mutation", (AuthMutations, UserMutations))
+Subscription = merge_types("Subscription", (UserSubscriptions,))
 
 
 class Schema(strawberry.Schema):
@@ -39,6 +41,7 @@ def _schema_for(limits: Limits) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         # Batching stays off (the default): one operation per request keeps the limits
         # above meaningful.
