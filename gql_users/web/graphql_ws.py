@@ -29,7 +29,7 @@ from typing import cast
 
 import orjson
 from aiohttp import ClientConnectionResetError
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.aiohttp.views import AiohttpWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -54,9 +54,8 @@ log = logging.getLogger("gql_users.graphql.ws")
 
 INVALID_MESSAGE = "A message must be a JSON object with a string `type`."
 INVALID_SUBSCRIBE = (
-    "`subscribe` needs a string `id` of 1 to {max_id} characters and a `payload` object with a "
-    "string `query`, and optionally `variables` and `extensions` objects and an "
-    "`operationName` string."
+    "Invalid `subscribe`: it needs a string `id` (1 to {max_id} characters) and a `payload` "
+    "object with a string `query`."
 )
 INVALID_COMPLETE = "`complete` needs the string `id` of an operation."
 SUBSCRIPTIONS_ONLY = "Send queries and mutations over HTTP: this connection carries subscriptions."
@@ -64,6 +63,15 @@ MAX_ID_LENGTH = 128
 UNAVAILABLE_CLOSE = (1013, "Service unavailable: try again later")
 INTERNAL_CLOSE = (1011, "Internal error")
 FORBIDDEN_CLOSE = (4403, "Forbidden")
+
+
+MAX_CLOSE_REASON = 123
+"""Bytes of a close frame's reason (its payload is at most 125 bytes, 2 of them the code)."""
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to fit a close frame, on a character boundary."""
+    return text.encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
 
 
 def _optional(value: object, kind: type) -> bool:
@@ -139,6 +147,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except Exception as error:
             await self._close_after(error)
 
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await self.websocket.close(4400, close_reason(error_message))
+
     async def _refuse(self, operation_id: str, template: str, limit: int) -> None:
         error = SubscriptionLimit(template.format(limit=limit))
         formatted = GraphQLError(error.detail, extensions={"code": error_code(error)}).formatted
@@ -176,20 +187,23 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             operation_name=operation.operation_name,
             allowed_operation_types=(OperationType.SUBSCRIPTION,),
         )
+        first = True
         async with aclosing(results):
-            first = True
-            async for result in results:
-                if not isinstance(result, ExecutionResult):  # incremental delivery
-                    await operation.send_initial_errors([GraphQLError(SUBSCRIPTIONS_ONLY)])
-                    return False
-                errors = result.errors or []
-                if first and isinstance(result, PreExecutionError):
-                    await operation.send_initial_errors(refusal(errors))
-                    return False
-                first = False
-                ended = ends_the_token(errors)
-                result.errors = present_errors(errors, streamed=True) or None
-                await operation.send_next(result)
-                if ended:
-                    return True
+            try:
+                async for result in results:
+                    if not isinstance(result, ExecutionResult):  # incremental delivery
+                        await operation.send_initial_errors([GraphQLError(SUBSCRIPTIONS_ONLY)])
+                        return False
+                    errors = result.errors or []
+                    if first and isinstance(result, PreExecutionError):
+                        await operation.send_initial_errors(refusal(errors))
+                        return False
+                    first = False
+                    ended = ends_the_token(errors)
+                    result.errors = present_errors(errors, streamed=True) or None
+                    await operation.send_next(result)
+                    if ended:
+                        return True
+            except GraphQLSyntaxError as error:  # Strawberry's stream raises it, unlike HTTP's
+                await operation.send_initial_errors([error])
         return False
