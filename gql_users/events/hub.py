@@ -158,5 +158,6 @@ class Hub:
                     await asyncio.wait_for(lost.wait(), KEEPALIVE)
                     break
                 await connection.execute("SELECT 1", timeout=CONNECT_TIMEOUT)
+            log.warning("events: listening connection lost (closed by the server)")
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("events: listening connection lost (%s)", type(error).__name__)
