@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
@@ -425,3 +426,21 @@ async def test_subscriptions_over_http_are_refused(
     body = await response.json()
     assert "data" not in body or body["data"] is None
     assert body["errors"][0]["message"]
+
+
+async def test_a_browser_on_another_origin_may_not_open_a_connection(
+    client: TestClient,
+) -> None:
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect(
+            "/graphql", protocols=["graphql-transport-ws"], origin="https://elsewhere.example"
+        )
+    assert refused.value.status == 403
+
+
+async def test_a_second_connection_init_closes_the_connection(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    token = await factory.token(world.loner)
+    async with connect(client, "/graphql", token) as connection:
+        assert await connection.init(token) == Closed(4429, "Too many initialisation requests")
