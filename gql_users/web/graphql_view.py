@@ -119,7 +119,7 @@ def _json_response(
 
 class GraphQLView(StrawberryGraphQLView[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
-    websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = TextWebSocketAdapter
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
