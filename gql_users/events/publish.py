@@ -43,6 +43,7 @@ async def publish(session: AsyncSession, *events: Event) -> None:
         for item in events:
             await session.execute(select(func.pg_notify(CHANNEL, item.encode())))
     else:
+        await session.connection()  # in a transaction, whose end delivers or drops them
         session.sync_session.info.setdefault(PENDING, []).extend(events)
 
 
