@@ -136,6 +136,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem is not None:
             await self.handle_invalid_message(problem)
             return
+        if message["type"] == "connection_init" and message.get("payload") is None:
+            message = {"type": "connection_init", "payload": {}}  # the protocol allows null
         limit = self.max_subscriptions_per_connection
         if message["type"] == "subscribe" and limit is not None and len(self.operations) >= limit:
             await self._refuse(message["id"], TOO_MANY_PER_CONNECTION, limit)
