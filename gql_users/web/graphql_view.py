@@ -37,6 +37,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_res
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from gql_users.accounts.callers import ANONYMOUS, Caller
@@ -70,6 +71,9 @@ STATUS = web.RequestKey("graphql_status", int)
 
 NOT_ACCEPTABLE = f"Accept {GRAPHQL_RESPONSE} or {JSON}."
 GET_MUTATION = "Mutations are not allowed over GET; send them with POST."
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions are served over a WebSocket on this path (graphql-transport-ws), not over HTTP."
+)
 BAD_OPERATION_NAME = "The GraphQL operation's `operationName` must be a string or null."
 HEARTBEAT = 30.0
 """Seconds between the server's WebSocket pings: a peer that stops answering is dropped."""
@@ -231,7 +235,10 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
+            refused = error.__cause__
+            if isinstance(refused, InvalidOperationTypeError):
+                if refused.operation_type is OperationType.SUBSCRIPTION:
+                    raise HTTPException(400, SUBSCRIPTION_OVER_HTTP) from error
                 raise HTTPException(405, GET_MUTATION) from error
             raise
 

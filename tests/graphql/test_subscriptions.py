@@ -17,6 +17,7 @@ from gql_users.db.models import AuthToken, utcnow
 from gql_users.http.keys import EVENTS
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
+from gql_users.web.graphql_view import SUBSCRIPTION_OVER_HTTP
 from gql_users.web.graphql_ws import INVALID_COMPLETE, INVALID_MESSAGE, SUBSCRIPTIONS_ONLY
 from tests.conftest import Factory
 from tests.subscriptions import (
@@ -417,15 +418,24 @@ async def test_the_document_limits_apply_to_subscriptions(
 async def test_subscriptions_over_http_are_refused(
     client: TestClient, factory: Factory, world: World
 ) -> None:
-    response = await client.post(
-        "/graphql",
-        json={"query": "subscription { usersChanged { uuid } }"},
-        headers=await factory.auth(world.loner),
-    )
-    assert response.status in (200, 400, 405)
-    body = await response.json()
-    assert "data" not in body or body["data"] is None
-    assert body["errors"][0]["message"]
+    query = "subscription { usersChanged { uuid } }"
+    headers = await factory.auth(world.loner)
+    for response in (
+        await client.post("/graphql", json={"query": query}, headers=headers),
+        await client.get("/graphql", params={"query": query}, headers=headers),
+    ):
+        assert response.status == 400
+        assert await response.json() == {"errors": [{"message": SUBSCRIPTION_OVER_HTTP}]}
+
+
+async def test_shutting_down_closes_open_connections_as_going_away(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    async with connect(client, "/graphql", await factory.token(world.loner)) as connection:
+        await connection.subscribe(USERS_CHANGED)
+        await listening(client, 1)
+        await client.app.shutdown()
+        assert await connection.receive() == Closed(1001, "Server shutting down")
 
 
 async def test_a_browser_on_another_origin_may_not_open_a_connection(
