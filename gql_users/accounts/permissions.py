@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from gql_users.accounts.grants import is_current
 from gql_users.accounts.wire import render_datetime, render_optional_datetime, render_uuid
 from gql_users.db.models import Customer, Project, Role, User, UserRole
+from gql_users.events import Event, Kind, publish
 
 ScopeType = Literal["customer", "project"]
 
@@ -200,3 +201,14 @@ def permission_to_waldur(row: PermissionRow) -> dict[str, Any]:
         rendered["customer_uuid"] = render_uuid(row.customer_uuid)
         rendered["customer_name"] = row.customer_name
     return rendered
+
+
+async def publish_permissions_changed(session: AsyncSession, *user_uuids: UUID) -> None:
+    """Tell live subscribers that the roles of these users changed (granted, revoked, a new
+    expiration time). Every write of roles calls it in its transaction, before the commit.
+
+    ``permissionsChanged`` of each user fires, and ``userChanged``/``usersChanged`` report
+    the user as updated (its ``permissions`` field changed); each subscriber re-reads with
+    the roles as committed.
+    """
+    await publish(session, *(Event(Kind.PERMISSIONS, user) for user in dict.fromkeys(user_uuids)))

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gql_users.accounts.live import SubscriberCounts
 from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
 from gql_users.db.secrets import CURSOR_KEY, ProcessSecret
 from gql_users.eduteams.client import EduteamsClient
+from gql_users.events import Hub
 from gql_users.http.authentication import auth_middleware
-from gql_users.http.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.http.keys import (
+    CURSOR_SECRET,
+    EDUTEAMS,
+    ENGINE,
+    EVENTS,
+    SESSIONMAKER,
+    SETTINGS,
+    SUBSCRIBERS,
+)
 from gql_users.rest import auth as rest_auth
 from gql_users.rest import customers as rest_customers
 from gql_users.rest import openapi
@@ -61,8 +71,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[CURSOR_SECRET] = ProcessSecret(engine, CURSOR_KEY, settings.cursor_secret)
 
     app[EDUTEAMS] = EduteamsClient(settings)
+    app[EVENTS] = Hub(normalize_database_url(settings.database_url))
+    app[SUBSCRIBERS] = SubscriberCounts(settings.graphql_subscriptions_per_user)
 
     async def close_resources(_app: web.Application) -> None:
+        await app[EVENTS].close()
         await app[EDUTEAMS].close()
         await engine.dispose()
 

@@ -1,8 +1,8 @@
 """The playground's saved operations (``playground/operations/*.graphql``).
 
 Each parses, validates against the GraphQL schema and has example variables that coerce; every
-query and mutation has one; ``/playground/operations.json`` serves them all; and, run in order
-on the demo dataset, they do what their comments say.
+query and mutation has one, and there is a subscription; ``/playground/operations.json`` serves
+them all; and, run in order on the demo dataset, they do what their comments say.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from gql_users.demo.data import DemoSize
 from gql_users.demo.seed import seed_demo
 from gql_users.settings import Settings
 from gql_users.web.playground import SavedOperation, load_operations, parse_operation
+from tests.subscriptions import connect
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "playground" / "operations"
 FILES = sorted(OPERATIONS.glob("*.graphql"))
@@ -105,6 +106,7 @@ def test_every_query_and_every_mutation_has_an_example() -> None:
     for name in schema.mutation_type.fields:
         examples = [path.name for path in FILES if ("mutation", name) in root_fields(path)]
         assert len(examples) == 1, f"mutation {name} should have one example file: {examples}"
+    assert ("subscription", "usersChanged") in used, "no example follows changes live"
 
 
 async def test_operations_json_serves_every_file_queries_first(client: TestClient) -> None:
@@ -118,7 +120,7 @@ async def test_operations_json_serves_every_file_queries_first(client: TestClien
         assert op["description"]
     kinds = [op["kind"] for op in served]
     assert kinds == sorted(kinds, key=lambda kind: kind != "query")
-    assert set(kinds) == {"query", "mutation"}
+    assert set(kinds) == {"query", "mutation", "subscription"}
 
 
 def test_a_broken_file_is_left_out_and_says_why(
@@ -255,6 +257,30 @@ async def test_examples_do_what_their_comments_say_on_the_demo_data(
         headers={"Authorization": f"Token {playground.token}"},
     )
     assert response.status == 401
+
+
+async def test_the_subscription_example_hears_a_change_as_the_page_runs_it(
+    client: TestClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The page sends the saved document over graphql-transport-ws with the bar's token in
+    ``connection_init``; a change made meanwhile (the update-user example) arrives."""
+    await seed_demo(session, settings, DemoSize(users=10, customers=1, projects=1))
+    listing = await (await client.get("/playground/operations.json")).json()
+    playground = Playground(client, listing["operations"])
+    playground.token = data_of(await playground.run("login"), "login")["token"]
+    example = playground.operations["users-changed"]
+    async with connect(client, "/graphql", playground.token) as connection:
+        await connection.subscribe(example["document"], example["variables"])
+        for _ in range(50):  # until the subscription listens: the update reaches it
+            updated = data_of(await playground.run("update-user"), "updateUser")["user"]
+            try:
+                change = (await connection.next_data(timeout=0.1))["usersChanged"]
+                break
+            except TimeoutError:
+                continue
+    assert change["kind"] == "UPDATED"
+    assert change["user"]["username"] == updated["username"]
+    assert change["user"]["jobTitle"] == "Principal investigator"
 
 
 def test_saved_operation_json_shape() -> None:
