@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,10 +29,11 @@ from gql_users.accounts.errors import Conflict, NotFound, PermissionDenied, Vali
 from gql_users.accounts.grants import is_current
 from gql_users.accounts.operations import InputReader
 from gql_users.accounts.pagination import Page, PageRequest
+from gql_users.accounts.permissions import publish_permissions_changed
 from gql_users.accounts.users import ensure_staff
 from gql_users.accounts.validation import REQUIRED, coerce_string, parse_uuid
 from gql_users.accounts.visibility import visible_customers, visible_projects
-from gql_users.db.models import Customer, Project, Role, UserRole
+from gql_users.db.models import Customer, Project, Role, User, UserRole
 
 ScopeType = Literal["customer", "project"]
 Scope = TypeVar("Scope", Customer, Project)
@@ -333,6 +334,7 @@ async def delete_customer(
     has_projects = await session.scalar(select(exists().where(Project.customer_id == customer.id)))
     if has_projects:
         raise Conflict(CUSTOMER_HAS_PROJECTS)
+    await _publish_holders_of(session, UserRole.customer_id == customer.id)
     await session.delete(customer)
     await session.commit()
 
@@ -422,5 +424,13 @@ async def delete_project(
     ensure_authenticated(caller)
     project = await get_visible_project(session, caller, project_uuid)
     await ensure_owner_or_staff(session, caller, project.customer_id)
+    await _publish_holders_of(session, UserRole.project_id == project.id)
     await session.delete(project)
     await session.commit()
+
+
+async def _publish_holders_of(session: AsyncSession, in_scope: ColumnElement[bool]) -> None:
+    """The grants of a scope about to be deleted go with it: their holders' permissions change."""
+    holders = select(User.uuid).join(UserRole, UserRole.user_id == User.id)
+    uuids = await session.scalars(holders.where(in_scope, is_current(UserRole)))
+    await publish_permissions_changed(session, *uuids)

@@ -7,8 +7,9 @@ role of that project, never their own. A scope the caller may not see is 404; a 
 where the caller may manage no role is 403, before the input is read; a role beyond what the
 caller may manage is 403 once the input names it.
 
-Each write ends with its commit: whatever must follow a role change (an event to the
-subscribers) goes right after that commit, in ``_after_commit``, the one place for it.
+Each write publishes ``permissionsChanged`` for the grant's user in its transaction, just
+before its commit (``permissions.publish_permissions_changed``: delivered only if the commit
+succeeds), so live subscribers re-read the roles as committed.
 
 Input is a mapping of plain values, Waldur's body: ``role`` (a name or a uuid), ``user`` (a
 uuid) and ``expiration_time`` (ISO date or datetime, or null). GraphQL passes the same keys
@@ -43,7 +44,7 @@ from gql_users.accounts.organisations import (
     holds_role,
 )
 from gql_users.accounts.pagination import Page, PageRequest
-from gql_users.accounts.permissions import full_name
+from gql_users.accounts.permissions import full_name, publish_permissions_changed
 from gql_users.accounts.validation import (
     BLANK,
     NOT_A_STRING,
@@ -358,6 +359,7 @@ async def grant_role(
         expiration_time=request.expiration_time,
     )
     session.add(grant)
+    await publish_permissions_changed(session, request.user.uuid)
     try:
         await session.commit()
     except IntegrityError as error:
@@ -366,7 +368,6 @@ async def grant_role(
         if violation is not None and violation.table == UserRole.__tablename__:
             raise ValidationFailed({NON_FIELD: [ALREADY_GRANTED]}) from None
         raise
-    _after_commit(grant)
     return grant
 
 
@@ -391,8 +392,8 @@ async def update_role_expiration(
     if grant is None:
         raise ValidationFailed({NON_FIELD: [NOT_GRANTED]})
     grant.expiration_time = request.expiration_time
+    await publish_permissions_changed(session, request.user.uuid)
     await session.commit()
-    _after_commit(grant)
     return grant
 
 
@@ -418,14 +419,9 @@ async def revoke_role(
     if grant is None:
         return False
     grant.is_active = False
+    await publish_permissions_changed(session, request.user.uuid)
     await session.commit()
-    _after_commit(grant)
     return True
-
-
-def _after_commit(grant: UserRole) -> None:
-    """What follows a committed change of ``grant``: nothing yet; the place where a
-    ``permissionsChanged`` event for ``grant.user_id`` is to be published."""
 
 
 # --- listing --------------------------------------------------------------------------------

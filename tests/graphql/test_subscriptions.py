@@ -144,25 +144,48 @@ async def test_created_users_reach_staff_through_graphql_mutations(
     assert change["user"]["username"] == "fresh"
 
 
-async def test_permissions_changed_fires_when_roles_change(
-    client: TestClient, factory: Factory, world: World, session: Any
+async def test_permissions_changed_fires_when_roles_are_granted_and_revoked(
+    client: TestClient, factory: Factory, world: World
 ) -> None:
-    from gql_users.accounts.permissions import publish_permissions_changed
-
+    """Through the REST routes that grant and revoke (the core's role_grants), each subscriber
+    hears the change once the write is committed, with the roles as committed."""
     target = world.member_a1
+    path = f"/api/projects/{world.a2.uuid.hex}"
+    body = {"role": "PROJECT.ADMIN", "user": target.uuid.hex}
+    headers = await factory.auth(world.owner_a)
     async with connect(client, "/graphql", await factory.token(world.owner_a)) as owner:
         await owner.subscribe(PERMISSIONS_CHANGED, {"uuid": target.uuid.hex})
         await owner.subscribe(USER_CHANGED, {"uuid": target.uuid.hex})
         await listening(client, 2)
-        await factory.grant(target, "PROJECT.ADMIN", world.a2)
-        await publish_permissions_changed(session, target.uuid)
-        await session.commit()
+        granted = await client.post(f"{path}/add_user/", json=body, headers=headers)
+        assert granted.status == 201, await granted.text()
         messages = [await owner.receive(), await owner.receive()]
+        revoked = await client.post(f"{path}/delete_user/", json=body, headers=headers)
+        assert revoked.status in (200, 204), await revoked.text()
+        after_revoke = [await owner.receive(), await owner.receive()]
+    after = next(m for m in after_revoke if m["id"] == "1")["payload"]["data"]["permissionsChanged"]
     by_id = {message["id"]: message["payload"]["data"] for message in messages}
     roles = sorted(p["roleName"] for p in by_id["1"]["permissionsChanged"]["user"]["permissions"])
     assert roles == ["PROJECT.ADMIN", "PROJECT.MEMBER"]
     assert by_id["1"]["permissionsChanged"]["userUuid"] == target.uuid.hex
     assert by_id["2"]["userChanged"]["kind"] == "UPDATED"
+    assert [p["roleName"] for p in after["user"]["permissions"]] == ["PROJECT.MEMBER"]
+
+
+async def test_a_refused_grant_publishes_nothing(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    target = world.member_a1
+    async with connect(client, "/graphql", await factory.token(world.staff)) as staff:
+        await staff.subscribe(PERMISSIONS_CHANGED, {"uuid": target.uuid.hex})
+        await listening(client, 1)
+        repeated = await client.post(
+            f"/api/projects/{world.a1.uuid.hex}/add_user/",
+            json={"role": "PROJECT.MEMBER", "user": target.uuid.hex},
+            headers=await factory.auth(world.staff),
+        )
+        assert repeated.status == 400, await repeated.text()
+        await staff.nothing()
 
 
 # --- authentication ----------------------------------------------------------------------------
