@@ -19,6 +19,7 @@ from gql_users.accounts.remote import UserinfoSource
 from gql_users.db.secrets import ProcessSecret
 from gql_users.settings import Settings
 from resolvers.loaders import UserLoaders
+from resolvers.scope_loaders import ScopeLoaders
 
 
 @dataclass(slots=True)
@@ -38,10 +39,12 @@ class Context:
     client_address: str | None
     """The caller's address (``gql_users.http.addresses``' one rule for it); None when unknown."""
     loaders: UserLoaders = field(init=False)
+    scope_loaders: ScopeLoaders = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.loaders = UserLoaders.build(self.session, self.caller, self.lock)
+        self.scope_loaders = ScopeLoaders.build(self.session, self.caller, self.lock)
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[AsyncSession]:
