@@ -10,7 +10,9 @@ from gql_users.eduteams.client import EduteamsClient
 from gql_users.http.authentication import auth_middleware
 from gql_users.http.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
 from gql_users.rest import auth as rest_auth
+from gql_users.rest import customers as rest_customers
 from gql_users.rest import openapi
+from gql_users.rest import projects as rest_projects
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
 from gql_users.web import cors, front, graphql_view, health, media, observability, playground
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     health.add_routes(app)
     rest_auth.add_routes(app)
     rest_users.add_routes(app)
+    rest_customers.add_routes(app)
+    rest_projects.add_routes(app)
     openapi.add_routes(app)
     media.add_routes(app)
     playground.add_routes(app)
