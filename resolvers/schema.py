@@ -18,12 +18,13 @@ from resolvers.masking import PresentErrors
 from resolvers.operation_metrics import CountOperations
 from resolvers.protection import Limits, protection_extensions
 from resolvers.scalars import SCALAR_MAP
+from resolvers.scopes.mutations import ScopeMutations
 from resolvers.scopes.queries import ScopeQueries
 from resolvers.users.mutations import UserMutations
 from resolvers.users.queries import UserQueries
 
 Query = merge_types("Query", (UserQueries, ScopeQueries))
-Mutation = merge_types("Mutation", (AuthMutations, UserMutations))
+Mutation = merge_types("Mutation", (AuthMutations, UserMutations, ScopeMutations))
 
 
 class Schema(strawberry.Schema):

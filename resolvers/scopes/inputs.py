@@ -1,13 +1,17 @@
-"""GraphQL inputs of the customer and project lists: their filters and orderings."""
+"""GraphQL inputs of customers, projects and roles: the lists' filters and orderings, and
+the writes (patches: a field left out is not sent to the core, as the users' inputs)."""
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import strawberry
 
 from gql_users.accounts.filters import MAX_FILTER_LENGTH
+from gql_users.accounts.role_grants import ScopeRef
 from gql_users.accounts.scopes import ScopeFilter, ScopeKind, ScopeOrderKey
 from resolvers.users.inputs import OrderDirection
 
@@ -81,3 +85,50 @@ class ProjectOrder:
     def to_core(self) -> ScopeOrderKey:
         descending = self.direction is OrderDirection.DESC
         return ScopeOrderKey(ScopeKind.PROJECT, self.field.value, descending)
+
+
+@strawberry.input(
+    description="A customer's writable fields; a field left out is not changed (on create, "
+    "name is required). Checked by the core, as REST's body."
+)
+class CustomerInput:
+    name: str | None = strawberry.UNSET
+    abbreviation: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="A project's writable fields, as CustomerInput.")
+class ProjectInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="A new project: its customer (required) and its fields.")
+class CreateProjectInput(ProjectInput):
+    customer: UUID | None = strawberry.field(
+        default=strawberry.UNSET, description="The customer's uuid."
+    )
+
+
+@strawberry.enum
+class ScopeType(enum.Enum):
+    CUSTOMER = "customer"
+    PROJECT = "project"
+
+
+@strawberry.input(
+    description="A role of a user in a customer or project: the scope, the role (name or "
+    "uuid) and the user; expirationTime is the grant's new end (null: permanent)."
+)
+class RoleGrantInput:
+    scope_type: ScopeType
+    scope_uuid: UUID
+    role: str | None = strawberry.UNSET
+    user: UUID | None = strawberry.UNSET
+    expiration_time: datetime | None = strawberry.UNSET
+
+    def to_core(self) -> tuple[ScopeRef, dict[str, Any]]:
+        """The scope, and the body fields that were given (the core reads them as REST's)."""
+        fields = {"role": self.role, "user": self.user, "expiration_time": self.expiration_time}
+        given = {name: value for name, value in fields.items() if value is not strawberry.UNSET}
+        return ScopeRef(type=self.scope_type.value, uuid=self.scope_uuid), given
