@@ -18,11 +18,10 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, ensure_authenticated
-from gql_users.accounts.errors import NotFound
 from gql_users.accounts.filters import icontains, typed_filter_values
 from gql_users.accounts.keyset import KeysetRequest, Window, fetch_window
 from gql_users.accounts.ordering import SortColumn, sort_columns
-from gql_users.accounts.validation import parse_uuid
+from gql_users.accounts.organisations import get_visible_customer, get_visible_project
 from gql_users.accounts.visibility import visible_customers, visible_projects
 from gql_users.db.models import Customer, Project, Role
 
@@ -168,31 +167,15 @@ async def count_scopes(
 async def get_visible_scope(
     session: AsyncSession, caller: Caller, kind: ScopeKind, scope_uuid: uuid.UUID | str
 ) -> Customer | Project:
-    """The customer or project with this uuid, if ``caller`` may see it.
+    """The customer or project with this uuid, if ``caller`` may see it: the administration
+    core's lookup, which every write makes first.
 
     Raises:
         NotFound: unknown, invisible, or a malformed uuid (alike, as for users).
     """
-    parsed = scope_uuid if isinstance(scope_uuid, uuid.UUID) else parse_uuid(scope_uuid)
-    if parsed is None:
-        raise NotFound()
-    model = kind.model
-    statement: Select[Any] = visible_scopes(caller, kind).where(model.uuid == parsed)
-    found: Customer | Project | None = await session.scalar(statement)
-    if found is None:
-        raise NotFound()
-    return found
-
-
-async def visible_scopes_by_id(
-    session: AsyncSession, caller: Caller, kind: ScopeKind, ids: Sequence[int]
-) -> dict[int, Customer | Project]:
-    """Those of ``ids`` that ``caller`` may see, by id; one statement (none when empty)."""
-    if not ids:
-        return {}
-    model = kind.model
-    rows = await session.scalars(visible_scopes(caller, kind).where(model.id.in_(ids)))
-    return {row.id: row for row in rows}
+    if kind is ScopeKind.CUSTOMER:
+        return await get_visible_customer(session, caller, scope_uuid)
+    return await get_visible_project(session, caller, scope_uuid)
 
 
 async def list_roles(session: AsyncSession, caller: Caller) -> list[Role]:
