@@ -12,7 +12,7 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +24,6 @@ from gql_users.accounts.ordering import SortColumn, sort_columns
 from gql_users.accounts.organisations import get_visible_customer, get_visible_project
 from gql_users.accounts.visibility import visible_customers, visible_projects
 from gql_users.db.models import Customer, Project, Role
-
-Scope = TypeVar("Scope", Customer, Project)
 
 
 class ScopeKind(enum.StrEnum):

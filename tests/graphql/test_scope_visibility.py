@@ -181,9 +181,8 @@ async def test_an_expired_role_stops_counting_without_a_write(
     """loner gets a project role that expires in a moment: while current, loner sees A2 and
     Alpha and shows in A2's permissions; once its time has passed, with nothing written in
     between, loner sees nothing and is gone from A2's permissions."""
-    await factory.grant(
-        world.loner, "PROJECT.MEMBER", world.a2, expiration_time=utcnow() + timedelta(seconds=1)
-    )
+    expires = utcnow() + timedelta(seconds=2)
+    await factory.grant(world.loner, "PROJECT.MEMBER", world.a2, expiration_time=expires)
     query = """{ customers { edges { node { name } } }
       projects { edges { node { name permissions { edges { node { user { username } } } } } } }
       me { projects { totalCount } } }"""
@@ -205,9 +204,36 @@ async def test_an_expired_role_stops_counting_without_a_write(
     assert [edge["node"]["name"] for edge in before["projects"]["edges"]] == ["A2"]
     assert before["me"]["projects"]["totalCount"] == 1
     assert "loner" in await a2_holders()
-    await asyncio.sleep(1.2)
+    await asyncio.sleep((expires - utcnow()).total_seconds() + 0.1)
     after = await gql.ok(query, headers=loner)
     assert after["customers"]["edges"] == []
     assert after["projects"]["edges"] == []
     assert after["me"]["projects"]["totalCount"] == 0
     assert "loner" not in await a2_holders()
+
+
+async def test_an_expired_grant_still_marked_active_counts_nowhere(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    """The row of a grant whose time has passed stays active until something writes it; it
+    counts nowhere meanwhile, while a grant still ahead of its time counts."""
+    past, ahead = utcnow() - timedelta(seconds=1), utcnow() + timedelta(days=1)
+    await factory.grant(world.loner, "CUSTOMER.OWNER", world.beta, expiration_time=past)
+    await factory.grant(world.former_a1, "CUSTOMER.OWNER", world.beta, expiration_time=ahead)
+    query = """{ customers { edges { node { name permissions { edges { node {
+      user { username } } } } } } } }"""
+    seen: dict[str, Any] = {}
+    for name in ("loner", "former_a1", "owner_b"):
+        data = await gql.ok(query, headers=await factory.auth(world.user(name)))
+        seen[name] = {
+            edge["node"]["name"]: [
+                permission["node"]["user"]["username"]
+                for permission in edge["node"]["permissions"]["edges"]
+            ]
+            for edge in data["customers"]["edges"]
+        }
+    assert seen == {
+        "loner": {},
+        "former_a1": {"Beta": ["owner_b", "former_a1"]},
+        "owner_b": {"Beta": ["owner_b", "former_a1"]},
+    }
