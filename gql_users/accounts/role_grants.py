@@ -49,6 +49,7 @@ from gql_users.accounts.validation import (
     NOT_A_STRING,
     NULL_CHARACTERS,
     REQUIRED,
+    is_null,
     parse_uuid,
 )
 from gql_users.accounts.visibility import visible_users
@@ -191,7 +192,7 @@ def parse_expiration_time(value: Any) -> datetime | None:
     Raises:
         ValueError: DRF's DateTimeField message, or the message for a time already past.
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if is_null(value):  # JSON null, or a form's empty value, "None" or "null"
         return None
     if isinstance(value, datetime):
         parsed = value

@@ -17,7 +17,7 @@ from gql_users.accounts.images import image_url
 from gql_users.accounts.organisations import ScopeType
 from gql_users.accounts.role_grants import GrantFilter, ScopeGrant, ScopeRef
 from gql_users.accounts.shaping import select_fields
-from gql_users.accounts.validation import parse_uuid
+from gql_users.accounts.validation import NULL_CHARACTERS, parse_uuid
 from gql_users.accounts.wire import render_datetime, render_optional_datetime, render_uuid
 from gql_users.http.authentication import require_caller
 from gql_users.http.keys import SETTINGS, request_caller, request_session
@@ -76,7 +76,8 @@ def grant_filter_from_query(query: Mapping[str, list[str]]) -> GrantFilter:
     ``search_string``.
 
     Raises:
-        ValidationFailed: ``{"user": ["Must be a valid UUID."]}``.
+        ValidationFailed: ``{"user": ["Must be a valid UUID."]}``, or ``{"role": ["Null
+            characters are not allowed."]}`` for a value holding NUL.
     """
     user = None
     raw_user = (_last(query, "user") or "").strip()
@@ -86,6 +87,14 @@ def grant_filter_from_query(query: Mapping[str, list[str]]) -> GrantFilter:
             raise ValidationFailed({"user": [INVALID_UUID]})
     roles = tuple(value.strip() for value in query.get("role", ()) if value.strip())
     search = (_last(query, "search_string") or "").strip() or None
+    # PostgreSQL text cannot hold NUL; Django's form fields refuse it the same way
+    errors = {
+        name: [NULL_CHARACTERS]
+        for name in ("role", "search_string")
+        if any("\x00" in value for value in query.get(name, ()))
+    }
+    if errors:
+        raise ValidationFailed(errors)
     return GrantFilter(user=user, roles=roles, search=search)
 
 

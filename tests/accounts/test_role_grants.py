@@ -26,6 +26,7 @@ from gql_users.accounts.role_grants import (
     ALREADY_GRANTED,
     EXPIRATION_IN_PAST,
     OWN_ROLE,
+    ROLE_INACTIVE,
     ROLE_NOT_FOUND,
     USER_NOT_FOUND,
     WRONG_SCOPE,
@@ -297,3 +298,20 @@ async def test_thirty_parallel_grants_of_one_role_leave_exactly_one(
     assert results.count("ok") == 1
     assert set(results) == {"ok", ValidationFailed}
     assert await current_grants(session, world.loner, world.b1) == 1
+
+
+async def test_an_inactive_role_is_not_granted(
+    session: AsyncSession, factory: Factory, world: World
+) -> None:
+    role = await factory.role("CUSTOMER.MANAGER")
+    role.is_active = False
+    await session.commit()
+    with pytest.raises(ValidationFailed) as failed:
+        await grant_role(
+            session,
+            Caller(user=world.staff),
+            ref(world.alpha),
+            body(world.loner, role.uuid.hex),  # by uuid as well as by name
+        )
+    assert failed.value.errors == {"non_field_errors": [ROLE_INACTIVE]}
+    assert await current_grants(session, world.loner, world.alpha) == 0

@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.db.models import Customer, Project, UserRole, utcnow
+from gql_users.rest.openapi import openapi_document
+from gql_users.settings import Settings
+from gql_users.web.app import create_app
 from tests.conftest import Factory
 from tests.world import World
 
@@ -291,3 +295,92 @@ async def test_parallel_add_user_requests_leave_one_grant(
         )
         == 1
     )
+
+
+def test_the_openapi_document_describes_every_customers_and_projects_route() -> None:
+    document = json.loads(openapi_document())
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db"))
+    served = {
+        (route.resource.canonical, route.method.lower())
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith(("/api/customers/", "/api/projects/"))
+        and route.method != "*"
+    }
+    described = {
+        (path, method)
+        for path, operations in document["paths"].items()
+        if path.startswith(("/api/customers/", "/api/projects/"))
+        for method in operations
+    }
+    assert len(described) == 24
+    assert described <= served
+    # aiohttp serves HEAD wherever GET is; the document names the HEADs that count
+    assert all(method == "head" for _path, method in served - described)
+
+
+async def test_form_bodies_and_an_expired_grant_that_stops_counting_without_a_write(
+    client: Any, factory: Factory, world: World, session: AsyncSession
+) -> None:
+    owner = await headers_of(factory, world, "owner_b")
+    team = f"/api/projects/{world.b1.uuid.hex}/"
+    added = await client.post(
+        team + "add_user/",
+        data={"user": world.loner.uuid.hex, "role": "PROJECT.ADMIN", "expiration_time": "None"},
+        headers=owner,
+    )
+    assert (added.status, await added.json()) == (201, {"expiration_time": None})
+    # the grant's time passes (written directly: no API sets a time in the past)
+    grant = await session.scalar(
+        select(UserRole).where(
+            UserRole.user_id == world.loner.id, UserRole.project_id == world.b1.id
+        )
+    )
+    assert grant is not None
+    grant.expiration_time = utcnow() - timedelta(seconds=1)
+    await session.commit()
+    listed = await client.get(team + "list_users/", headers=owner)
+    assert world.loner.username not in {item["user_username"] for item in await listed.json()}
+    loner = await headers_of(factory, world, "loner")
+    assert (await client.get(team, headers=loner)).status == 404
+    again = await client.post(
+        team + "add_user/",
+        data={"user": world.loner.uuid.hex, "role": "PROJECT.ADMIN"},
+        headers=owner,
+    )
+    assert again.status == 201
+    assert (await client.get(team, headers=loner)).status == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ("role=%00", {"role": ["Null characters are not allowed."]}),
+        ("search_string=a%00b", {"search_string": ["Null characters are not allowed."]}),
+        ("user=%00", {"user": ["Must be a valid UUID."]}),
+    ],
+)
+async def test_list_users_refuses_unusable_filters(
+    client: Any, factory: Factory, world: World, query: str, errors: dict[str, list[str]]
+) -> None:
+    response = await client.get(
+        f"/api/customers/{world.alpha.uuid.hex}/list_users/?{query}",
+        headers=await headers_of(factory, world, "owner_a"),
+    )
+    assert (response.status, await response.json()) == (400, errors)
+
+
+async def test_search_and_role_filters_of_list_users(
+    client: Any, factory: Factory, world: World
+) -> None:
+    staff = await headers_of(factory, world, "staff")
+    team = f"/api/projects/{world.a1.uuid.hex}/list_users/"
+    response = await client.get(team + "?search_string=MEMBER_A", headers=staff)
+    assert [item["user_username"] for item in await response.json()] == ["member_a1"]
+    role = await factory.role("PROJECT.MEMBER")
+    by_uuid = await client.get(f"{team}?role={role.uuid.hex}&role=NO.SUCH", headers=staff)
+    assert (await by_uuid.json()) and {item["role_name"] for item in await by_uuid.json()} == {
+        "PROJECT.MEMBER"
+    }
+    none = await client.get(team + "?role=PROJECT.ADMIN", headers=staff)
+    assert (none.headers["X-Result-Count"], await none.json()) == ("0", [])
