@@ -184,6 +184,25 @@ class GraphQLTransport(HttpTransport):
         assert connection["totalCount"] == len(names), "scenarios fit in one page"
         return Outcome("ok", value=names)
 
+    async def _role_write(
+        self, name: str, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        document = f"""mutation($input: RoleGrantInput!) {{ {name}(input: $input) {{
+          userErrors {{ field message code }} }} }}"""
+        given = {"scopeType": kind.upper(), "scopeUuid": uuid.hex, "role": role, "user": user.hex}
+        payload = await self._mutate(document, {"input": given}, caller)
+        return payload if isinstance(payload, Outcome) else Outcome("ok")
+
+    async def grant_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        return await self._role_write("grantRole", caller, kind, uuid, role, user)
+
+    async def revoke_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        return await self._role_write("revokeRole", caller, kind, uuid, role, user)
+
     async def scope_team(self, caller: Who, kind: ScopeKind, uuid: UUID) -> Outcome:
         document = f"""query($uuid: UUID!, $first: Int) {{ {kind}(uuid: $uuid) {{
           permissions(first: $first) {{ edges {{ node {{ user {{ username }} }} }} }} }} }}"""

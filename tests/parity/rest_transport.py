@@ -97,6 +97,22 @@ class RestTransport(HttpTransport):
             value=lambda body: [scope["name"] for scope in body],
         )
 
+    async def grant_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        body = {"role": role, "user": user.hex}
+        return await self._call("POST", f"/api/{kind}s/{uuid.hex}/add_user/", caller, json=body)
+
+    async def revoke_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        body = {"role": role, "user": user.hex}
+        response = await self.client.post(
+            f"/api/{kind}s/{uuid.hex}/delete_user/", json=body, headers=await self.headers(caller)
+        )
+        # A revoke answers 200 with no body, as Waldur's.
+        return Outcome("ok") if response.status == 200 else await outcome_of(response)
+
     async def scope_team(self, caller: Who, kind: ScopeKind, uuid: UUID) -> Outcome:
         return await self._call(
             "GET",

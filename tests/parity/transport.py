@@ -70,6 +70,14 @@ class Transport(Protocol):
         """The usernames of the holders of current roles in the scope that the caller sees."""
         ...
 
+    async def grant_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome: ...
+
+    async def revoke_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome: ...
+
 
 @dataclass
 class HttpTransport:
