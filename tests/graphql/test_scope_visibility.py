@@ -237,3 +237,25 @@ async def test_an_expired_grant_still_marked_active_counts_nowhere(
         "former_a1": {"Beta": ["owner_b", "former_a1"]},
         "owner_b": {"Beta": ["owner_b", "former_a1"]},
     }
+
+
+async def test_a_scope_reached_through_a_visible_users_permissions_nests_only_what_you_see(
+    gql: GraphQLClient, factory: Factory, world: World
+) -> None:
+    """owner_a (visible to member_a1) also owns Beta, which member_a1 cannot see: the
+    permission names Beta, but Beta's projects and permissions show member_a1 nothing new, and
+    Beta stays null by uuid."""
+    await factory.grant(world.owner_a, "CUSTOMER.OWNER", world.beta)
+    query = """query ($owner: UUID!, $beta: UUID!) {
+      user(uuid: $owner) { permissions { scope { ... on Customer { name
+        projects { totalCount } permissions { edges { node { user { username } } } } } } } }
+      customer(uuid: $beta) { name }
+    }"""
+    variables = {"owner": world.owner_a.uuid.hex, "beta": world.beta.uuid.hex}
+    data = await gql.ok(query, variables, headers=await factory.auth(world.member_a1))
+    scopes = {p["scope"]["name"]: p["scope"] for p in data["user"]["permissions"]}
+    assert scopes["Beta"]["projects"]["totalCount"] == 0
+    beta_holders = scopes["Beta"]["permissions"]["edges"]
+    assert [edge["node"]["user"]["username"] for edge in beta_holders] == ["owner_a"]
+    assert scopes["Alpha"]["projects"]["totalCount"] == 1  # A1 only
+    assert data["customer"] is None
