@@ -24,6 +24,7 @@ from gql_users.db.secrets import ProcessSecret
 from gql_users.events import Hub
 from gql_users.settings import Settings
 from resolvers.loaders import UserLoaders
+from resolvers.scope_loaders import ScopeLoaders
 
 
 @dataclass(slots=True)
@@ -61,10 +62,12 @@ class Context:
     connection_params: dict[str, object] | None = None
     """The payload of ``connection_init`` (WebSocket connections)."""
     loaders: UserLoaders = field(init=False)
+    scope_loaders: ScopeLoaders = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.loaders = UserLoaders.build(self.session, self.caller, self.lock)
+        self.scope_loaders = ScopeLoaders.build(self.session, self.caller, self.lock)
 
     def for_operation(self) -> Context:
         """A copy for one operation of a connection: its own lock and loaders."""

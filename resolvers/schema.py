@@ -20,12 +20,14 @@ from resolvers.masking import PresentErrors
 from resolvers.operation_metrics import CountOperations
 from resolvers.protection import Limits, protection_extensions
 from resolvers.scalars import SCALAR_MAP
+from resolvers.scopes.mutations import ScopeMutations
+from resolvers.scopes.queries import ScopeQueries
 from resolvers.users.mutations import UserMutations
 from resolvers.users.queries import UserQueries
 from resolvers.users.subscriptions import UserSubscriptions
 
-Query = merge_types("Query", (UserQueries,))
-Mutation = merge_types("Mutation", (AuthMutations, UserMutations))
+Query = merge_types("Query", (UserQueries, ScopeQueries))
+Mutation = merge_types("Mutation", (AuthMutations, UserMutations, ScopeMutations))
 Subscription = merge_types("Subscription", (UserSubscriptions,))
 
 

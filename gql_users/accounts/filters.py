@@ -97,24 +97,35 @@ class UserFilter:
             ValidationFailed: ``{"name": ["Null characters are not allowed."]}`` per filter, or
                 the length message for a value longer than ``MAX_FILTER_LENGTH``.
         """
-        kept: dict[str, object] = {}
-        errors: dict[str, list[str]] = {}
-        for name, value in values.items():
-            items = value if isinstance(value, list | tuple) else (value,)
-            if any(isinstance(item, str) and "\x00" in item for item in items):
-                errors[name] = [NULL_CHARACTERS]
-            elif _filter_length(items) > MAX_FILTER_LENGTH:
-                errors[name] = [max_length_message(MAX_FILTER_LENGTH)]
-            elif isinstance(value, list | tuple):
-                stripped = (str(item).strip() for item in value)
-                kept[name] = tuple(dict.fromkeys(item for item in stripped if item))
-            elif value is not None and value != "":
-                kept[name] = value
-        if errors:
-            raise ValidationFailed(errors)
-        # Each value was checked under its own field name above; a dict of mixed value types
-        # cannot carry one type per key, so mypy sees object for every field.
+        kept = typed_filter_values(values)
+        # Each value was checked under its own field name; a dict of mixed value types cannot
+        # carry one type per key, so mypy sees object for every field.
         return cls(**kept)  # type: ignore[arg-type]
+
+
+def typed_filter_values(values: Mapping[str, object]) -> dict[str, object]:
+    """The filters of ``values`` that apply, normalised as ``UserFilter.from_values`` says
+    (shared with the customer and project filters of ``gql_users.accounts.scopes``).
+
+    Raises:
+        ValidationFailed: a value holding NUL, or longer than ``MAX_FILTER_LENGTH``.
+    """
+    kept: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        items = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            errors[name] = [NULL_CHARACTERS]
+        elif _filter_length(items) > MAX_FILTER_LENGTH:
+            errors[name] = [max_length_message(MAX_FILTER_LENGTH)]
+        elif isinstance(value, list | tuple):
+            stripped = (str(item).strip() for item in value)
+            kept[name] = tuple(dict.fromkeys(item for item in stripped if item))
+        elif value is not None and value != "":
+            kept[name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return kept
 
 
 FILTER_READS: dict[str, tuple[str, ...]] = {

@@ -65,8 +65,19 @@ class PermissionRow:
 
 
 def permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
-    """The one SELECT behind ``load_permissions``: roles, both scopes, the project's customer
-    and the creator, outer-joined so each permission is one row.
+    """The one SELECT behind ``load_permissions``: the current permissions of ``user_ids``,
+    oldest first (``permission_rows``)."""
+    return (
+        permission_rows()
+        .where(UserRole.user_id.in_(user_ids))
+        .order_by(UserRole.created, UserRole.id)
+    )
+
+
+def permission_rows() -> Select[*tuple[Any, ...]]:
+    """Current permissions, one row each, with what ``to_permission_row`` reads: roles, both
+    scopes, the project's customer and the creator, outer-joined. Unordered, for any further
+    condition (a user's roles here, a scope's in ``gql_users.accounts.scopes``).
 
     A permission whose scope row is gone is left out (Waldur shows roles "whose scope still
     exists"; the foreign keys cascade, so this is only a safeguard).
@@ -111,11 +122,9 @@ def permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
         .outerjoin(project_customer, project_customer.id == Project.customer_id)
         .outerjoin(creator, creator.id == UserRole.created_by_id)
         .where(
-            UserRole.user_id.in_(user_ids),
             is_current(UserRole),
             (scope_customer.id.is_not(None)) | (project_customer.id.is_not(None)),
         )
-        .order_by(UserRole.created, UserRole.id)
     )
 
 

@@ -1,5 +1,7 @@
 """GraphQL types of the users domain: ``User``, ``Permission``, ``Role``, ``Customer``,
-``Project``, the ``Scope`` union and the ``users`` connection.
+``Project``, the ``Scope`` union and the ``users`` connection; all but ``Role`` are ``Node``s,
+and customers, projects and users lead to each other through nested connections
+(``resolvers/users/connections.py``).
 
 ``User`` is generated from ``user_fields``: one field per entry, named the camelCase of its
 REST name, typed, described and shown by the entry. A ``User`` carries the set of fields its
@@ -22,12 +24,21 @@ from strawberry.types.field import StrawberryField
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.keyset import position_of
 from gql_users.accounts.listing import count_users
 from gql_users.accounts.permissions import PermissionRow
+from gql_users.accounts.scope_links import (
+    PERMISSIONS_OF_SCOPE,
+    PROJECTS_OF_CUSTOMER,
+    SCOPES_OF_USER,
+)
+from gql_users.accounts.scopes import ScopeKind
 from gql_users.accounts.shaping import readable_fields
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails, UserField
 from gql_users.db import models
 from resolvers.context import Info
+from resolvers.node import Node
+from resolvers.users.connections import Connection, PageInfo, nested_connection
 
 
 @strawberry.type(description="A role that users hold in a customer or a project.")
@@ -52,11 +63,16 @@ class Role:
 
 
 @strawberry.type(description="An organisation; holds projects.")
-class Customer:
+class Customer(Node):
     uuid: UUID
     name: str
     abbreviation: str
+    description: str
     created: datetime
+    pk: strawberry.Private[int]
+
+    def node_uuid(self) -> UUID:
+        return self.uuid
 
     @classmethod
     def from_model(cls, customer: models.Customer) -> Customer:
@@ -64,16 +80,58 @@ class Customer:
             uuid=customer.uuid,
             name=customer.name,
             abbreviation=customer.abbreviation,
+            description=customer.description,
             created=customer.created,
+            pk=customer.id,
         )
+
+    @strawberry.field(description="The customer's projects that you may see, by name.")
+    async def projects(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Project]:
+        loaders = info.context.scope_loaders
+        return await nested_connection(
+            info,
+            parent_id=self.pk,
+            first=first,
+            after=after,
+            slices=loaders.projects_of_customers,
+            counts=loaders.project_counts,
+            columns=PROJECTS_OF_CUSTOMER,
+            node=Project.from_model,
+            position=lambda project: position_of(project, PROJECTS_OF_CUSTOMER),
+        )
+
+    @strawberry.field(
+        description="Who holds which current customer-level role here, oldest grant first; "
+        "only holders you may see."
+    )
+    async def permissions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Permission]:
+        return await _scope_permissions(info, ScopeKind.CUSTOMER, self.pk, first, after)
 
 
 @strawberry.type(description="A project of a customer.")
-class Project:
+class Project(Node):
     uuid: UUID
     name: str
+    description: str
     created: datetime
+    pk: strawberry.Private[int]
     customer_id: strawberry.Private[int]
+
+    def node_uuid(self) -> UUID:
+        return self.uuid
+
+    @strawberry.field(
+        description="Who holds which current role in the project, oldest grant first; only "
+        "holders you may see."
+    )
+    async def permissions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Permission]:
+        return await _scope_permissions(info, ScopeKind.PROJECT, self.pk, first, after)
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -86,17 +144,39 @@ class Project:
         return cls(
             uuid=project.uuid,
             name=project.name,
+            description=project.description,
             created=project.created,
+            pk=project.id,
             customer_id=project.customer_id,
         )
+
+
+async def _scope_permissions(
+    info: Info, kind: ScopeKind, scope_id: int, first: int | None, after: str | None
+) -> Connection[Permission]:
+    loaders = info.context.scope_loaders
+    return await nested_connection(
+        info,
+        parent_id=scope_id,
+        first=first,
+        after=after,
+        slices=loaders.permissions[kind],
+        counts=loaders.permission_counts[kind],
+        columns=PERMISSIONS_OF_SCOPE,
+        node=lambda row: Permission(row=row),
+        position=lambda row: (row.uuid,),
+    )
 
 
 Scope = Annotated[Customer | Project, strawberry.union("Scope")]
 
 
 @strawberry.type(description="An active role of a user in a customer or a project.")
-class Permission:
+class Permission(Node):
     row: strawberry.Private[PermissionRow]
+
+    def node_uuid(self) -> UUID:
+        return self.row.uuid
 
     @strawberry.field
     def user_uuid(self) -> UUID:
@@ -188,6 +268,12 @@ class Permission:
         customer = await info.context.loaders.customers.load(self.row.customer_id)
         return Customer.from_model(customer) if customer else None
 
+    @strawberry.field(description="Who holds the role; null when not visible to you.")
+    async def user(self, info: Info) -> User | None:
+        holder = await info.context.loaders.visible_users.load(self.row.user_id)
+        # One of many on a page: never with the caller's own token.
+        return User.shaped(info.context.caller, holder, items_on_page=0) if holder else None
+
     @strawberry.field(description="Who granted the role; null when unknown or not visible to you.")
     async def created_by(self, info: Info) -> User | None:
         creator = await self._creator(info)
@@ -198,6 +284,7 @@ class Permission:
 
 
 T = TypeVar("T")
+ScopeNode = TypeVar("ScopeNode", "Customer", "Project")
 
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
@@ -283,9 +370,10 @@ def _with_table_fields(cls: type[T]) -> type[T]:
 
 @strawberry.type(description="A user account, as the caller may see it.")
 @_with_table_fields
-class User:
-    """One field per ``user_fields`` entry (generated), then ``ipAddress``. A ``User`` carries
-    the fields its caller may read; an entry outside them resolves to null."""
+class User(Node):
+    """One field per ``user_fields`` entry (generated), then ``ipAddress``, ``customers`` and
+    ``projects``. A ``User`` carries the fields its caller may read; an entry outside them
+    resolves to null."""
 
     model: strawberry.Private[models.User]
     readable: strawberry.Private[frozenset[str]]
@@ -311,13 +399,48 @@ class User:
     def ip_address(self) -> str | None:  # docs/api-differences.md#ip-address-on-me-only
         return self.client_address
 
+    def node_uuid(self) -> UUID:
+        return self.model.uuid
 
-@strawberry.type(description="Where a page of a connection starts and ends.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    @strawberry.field(
+        description="The customers where the user holds a current customer-level role, among "
+        "those you may see, by name."
+    )
+    async def customers(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Customer]:
+        return await self._held(info, ScopeKind.CUSTOMER, Customer.from_model, first, after)
+
+    @strawberry.field(
+        description="The projects where the user holds a current project-level role, among "
+        "those you may see, by name."
+    )
+    async def projects(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Project]:
+        return await self._held(info, ScopeKind.PROJECT, Project.from_model, first, after)
+
+    async def _held(
+        self,
+        info: Info,
+        kind: ScopeKind,
+        node: Callable[[Any], ScopeNode],
+        first: int | None,
+        after: str | None,
+    ) -> Connection[ScopeNode]:
+        loaders = info.context.scope_loaders
+        columns = SCOPES_OF_USER[kind]
+        return await nested_connection(
+            info,
+            parent_id=self.model.id,
+            first=first,
+            after=after,
+            slices=loaders.held_scopes[kind],
+            counts=loaders.held_scope_counts[kind],
+            columns=columns,
+            node=node,
+            position=lambda scope: position_of(scope, columns),
+        )
 
 
 @strawberry.type

@@ -33,7 +33,7 @@ from tests.subscriptions import connect
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "playground" / "operations"
 FILES = sorted(OPERATIONS.glob("*.graphql"))
-QUERIES = ("me", "user", "users")
+QUERIES = ("me", "user", "users", "customer", "customers", "projects", "roles", "node")
 
 
 def graphql_schema() -> GraphQLSchema:
@@ -250,6 +250,8 @@ async def test_examples_do_what_their_comments_say_on_the_demo_data(
     deleted = data_of(await playground.run("delete-user", uuid=created["uuid"]), "deleteUser")
     assert deleted["deletedUuid"] == created["uuid"]
 
+    await run_the_graph_examples(playground)
+
     assert data_of(await playground.run("logout"), "logout")["ok"] is True
     response = await client.post(
         "/graphql",
@@ -281,6 +283,55 @@ async def test_the_subscription_example_hears_a_change_as_the_page_runs_it(
     assert change["kind"] == "UPDATED"
     assert change["user"]["username"] == updated["username"]
     assert change["user"]["jobTitle"] == "Principal investigator"
+
+
+async def run_the_graph_examples(playground: Playground) -> None:
+    """The customers, projects and roles examples, as demo.staff on the demo data."""
+    graph = data_of(await playground.run("customers-with-projects"), "customers")
+    assert len(graph["edges"]) == graph["totalCount"] == 2
+    assert all(edge["node"]["projects"]["totalCount"] == 2 for edge in graph["edges"])
+    holders = [
+        permission["node"]["user"]["username"]
+        for edge in graph["edges"]
+        for project in edge["node"]["projects"]["edges"]
+        for permission in project["node"]["permissions"]["edges"]
+    ]
+    assert len(holders) >= 4 * 3  # every demo project has three members or more
+    customer = data_of(await playground.run("customer"), "customer")
+    assert customer["projects"]["totalCount"] == 2
+    node = data_of(await playground.run("node"), "node")
+    assert (node["__typename"], node["uuid"]) == ("Customer", customer["uuid"])
+    projects = data_of(await playground.run("projects-filtered-and-ordered"), "projects")
+    names = [edge["node"]["name"] for edge in projects["edges"]]
+    assert names == sorted(names, reverse=True) and len(names) == 2
+    assert {edge["node"]["customer"]["name"] for edge in projects["edges"]} == {customer["name"]}
+    roles = [role["name"] for role in data_of(await playground.run("roles"), "roles")]
+    assert "PROJECT.MEMBER" in roles and "CUSTOMER.OWNER" in roles
+    mine = data_of(await playground.run("my-customers-and-projects"), "me")
+    assert mine["customers"]["totalCount"] == 0  # demo.staff grants roles but holds none
+
+    created = data_of(await playground.run("create-customer"), "createCustomer")["customer"]
+    assert created["abbreviation"] == "PLAYU"
+    updated = data_of(await playground.run("update-customer"), "updateCustomer")["customer"]
+    assert updated["description"] == "Described from the playground"
+    project = data_of(await playground.run("create-project"), "createProject")["project"]
+    assert project["customer"]["name"] == customer["name"]
+    changed = data_of(await playground.run("update-project"), "updateProject")["project"]
+    assert changed["description"] == "Described from the playground"
+
+    granted = data_of(await playground.run("grant-role"), "grantRole")["permission"]
+    assert granted["user"]["username"] == "demo.owner"
+    assert granted["createdByUsername"] == "demo.staff"
+    expiring = data_of(await playground.run("update-role-expiration"), "updateRoleExpiration")
+    assert expiring["permission"]["expirationTime"] == "2099-12-31T00:00:00Z"
+    assert data_of(await playground.run("revoke-role"), "revokeRole")["revoked"] is True
+
+    for name, field, uuid in (
+        ("delete-project", "deleteProject", project["uuid"]),
+        ("delete-customer", "deleteCustomer", created["uuid"]),
+    ):
+        assert error_codes(await playground.run(name)) == ["NOT_FOUND"]
+        assert data_of(await playground.run(name, uuid=uuid), field)["deletedUuid"] == uuid
 
 
 def test_saved_operation_json_shape() -> None:
