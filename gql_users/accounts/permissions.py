@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Row, Select, select, true
+from sqlalchemy import Row, Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -62,59 +62,64 @@ class PermissionRow:
     customer_name: str | None
 
 
-def permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
-    """The one SELECT behind ``load_permissions``: roles, both scopes, the project's customer
-    and the creator, outer-joined so each permission is one row.
+_holder = aliased(User, name="holder")
+_creator = aliased(User, name="creator")
+_scope_customer = aliased(Customer, name="scope_customer")
+_project_customer = aliased(Customer, name="project_customer")
 
-    A permission whose scope row is gone is left out (Waldur shows roles "whose scope still
-    exists"; the foreign keys cascade, so this is only a safeguard).
-    """
-    holder = aliased(User, name="holder")
-    creator = aliased(User, name="creator")
-    scope_customer = aliased(Customer, name="scope_customer")
-    project_customer = aliased(Customer, name="project_customer")
-    return (
-        select(
-            UserRole.id,
-            UserRole.uuid,
-            UserRole.user_id,
-            holder.uuid.label("user_uuid"),
-            holder.first_name.label("user_first_name"),
-            holder.last_name.label("user_last_name"),
-            holder.slug.label("user_slug"),
-            UserRole.created,
-            UserRole.expiration_time,
-            UserRole.created_by_id,
-            creator.first_name.label("creator_first_name"),
-            creator.last_name.label("creator_last_name"),
-            creator.username.label("creator_username"),
-            Role.id.label("role_id"),
-            Role.name.label("role_name"),
-            Role.description.label("role_description"),
-            Role.uuid.label("role_uuid"),
-            scope_customer.id.label("scope_customer_id"),
-            scope_customer.uuid.label("scope_customer_uuid"),
-            scope_customer.name.label("scope_customer_name"),
-            Project.id.label("project_id"),
-            Project.uuid.label("project_uuid"),
-            Project.name.label("project_name"),
-            project_customer.id.label("project_customer_id"),
-            project_customer.uuid.label("project_customer_uuid"),
-            project_customer.name.label("project_customer_name"),
-        )
-        .join(holder, holder.id == UserRole.user_id)
-        .join(Role, Role.id == UserRole.role_id)
-        .outerjoin(scope_customer, scope_customer.id == UserRole.customer_id)
-        .outerjoin(Project, Project.id == UserRole.project_id)
-        .outerjoin(project_customer, project_customer.id == Project.customer_id)
-        .outerjoin(creator, creator.id == UserRole.created_by_id)
-        .where(
-            UserRole.user_id.in_(user_ids),
-            UserRole.is_active == true(),
-            (scope_customer.id.is_not(None)) | (project_customer.id.is_not(None)),
-        )
-        .order_by(UserRole.created, UserRole.id)
+USER_IDS = "user_ids"
+"""The expanding parameter of ``PERMISSIONS``: the ids of the users whose roles are loaded."""
+
+PERMISSIONS: Select[*tuple[Any, ...]] = (
+    select(
+        UserRole.id,
+        UserRole.uuid,
+        UserRole.user_id,
+        _holder.uuid.label("user_uuid"),
+        _holder.first_name.label("user_first_name"),
+        _holder.last_name.label("user_last_name"),
+        _holder.slug.label("user_slug"),
+        UserRole.created,
+        UserRole.expiration_time,
+        UserRole.created_by_id,
+        _creator.first_name.label("creator_first_name"),
+        _creator.last_name.label("creator_last_name"),
+        _creator.username.label("creator_username"),
+        Role.id.label("role_id"),
+        Role.name.label("role_name"),
+        Role.description.label("role_description"),
+        Role.uuid.label("role_uuid"),
+        _scope_customer.id.label("scope_customer_id"),
+        _scope_customer.uuid.label("scope_customer_uuid"),
+        _scope_customer.name.label("scope_customer_name"),
+        Project.id.label("project_id"),
+        Project.uuid.label("project_uuid"),
+        Project.name.label("project_name"),
+        _project_customer.id.label("project_customer_id"),
+        _project_customer.uuid.label("project_customer_uuid"),
+        _project_customer.name.label("project_customer_name"),
     )
+    .join(_holder, _holder.id == UserRole.user_id)
+    .join(Role, Role.id == UserRole.role_id)
+    .outerjoin(_scope_customer, _scope_customer.id == UserRole.customer_id)
+    .outerjoin(Project, Project.id == UserRole.project_id)
+    .outerjoin(_project_customer, _project_customer.id == Project.customer_id)
+    .outerjoin(_creator, _creator.id == UserRole.created_by_id)
+    .where(
+        UserRole.user_id.in_(bindparam(USER_IDS, expanding=True)),
+        UserRole.is_active == true(),
+        (_scope_customer.id.is_not(None)) | (_project_customer.id.is_not(None)),
+    )
+    .order_by(UserRole.created, UserRole.id)
+)
+"""The one SELECT behind ``load_permissions``: roles, both scopes, the project's customer
+and the creator, outer-joined so each permission is one row; the users are the ``USER_IDS``
+parameter.
+
+Built once: each execution reuses its compiled form. A permission whose scope row is gone is
+left out (Waldur shows roles "whose scope still exists"; the foreign keys cascade, so this is
+only a safeguard).
+"""
 
 
 def to_permission_row(record: Row[*tuple[Any, ...]]) -> PermissionRow:
@@ -165,7 +170,7 @@ async def load_permissions(
     result: dict[int, list[PermissionRow]] = {user_id: [] for user_id in user_ids}
     if not result:
         return result
-    records = await session.execute(permissions_statement(list(result)))
+    records = await session.execute(PERMISSIONS, {USER_IDS: list(result)})
     for record in records:
         result[record.user_id].append(to_permission_row(record))
     return result

@@ -7,41 +7,64 @@ statement, whatever the page size, so a page of 50 users costs what a page of 5 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.permissions import PermissionRow, permissions_statement, to_permission_row
+from gql_users.accounts.permissions import PERMISSIONS, USER_IDS, PermissionRow, to_permission_row
 from gql_users.accounts.user_fields import UserDetails
 from gql_users.db.models import AuthToken, EmailChangeRequest, User
 
 
+class TokenColumns(NamedTuple):
+    """The two columns of a user's token that the user fields read."""
+
+    key: str
+    created: datetime
+
+
+_permission = PERMISSIONS.order_by(None).subquery("permission")
+
+DETAILS: Select[*tuple[Any, ...]] = (
+    select(
+        User.id.label("details_user_id"),
+        AuthToken.key.label("token_key"),
+        AuthToken.created.label("token_created"),
+        EmailChangeRequest.email.label("requested_email"),
+        _permission,
+    )
+    .outerjoin(AuthToken, AuthToken.user_id == User.id)
+    .outerjoin(EmailChangeRequest, EmailChangeRequest.user_id == User.id)
+    .outerjoin(_permission, _permission.c.user_id == User.id)
+    .where(User.id.in_(bindparam(USER_IDS, expanding=True)))
+    .order_by(User.id, _permission.c.created, _permission.c.id)
+)
+"""One row per permission (one row for a user without any) of the ``USER_IDS`` users, with
+their token and requested email; built once, so that each execution reuses its compiled form."""
+
+
 async def load_user_details(session: AsyncSession, users: Sequence[User]) -> dict[int, UserDetails]:
-    """Tokens, active permissions (oldest first) and requested emails of ``users``: one
-    statement, one row per permission (one row for a user without any)."""
-    ids = list(dict.fromkeys(user.id for user in users))
+    """Tokens, active permissions (oldest first) and requested emails of ``users``."""
+    return await load_user_details_by_id(session, [user.id for user in users])
+
+
+async def load_user_details_by_id(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, UserDetails]:
+    """``load_user_details`` for the users with these ids: one statement (none without ids)."""
+    ids = list(dict.fromkeys(user_ids))
     if not ids:
         return {}
-    permission = permissions_statement(ids).order_by(None).subquery("permission")
-    rows = await session.execute(
-        select(
-            User.id.label("details_user_id"),
-            AuthToken,
-            EmailChangeRequest.email.label("requested_email"),
-            permission,
-        )
-        .outerjoin(AuthToken, AuthToken.user_id == User.id)
-        .outerjoin(EmailChangeRequest, EmailChangeRequest.user_id == User.id)
-        .outerjoin(permission, permission.c.user_id == User.id)
-        .where(User.id.in_(ids))
-        .order_by(User.id, permission.c.created, permission.c.id)
-    )
-    tokens: dict[int, AuthToken | None] = {}
+    rows = await session.execute(DETAILS, {USER_IDS: ids})
+    tokens: dict[int, TokenColumns | None] = {}
     emails: dict[int, str | None] = {}
     permissions: dict[int, list[PermissionRow]] = {user_id: [] for user_id in ids}
     for record in rows:
         user_id = record.details_user_id
-        tokens[user_id] = record.AuthToken
+        key = record.token_key
+        tokens[user_id] = None if key is None else TokenColumns(key, record.token_created)
         emails[user_id] = record.requested_email
         if record.id is not None:
             permissions[user_id].append(to_permission_row(record))

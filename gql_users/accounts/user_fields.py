@@ -14,7 +14,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from gql_users.accounts.images import image_url
@@ -22,8 +22,18 @@ from gql_users.accounts.permissions import PermissionRow, permission_to_waldur
 from gql_users.accounts.tokens import token_expires_at
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.wire import wire_form
-from gql_users.db.models import AuthToken, User
+from gql_users.db.models import User
 from gql_users.settings import Settings
+
+
+class SessionToken(Protocol):
+    """What the fields read of a user's token: an ``AuthToken``, or just those two columns."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def created(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +41,7 @@ class UserDetails:
     """What the fields of a user need beyond the users row: loaded for a whole page at once
     (``user_details.load_user_details``), or one part at a time by GraphQL's DataLoaders."""
 
-    token: AuthToken | None = None
+    token: SessionToken | None = None
     permissions: list[PermissionRow] = field(default_factory=list)
     requested_email: str | None = None
 
