@@ -57,7 +57,8 @@ async def load_user_details_by_id(
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return {}
-    rows = await session.execute(DETAILS, {USER_IDS: ids})
+    connection = await session.connection()
+    rows = await connection.execute(DETAILS, {USER_IDS: ids})
     tokens: dict[int, TokenColumns | None] = {}
     emails: dict[int, str | None] = {}
     permissions: dict[int, list[PermissionRow]] = {user_id: [] for user_id in ids}

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from gql_users.accounts.images import image_url
-from gql_users.accounts.permissions import PermissionRow, permission_to_waldur
+from gql_users.accounts.permissions import PermissionRow, full_name, permission_to_waldur
 from gql_users.accounts.tokens import token_expires_at
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.wire import wire_form
@@ -94,7 +94,7 @@ class Source(enum.Enum):
     """Where a value comes from. The last three are loaded for a whole page at once
     (``user_details.load_user_details`` for REST, one DataLoader each for GraphQL)."""
 
-    MODEL = "the attribute of the same name on the users model"
+    MODEL = "the column of the same name of the users table (an attribute of a User or a row)"
     DERIVED = "computed from the users row and the settings"
     TOKEN = "the user's auth token"
     PERMISSIONS = "the user's active roles"
@@ -183,7 +183,12 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
     _model("uuid", UUID),
     _model("username", str),
     _model("slug", str),
-    _model("full_name", str),
+    UserField(
+        "full_name",
+        str,
+        Source.DERIVED,
+        lambda user, _settings, _details: full_name(user.first_name, user.last_name),
+    ),
     _model("native_name", str),
     _model("job_title", str),
     _model("email", str),

@@ -8,7 +8,16 @@ ordered, counted and paged by the database.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
@@ -19,7 +28,12 @@ from gql_users.db.models import Project, User, UserRole
 CallerRole = aliased(UserRole, name="caller_role")
 
 
-def visible_users(caller: Caller) -> Select[User]:
+CallerId = int | BindParameter[int]
+"""The caller's user id in a statement: its value, or a parameter bound at each execution (for
+a statement built once and reused by every caller of the same kind)."""
+
+
+def visible_users(caller: Caller, caller_id: CallerId | None = None) -> Select[User]:
     """The users ``caller`` may list or retrieve, before any query filter or ordering.
 
     * anonymous: nobody;
@@ -30,6 +44,11 @@ def visible_users(caller: Caller) -> Select[User]:
       (docs/visibility.md#visible-users; Waldur's marketplace rule has nothing to apply to,
       docs/api-differences.md#scope).
 
+    Args:
+        caller: whose visibility applies.
+        caller_id: stands for ``caller.user.id`` in the statement (a ``bindparam``), so that the
+            statement depends on the caller's kind alone; by default, the id itself.
+
     Returns:
         ``SELECT users`` with the visibility condition in its WHERE clause and no ORDER BY.
     """
@@ -39,14 +58,15 @@ def visible_users(caller: Caller) -> Select[User]:
         return statement.where(false())
     if caller.is_privileged:
         return statement
+    own_id = user.id if caller_id is None else caller_id
     return statement.where(
         User.is_active == true(),
         User.is_staff == false(),
-        or_(User.id == user.id, User.id.in_(_colleague_ids(user.id))),
+        or_(User.id == own_id, User.id.in_(_colleague_ids(own_id))),
     )
 
 
-def _colleague_ids(caller_id: int) -> Select[int]:
+def _colleague_ids(caller_id: CallerId) -> Select[int]:
     """Ids of users with an active role in a customer or project visible to the caller."""
     return select(UserRole.user_id).where(
         UserRole.is_active == true(),
@@ -57,11 +77,11 @@ def _colleague_ids(caller_id: int) -> Select[int]:
     )
 
 
-def _caller_roles(caller_id: int) -> ColumnElement[bool]:
+def _caller_roles(caller_id: CallerId) -> ColumnElement[bool]:
     return (CallerRole.user_id == caller_id) & (CallerRole.is_active == true())
 
 
-def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
+def _visible_customer_ids(caller_id: CallerId) -> CompoundSelect[int | None]:
     """Customers where the caller has a customer-level role, plus parents of their projects.
 
     Written as one UNION so that the outer condition stays a single ``IN``.
@@ -77,7 +97,7 @@ def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
     return customer_roles.union(parents_of_project_roles)
 
 
-def _visible_project_ids(caller_id: int) -> CompoundSelect[int | None]:
+def _visible_project_ids(caller_id: CallerId) -> CompoundSelect[int | None]:
     """Projects where the caller has a project-level role, plus every project of a customer
     where the caller has a customer-level role (a customer owner sees all its projects).
 
