@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Row, Select, bindparam, select, true
+from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -122,36 +122,71 @@ only a safeguard).
 """
 
 
-def to_permission_row(record: Row[*tuple[Any, ...]]) -> PermissionRow:
-    has_creator = record.created_by_id is not None and record.creator_username is not None
-    is_customer_scope = record.scope_customer_id is not None
+def to_permission_row(values: Sequence[Any]) -> PermissionRow:
+    """A ``PERMISSIONS`` row (or the same columns, in the same order, from a statement that
+    selects them as a subquery) as a ``PermissionRow``. The columns are unpacked by position:
+    a page of permissions is read without a lookup by name per value."""
+    (
+        id_,
+        uuid,
+        user_id,
+        user_uuid,
+        user_first_name,
+        user_last_name,
+        user_slug,
+        created,
+        expiration_time,
+        created_by_id,
+        creator_first_name,
+        creator_last_name,
+        creator_username,
+        role_id,
+        role_name,
+        role_description,
+        role_uuid,
+        scope_customer_id,
+        scope_customer_uuid,
+        scope_customer_name,
+        project_id,
+        project_uuid,
+        project_name,
+        project_customer_id,
+        project_customer_uuid,
+        project_customer_name,
+    ) = values
+    has_creator = created_by_id is not None and creator_username is not None
+    is_customer_scope = scope_customer_id is not None
     return PermissionRow(
-        id=record.id,
-        uuid=record.uuid,
-        user_id=record.user_id,
-        user_uuid=record.user_uuid,
-        user_full_name=full_name(record.user_first_name, record.user_last_name),
-        user_slug=record.user_slug,
-        created=record.created,
-        expiration_time=record.expiration_time,
-        created_by_id=record.created_by_id if has_creator else None,
+        id=id_,
+        uuid=uuid,
+        user_id=user_id,
+        user_uuid=user_uuid,
+        user_full_name=full_name(user_first_name, user_last_name),
+        user_slug=user_slug,
+        created=created,
+        expiration_time=expiration_time,
+        created_by_id=created_by_id if has_creator else None,
         created_by_full_name=(
-            full_name(record.creator_first_name, record.creator_last_name) if has_creator else None
+            full_name(creator_first_name, creator_last_name) if has_creator else None
         ),
-        created_by_username=record.creator_username if has_creator else None,
-        role_id=record.role_id,
-        role_name=record.role_name,
-        role_description=record.role_description,
-        role_uuid=record.role_uuid,
+        created_by_username=creator_username if has_creator else None,
+        role_id=role_id,
+        role_name=role_name,
+        role_description=role_description,
+        role_uuid=role_uuid,
         scope_type="customer" if is_customer_scope else "project",
-        scope_id=record.scope_customer_id if is_customer_scope else record.project_id,
-        scope_uuid=record.scope_customer_uuid if is_customer_scope else record.project_uuid,
-        scope_name=record.scope_customer_name if is_customer_scope else record.project_name,
-        project_id=None if is_customer_scope else record.project_id,
-        customer_id=None if is_customer_scope else record.project_customer_id,
-        customer_uuid=None if is_customer_scope else record.project_customer_uuid,
-        customer_name=None if is_customer_scope else record.project_customer_name,
+        scope_id=scope_customer_id if is_customer_scope else project_id,
+        scope_uuid=scope_customer_uuid if is_customer_scope else project_uuid,
+        scope_name=scope_customer_name if is_customer_scope else project_name,
+        project_id=None if is_customer_scope else project_id,
+        customer_id=None if is_customer_scope else project_customer_id,
+        customer_uuid=None if is_customer_scope else project_customer_uuid,
+        customer_name=None if is_customer_scope else project_customer_name,
     )
+
+
+PERMISSION_COLUMNS = len(PERMISSIONS.selected_columns)
+"""How many columns ``to_permission_row`` reads."""
 
 
 async def load_permissions(

@@ -13,7 +13,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql_users.accounts.permissions import PERMISSIONS, USER_IDS, PermissionRow, to_permission_row
+from gql_users.accounts.permissions import (
+    PERMISSION_COLUMNS,
+    PERMISSIONS,
+    USER_IDS,
+    PermissionRow,
+    to_permission_row,
+)
 from gql_users.accounts.user_fields import UserDetails
 from gql_users.db.models import AuthToken, EmailChangeRequest, User
 
@@ -44,6 +50,9 @@ DETAILS: Select[*tuple[Any, ...]] = (
 """One row per permission (one row for a user without any) of the ``USER_IDS`` users, with
 their token and requested email; built once, so that each execution reuses its compiled form."""
 
+PERMISSION_FIRST = len(DETAILS.selected_columns) - PERMISSION_COLUMNS
+"""Where the permission's columns start in a ``DETAILS`` row (they end it)."""
+
 
 async def load_user_details(session: AsyncSession, users: Sequence[User]) -> dict[int, UserDetails]:
     """Tokens, active permissions (oldest first) and requested emails of ``users``."""
@@ -63,12 +72,11 @@ async def load_user_details_by_id(
     emails: dict[int, str | None] = {}
     permissions: dict[int, list[PermissionRow]] = {user_id: [] for user_id in ids}
     for record in rows:
-        user_id = record.details_user_id
-        key = record.token_key
-        tokens[user_id] = None if key is None else TokenColumns(key, record.token_created)
-        emails[user_id] = record.requested_email
-        if record.id is not None:
-            permissions[user_id].append(to_permission_row(record))
+        user_id, key, token_created, email = record[:PERMISSION_FIRST]
+        tokens[user_id] = None if key is None else TokenColumns(key, token_created)
+        emails[user_id] = email
+        if record[PERMISSION_FIRST] is not None:  # the permission's id: a user without any
+            permissions[user_id].append(to_permission_row(record[PERMISSION_FIRST:]))
     return {
         user_id: UserDetails(
             token=tokens.get(user_id),

@@ -22,10 +22,9 @@ def render_datetime(value: datetime) -> str:
 
     Microseconds are kept when present, as DRF's ``isoformat()`` keeps them.
     """
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.astimezone(UTC).isoformat()
-    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
+    if value.tzinfo is not UTC:  # the database's values are in UTC already
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat()[: -len("+00:00")] + "Z"  # isoformat() ends "+00:00" in UTC
 
 
 def render_optional_datetime(value: datetime | None) -> str | None:

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.db.engine import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    normalize_database_url,
+)
 from gql_users.db.secrets import CURSOR_KEY, ProcessSecret
 from gql_users.eduteams.client import EduteamsClient
 from gql_users.http.authentication import auth_middleware
-from gql_users.http.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.http.keys import (
+    CURSOR_SECRET,
+    EDUTEAMS,
+    ENGINE,
+    READ_SESSIONMAKER,
+    SESSIONMAKER,
+    SETTINGS,
+)
 from gql_users.rest import auth as rest_auth
 from gql_users.rest import openapi
 from gql_users.rest import users as rest_users
@@ -56,6 +68,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[ENGINE] = engine
     app[SESSIONMAKER] = create_sessionmaker(engine)
+    app[READ_SESSIONMAKER] = create_read_sessionmaker(engine)
     app[CURSOR_SECRET] = ProcessSecret(engine, CURSOR_KEY, settings.cursor_secret)
 
     app[EDUTEAMS] = EduteamsClient(settings)
