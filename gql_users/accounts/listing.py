@@ -7,10 +7,11 @@ Both APIs call these functions; they add nothing but rendering.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import BindParameter, Integer, Row, Select, bindparam, func, select
+from sqlalchemy import BindParameter, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
@@ -130,12 +131,18 @@ async def list_users_page(
     return rows, page_request.resolve(total)
 
 
-UserRow = Row[Any]
-"""A row of the users table (every column but the password hash), read by attribute as a
-``User`` is; a page's rows also carry the list's ``total``."""
-
 USER_COLUMNS = tuple(column for column in User.__table__.c if column.key != "password")
 """The columns of a ``UserRow``: the password hash is never read for a listing."""
+
+UserRow: TypeAlias = Any
+"""A row of the users table (every column but the password hash) and the list's ``total``,
+read by attribute as a ``User`` is (``_UserTuple``)."""
+
+_UserTuple: Any = namedtuple(  # type: ignore[misc]  # the names come from the table
+    "_UserTuple", [*(column.key for column in USER_COLUMNS), "total"]
+)
+"""A named tuple rather than SQLAlchemy's ``Row``, whose attributes are looked up by name at
+each read: a page's body reads some 1,500 of them."""
 
 CALLER_ID = "caller_id"
 PAGE_OFFSET = "page_offset"
@@ -184,7 +191,9 @@ async def _user_rows_and_total(
     statement = page_rows_statement(caller, user_filter, ordering)
     connection = await session.connection()
     parameters = {CALLER_ID: user.id, PAGE_OFFSET: offset, PAGE_LIMIT: limit}
-    rows = list(await connection.execute(statement, parameters))
+    rows: list[UserRow] = [
+        _UserTuple._make(row) for row in await connection.execute(statement, parameters)
+    ]
     return rows, (rows[0].total if rows else 0)
 
 

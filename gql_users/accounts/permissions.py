@@ -7,9 +7,8 @@ a list page (REST) or a DataLoader batch (GraphQL) cost a constant number of que
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import Select, bindparam, select, true
@@ -27,14 +26,16 @@ def full_name(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip()
 
 
-@dataclass(frozen=True, slots=True)
-class PermissionRow:
+class PermissionRow(NamedTuple):
     """One active role of a user, with everything the Waldur ``Permission`` shows.
 
     The ``scope_*`` fields describe the customer or project the role is held in. The
     ``customer_*`` fields describe the *project's* customer and are None for a customer-scoped
     role, as in Waldur (a customer has no customer). The ids are kept so that GraphQL can
     resolve related objects later without another lookup by uuid.
+
+    A named tuple, immutable: a page holds hundreds, and a tuple is made several times faster
+    than a frozen dataclass of this many fields.
     """
 
     id: int
@@ -155,33 +156,41 @@ def to_permission_row(values: Sequence[Any]) -> PermissionRow:
         project_customer_name,
     ) = values
     has_creator = created_by_id is not None and creator_username is not None
-    is_customer_scope = scope_customer_id is not None
+    if scope_customer_id is not None:  # customer_* stay None: a customer has no customer
+        scope: tuple[ScopeType, Any, Any, Any] = (
+            "customer",
+            scope_customer_id,
+            scope_customer_uuid,
+            scope_customer_name,
+        )
+        project_and_customer: tuple[Any, ...] = (None, None, None, None)
+    else:
+        scope = ("project", project_id, project_uuid, project_name)
+        project_and_customer = (
+            project_id,
+            project_customer_id,
+            project_customer_uuid,
+            project_customer_name,
+        )
+    # Positional, in PermissionRow's field order (keywords would cost more than the tuple).
     return PermissionRow(
-        id=id_,
-        uuid=uuid,
-        user_id=user_id,
-        user_uuid=user_uuid,
-        user_full_name=full_name(user_first_name, user_last_name),
-        user_slug=user_slug,
-        created=created,
-        expiration_time=expiration_time,
-        created_by_id=created_by_id if has_creator else None,
-        created_by_full_name=(
-            full_name(creator_first_name, creator_last_name) if has_creator else None
-        ),
-        created_by_username=creator_username if has_creator else None,
-        role_id=role_id,
-        role_name=role_name,
-        role_description=role_description,
-        role_uuid=role_uuid,
-        scope_type="customer" if is_customer_scope else "project",
-        scope_id=scope_customer_id if is_customer_scope else project_id,
-        scope_uuid=scope_customer_uuid if is_customer_scope else project_uuid,
-        scope_name=scope_customer_name if is_customer_scope else project_name,
-        project_id=None if is_customer_scope else project_id,
-        customer_id=None if is_customer_scope else project_customer_id,
-        customer_uuid=None if is_customer_scope else project_customer_uuid,
-        customer_name=None if is_customer_scope else project_customer_name,
+        id_,
+        uuid,
+        user_id,
+        user_uuid,
+        full_name(user_first_name, user_last_name),
+        user_slug,
+        created,
+        expiration_time,
+        created_by_id if has_creator else None,
+        full_name(creator_first_name, creator_last_name) if has_creator else None,
+        creator_username if has_creator else None,
+        role_id,
+        role_name,
+        role_description,
+        role_uuid,
+        *scope,
+        *project_and_customer,
     )
 
 
@@ -227,14 +236,12 @@ def permission_to_waldur(row: PermissionRow) -> dict[str, Any]:
     if row.created_by_username is not None:
         rendered["created_by_full_name"] = row.created_by_full_name
         rendered["created_by_username"] = row.created_by_username
-    rendered.update(
-        role_name=row.role_name,
-        role_description=row.role_description,
-        role_uuid=render_uuid(row.role_uuid),
-        scope_type=row.scope_type,
-        scope_uuid=render_uuid(row.scope_uuid),
-        scope_name=row.scope_name,
-    )
+    rendered["role_name"] = row.role_name
+    rendered["role_description"] = row.role_description
+    rendered["role_uuid"] = render_uuid(row.role_uuid)
+    rendered["scope_type"] = row.scope_type
+    rendered["scope_uuid"] = render_uuid(row.scope_uuid)
+    rendered["scope_name"] = row.scope_name
     if row.customer_uuid is not None:
         rendered["customer_uuid"] = render_uuid(row.customer_uuid)
         rendered["customer_name"] = row.customer_name

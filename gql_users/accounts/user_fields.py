@@ -61,20 +61,31 @@ class IdentityProvider:
     fields: list[str]
 
 
+NO_IDENTITY_PROVIDER = IdentityProvider(name="", label="", management_url="", fields=[])
+_local_provider: tuple[Settings, IdentityProvider] | None = None
+"""The local provider of the settings last asked about: a page of users shares it."""
+
+
 def identity_provider(user: User, settings: Settings) -> IdentityProvider:
     """The identity provider fields, derived from ``registration_method``.
 
     Only the local database provider is configured in gql-users; other methods render empty,
-    as Waldur does when it has no IdentityProvider row for them.
+    as Waldur does when it has no IdentityProvider row for them. The answer is shared: its
+    ``fields`` list is not to be changed (``identity_provider_fields`` gives a copy).
     """
-    if user.registration_method == "default":
-        return IdentityProvider(
+    global _local_provider
+    if user.registration_method != "default":
+        return NO_IDENTITY_PROVIDER
+    local = _local_provider
+    if local is None or local[0] is not settings:
+        provider = IdentityProvider(
             name=settings.local_idp_name,
             label=settings.local_idp_label,
             management_url=settings.local_idp_management_url,
             fields=identity_provider_fields(user, settings),
         )
-    return IdentityProvider(name="", label="", management_url="", fields=[])
+        local = _local_provider = (settings, provider)
+    return local[1]
 
 
 FieldValue = Callable[[User, Settings, UserDetails], Any]
@@ -161,7 +172,8 @@ def _identity_provider(name: str, type_: Any) -> UserField:
     attribute = name.removeprefix("identity_provider_")
 
     def value(user: User, settings: Settings, _details: UserDetails) -> Any:
-        return getattr(identity_provider(user, settings), attribute)
+        found = getattr(identity_provider(user, settings), attribute)
+        return list(found) if isinstance(found, list) else found  # each body its own list
 
     return UserField(name, type_, Source.DERIVED, value)
 
