@@ -131,8 +131,11 @@ async def list_users_page(
     return rows, page_request.resolve(total)
 
 
-USER_COLUMNS = tuple(column for column in User.__table__.c if column.key != "password")
-"""The columns of a ``UserRow``: the password hash is never read for a listing."""
+USER_COLUMNS = tuple(
+    column for column in User.__table__.c if column.key not in ("password", "details")
+)
+"""The columns of a ``UserRow``: neither the password hash nor the claims kept from a remote
+account (``details``) are ever rendered."""
 
 UserRow: TypeAlias = Any
 """A row of the users table (every column but the password hash) and the list's ``total``,

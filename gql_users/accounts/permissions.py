@@ -11,7 +11,17 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    any_,
+    bindparam,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -69,62 +79,81 @@ _scope_customer = aliased(Customer, name="scope_customer")
 _project_customer = aliased(Customer, name="project_customer")
 
 USER_IDS = "user_ids"
-"""The expanding parameter of ``PERMISSIONS``: the ids of the users whose roles are loaded."""
+"""The parameter of ``permissions_statement``: the ids of the users whose roles are loaded."""
 
-PERMISSIONS: Select[*tuple[Any, ...]] = (
-    select(
-        UserRole.id,
-        UserRole.uuid,
-        UserRole.user_id,
-        _holder.uuid.label("user_uuid"),
-        _holder.first_name.label("user_first_name"),
-        _holder.last_name.label("user_last_name"),
-        _holder.slug.label("user_slug"),
-        UserRole.created,
-        UserRole.expiration_time,
-        UserRole.created_by_id,
-        _creator.first_name.label("creator_first_name"),
-        _creator.last_name.label("creator_last_name"),
-        _creator.username.label("creator_username"),
-        Role.id.label("role_id"),
-        Role.name.label("role_name"),
-        Role.description.label("role_description"),
-        Role.uuid.label("role_uuid"),
-        _scope_customer.id.label("scope_customer_id"),
-        _scope_customer.uuid.label("scope_customer_uuid"),
-        _scope_customer.name.label("scope_customer_name"),
-        Project.id.label("project_id"),
-        Project.uuid.label("project_uuid"),
-        Project.name.label("project_name"),
-        _project_customer.id.label("project_customer_id"),
-        _project_customer.uuid.label("project_customer_uuid"),
-        _project_customer.name.label("project_customer_name"),
-    )
-    .join(_holder, _holder.id == UserRole.user_id)
-    .join(Role, Role.id == UserRole.role_id)
-    .outerjoin(_scope_customer, _scope_customer.id == UserRole.customer_id)
-    .outerjoin(Project, Project.id == UserRole.project_id)
-    .outerjoin(_project_customer, _project_customer.id == Project.customer_id)
-    .outerjoin(_creator, _creator.id == UserRole.created_by_id)
-    .where(
-        UserRole.user_id.in_(bindparam(USER_IDS, expanding=True)),
-        UserRole.is_active == true(),
-        (_scope_customer.id.is_not(None)) | (_project_customer.id.is_not(None)),
-    )
-    .order_by(UserRole.created, UserRole.id)
-)
-"""The one SELECT behind ``load_permissions``: roles, both scopes, the project's customer
-and the creator, outer-joined so each permission is one row; the users are the ``USER_IDS``
-parameter.
 
-Built once: each execution reuses its compiled form. A permission whose scope row is gone is
-left out (Waldur shows roles "whose scope still exists"; the foreign keys cascade, so this is
-only a safeguard).
-"""
+def in_user_ids(column: SQLColumnExpression[int], dialect: str) -> ColumnElement[bool]:
+    """``column`` among the ``USER_IDS`` parameter: ``= ANY(:user_ids)`` on PostgreSQL, where
+    the list is one array parameter, so the statement's text never changes; an expanding ``IN``
+    elsewhere (rewritten at each execution for the number of ids)."""
+    if dialect == POSTGRESQL:
+        return column == any_(bindparam(USER_IDS, type_=ARRAY(Integer)))
+    return column.in_(bindparam(USER_IDS, expanding=True))
+
+
+def _permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            UserRole.id,
+            UserRole.uuid,
+            UserRole.user_id,
+            _holder.uuid.label("user_uuid"),
+            _holder.first_name.label("user_first_name"),
+            _holder.last_name.label("user_last_name"),
+            _holder.slug.label("user_slug"),
+            UserRole.created,
+            UserRole.expiration_time,
+            UserRole.created_by_id,
+            _creator.first_name.label("creator_first_name"),
+            _creator.last_name.label("creator_last_name"),
+            _creator.username.label("creator_username"),
+            Role.id.label("role_id"),
+            Role.name.label("role_name"),
+            Role.description.label("role_description"),
+            Role.uuid.label("role_uuid"),
+            _scope_customer.id.label("scope_customer_id"),
+            _scope_customer.uuid.label("scope_customer_uuid"),
+            _scope_customer.name.label("scope_customer_name"),
+            Project.id.label("project_id"),
+            Project.uuid.label("project_uuid"),
+            Project.name.label("project_name"),
+            _project_customer.id.label("project_customer_id"),
+            _project_customer.uuid.label("project_customer_uuid"),
+            _project_customer.name.label("project_customer_name"),
+        )
+        .join(_holder, _holder.id == UserRole.user_id)
+        .join(Role, Role.id == UserRole.role_id)
+        .outerjoin(_scope_customer, _scope_customer.id == UserRole.customer_id)
+        .outerjoin(Project, Project.id == UserRole.project_id)
+        .outerjoin(_project_customer, _project_customer.id == Project.customer_id)
+        .outerjoin(_creator, _creator.id == UserRole.created_by_id)
+        .where(
+            in_user_ids(UserRole.user_id, dialect),
+            UserRole.is_active == true(),
+            (_scope_customer.id.is_not(None)) | (_project_customer.id.is_not(None)),
+        )
+        .order_by(UserRole.created, UserRole.id)
+    )
+
+
+POSTGRESQL = "postgresql"
+_PERMISSIONS = {dialect: _permissions_statement(dialect) for dialect in (POSTGRESQL, "other")}
+
+
+def permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+    """The one SELECT behind ``load_permissions``, for the database ``dialect`` names: roles,
+    both scopes, the project's customer and the creator, outer-joined so each permission is
+    one row; the users are the ``USER_IDS`` parameter.
+
+    Built once per dialect: each execution reuses its compiled form. A permission whose scope
+    row is gone is left out (Waldur shows roles "whose scope still exists"; the foreign keys
+    cascade, so this is only a safeguard).
+    """
+    return _PERMISSIONS[POSTGRESQL if dialect == POSTGRESQL else "other"]
 
 
 def to_permission_row(values: Sequence[Any]) -> PermissionRow:
-    """A ``PERMISSIONS`` row (or the same columns, in the same order, from a statement that
+    """A ``permissions_statement`` row (or the same columns, in the same order, from a statement that
     selects them as a subquery) as a ``PermissionRow``. The columns are unpacked by position:
     a page of permissions is read without a lookup by name per value."""
     (
@@ -194,7 +223,7 @@ def to_permission_row(values: Sequence[Any]) -> PermissionRow:
     )
 
 
-PERMISSION_COLUMNS = len(PERMISSIONS.selected_columns)
+PERMISSION_COLUMNS = len(_PERMISSIONS[POSTGRESQL].selected_columns)
 """How many columns ``to_permission_row`` reads."""
 
 
@@ -214,7 +243,8 @@ async def load_permissions(
     result: dict[int, list[PermissionRow]] = {user_id: [] for user_id in user_ids}
     if not result:
         return result
-    records = await session.execute(PERMISSIONS, {USER_IDS: list(result)})
+    statement = permissions_statement(session.get_bind().dialect.name)
+    records = await session.execute(statement, {USER_IDS: list(result)})
     for record in records:
         result[record.user_id].append(to_permission_row(record))
     return result

@@ -10,14 +10,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.permissions import (
     PERMISSION_COLUMNS,
-    PERMISSIONS,
+    POSTGRESQL,
     USER_IDS,
     PermissionRow,
+    in_user_ids,
+    permissions_statement,
     to_permission_row,
 )
 from gql_users.accounts.user_fields import UserDetails
@@ -31,27 +33,36 @@ class TokenColumns(NamedTuple):
     created: datetime
 
 
-_permission = PERMISSIONS.order_by(None).subquery("permission")
-
-DETAILS: Select[*tuple[Any, ...]] = (
-    select(
-        User.id.label("details_user_id"),
-        AuthToken.key.label("token_key"),
-        AuthToken.created.label("token_created"),
-        EmailChangeRequest.email.label("requested_email"),
-        _permission,
+def _details_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+    permission = permissions_statement(dialect).order_by(None).subquery("permission")
+    return (
+        select(
+            User.id.label("details_user_id"),
+            AuthToken.key.label("token_key"),
+            AuthToken.created.label("token_created"),
+            EmailChangeRequest.email.label("requested_email"),
+            permission,
+        )
+        .outerjoin(AuthToken, AuthToken.user_id == User.id)
+        .outerjoin(EmailChangeRequest, EmailChangeRequest.user_id == User.id)
+        .outerjoin(permission, permission.c.user_id == User.id)
+        .where(in_user_ids(User.id, dialect))
+        .order_by(User.id, permission.c.created, permission.c.id)
     )
-    .outerjoin(AuthToken, AuthToken.user_id == User.id)
-    .outerjoin(EmailChangeRequest, EmailChangeRequest.user_id == User.id)
-    .outerjoin(_permission, _permission.c.user_id == User.id)
-    .where(User.id.in_(bindparam(USER_IDS, expanding=True)))
-    .order_by(User.id, _permission.c.created, _permission.c.id)
-)
-"""One row per permission (one row for a user without any) of the ``USER_IDS`` users, with
-their token and requested email; built once, so that each execution reuses its compiled form."""
 
-PERMISSION_FIRST = len(DETAILS.selected_columns) - PERMISSION_COLUMNS
-"""Where the permission's columns start in a ``DETAILS`` row (they end it)."""
+
+_DETAILS = {dialect: _details_statement(dialect) for dialect in (POSTGRESQL, "other")}
+
+
+def details_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+    """One row per permission (one row for a user without any) of the ``USER_IDS`` users,
+    with their token and requested email, for the database ``dialect`` names; built once, so
+    that each execution reuses its compiled form."""
+    return _DETAILS[POSTGRESQL if dialect == POSTGRESQL else "other"]
+
+
+PERMISSION_FIRST = len(_DETAILS[POSTGRESQL].selected_columns) - PERMISSION_COLUMNS
+"""Where the permission's columns start in a ``details_statement`` row (they end it)."""
 
 
 async def load_user_details(session: AsyncSession, users: Sequence[User]) -> dict[int, UserDetails]:
@@ -67,7 +78,7 @@ async def load_user_details_by_id(
     if not ids:
         return {}
     connection = await session.connection()
-    rows = await connection.execute(DETAILS, {USER_IDS: ids})
+    rows = await connection.execute(details_statement(connection.dialect.name), {USER_IDS: ids})
     tokens: dict[int, TokenColumns | None] = {}
     emails: dict[int, str | None] = {}
     permissions: dict[int, list[PermissionRow]] = {user_id: [] for user_id in ids}
