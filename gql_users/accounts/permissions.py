@@ -153,9 +153,9 @@ def permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
 
 
 def to_permission_row(values: Sequence[Any]) -> PermissionRow:
-    """A ``permissions_statement`` row (or the same columns, in the same order, from a statement that
-    selects them as a subquery) as a ``PermissionRow``. The columns are unpacked by position:
-    a page of permissions is read without a lookup by name per value."""
+    """A ``permissions_statement`` row (or the same columns, in the same order, from a
+    statement that selects them as a subquery) as a ``PermissionRow``. The columns are unpacked
+    by position: a page of permissions is read without a lookup by name per value."""
     (
         id_,
         uuid,
