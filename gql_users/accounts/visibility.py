@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
@@ -25,7 +34,12 @@ Scope = TypeVar("Scope", Customer, Project)
 CallerRole = aliased(UserRole, name="caller_role")
 
 
-def visible_users(caller: Caller) -> Select[User]:
+CallerId = int | BindParameter[int]
+"""The caller's user id in a statement: its value, or a parameter bound at each execution (for
+a statement built once and reused by every caller of the same kind)."""
+
+
+def visible_users(caller: Caller, caller_id: CallerId | None = None) -> Select[User]:
     """The users ``caller`` may list or retrieve, before any query filter or ordering.
 
     * anonymous: nobody;
@@ -36,6 +50,11 @@ def visible_users(caller: Caller) -> Select[User]:
       (docs/visibility.md#visible-users; Waldur's marketplace rule has nothing to apply to,
       docs/api-differences.md#scope).
 
+    Args:
+        caller: whose visibility applies.
+        caller_id: stands for ``caller.user.id`` in the statement (a ``bindparam``), so that the
+            statement depends on the caller's kind alone; by default, the id itself.
+
     Returns:
         ``SELECT users`` with the visibility condition in its WHERE clause and no ORDER BY.
     """
@@ -45,10 +64,11 @@ def visible_users(caller: Caller) -> Select[User]:
         return statement.where(false())
     if caller.is_privileged:
         return statement
+    own_id = user.id if caller_id is None else caller_id
     return statement.where(
         User.is_active == true(),
         User.is_staff == false(),
-        or_(User.id == user.id, User.id.in_(_colleague_ids(user.id))),
+        or_(User.id == own_id, User.id.in_(_colleague_ids(own_id))),
     )
 
 
@@ -68,7 +88,9 @@ def visible_projects(caller: Caller) -> Select[Project]:
 
 
 def _scopes_visible_to(
-    caller: Caller, model: type[Scope], visible_ids: Callable[[int], CompoundSelect[int | None]]
+    caller: Caller,
+    model: type[Scope],
+    visible_ids: Callable[[CallerId], CompoundSelect[int | None]],
 ) -> Select[Scope]:
     statement = select(model)
     user = caller.user
@@ -79,7 +101,7 @@ def _scopes_visible_to(
     return statement.where(model.id.in_(visible_ids(user.id)))
 
 
-def _colleague_ids(caller_id: int) -> Select[int]:
+def _colleague_ids(caller_id: CallerId) -> Select[int]:
     """Ids of users with an active role in a customer or project visible to the caller."""
     return select(UserRole.user_id).where(
         is_current(UserRole),
@@ -90,11 +112,11 @@ def _colleague_ids(caller_id: int) -> Select[int]:
     )
 
 
-def _caller_roles(caller_id: int) -> ColumnElement[bool]:
+def _caller_roles(caller_id: CallerId) -> ColumnElement[bool]:
     return (CallerRole.user_id == caller_id) & is_current(CallerRole)
 
 
-def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
+def _visible_customer_ids(caller_id: CallerId) -> CompoundSelect[int | None]:
     """Customers where the caller has a customer-level role, plus parents of their projects.
 
     Written as one UNION so that the outer condition stays a single ``IN``.
@@ -110,7 +132,7 @@ def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
     return customer_roles.union(parents_of_project_roles)
 
 
-def _visible_project_ids(caller_id: int) -> CompoundSelect[int | None]:
+def _visible_project_ids(caller_id: CallerId) -> CompoundSelect[int | None]:
     """Projects where the caller has a project-level role, plus every project of a customer
     where the caller has a customer-level role (a customer owner sees all its projects).
 

@@ -16,6 +16,8 @@ from gql_users.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
+READ_SESSIONMAKER = web.AppKey("read_sessionmaker", async_sessionmaker[AsyncSession])
+"""Sessions of the REST API's reads (``GET`` and ``HEAD``): ``create_read_sessionmaker``."""
 EDUTEAMS = web.AppKey("eduteams", EduteamsClient)
 CURSOR_SECRET = web.AppKey("cursor_secret", ProcessSecret)
 EVENTS = web.AppKey("events", Hub)

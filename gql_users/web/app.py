@@ -5,7 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from gql_users.accounts.live import SubscriberCounts
-from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.db.engine import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    normalize_database_url,
+)
 from gql_users.db.secrets import CURSOR_KEY, ProcessSecret
 from gql_users.eduteams.client import EduteamsClient
 from gql_users.events import Hub
@@ -15,6 +20,7 @@ from gql_users.http.keys import (
     EDUTEAMS,
     ENGINE,
     EVENTS,
+    READ_SESSIONMAKER,
     SESSIONMAKER,
     SETTINGS,
     SUBSCRIBERS,
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[ENGINE] = engine
     app[SESSIONMAKER] = create_sessionmaker(engine)
+    app[READ_SESSIONMAKER] = create_read_sessionmaker(engine)
     app[CURSOR_SECRET] = ProcessSecret(engine, CURSOR_KEY, settings.cursor_secret)
 
     app[EDUTEAMS] = EduteamsClient(settings)

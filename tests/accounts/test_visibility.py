@@ -4,6 +4,7 @@ the cases that need a role the world does not hold."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from gql_users.accounts.errors import NotAuthenticated, NotFound, PermissionDeni
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import IDENTITY_MANAGER_CANNOT_LIST, get_visible_user, list_users
 from gql_users.accounts.permissions import load_permissions
-from gql_users.accounts.visibility import visible_customers, visible_projects
+from gql_users.accounts.visibility import visible_customers, visible_projects, visible_users
 from gql_users.db.engine import count_sql
 from tests.conftest import Factory
 from tests.world import VISIBLE_TO, World, usernames_for
@@ -200,3 +201,24 @@ async def test_the_database_refuses_a_second_current_grant_of_a_role(
     with pytest.raises(IntegrityError):
         await factory.grant(user, "CUSTOMER.OWNER", customer)
     await session.rollback()
+
+
+async def test_a_statement_built_once_takes_the_time_at_each_execution(
+    session: AsyncSession, factory: Factory
+) -> None:
+    """Statements that are built once and reused (the REST read path caches them) must see a
+    grant expire: the time is a parameter taken when the statement runs."""
+    customer = await factory.customer("Briefly")
+    owner = await factory.user("brief_owner")
+    colleague = await factory.user("brief_colleague")
+    await factory.grant(owner, "CUSTOMER.OWNER", customer)
+    await factory.grant(
+        colleague,
+        "CUSTOMER.SUPPORT",
+        customer,
+        expiration_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    statement = visible_users(Caller(user=owner))
+    assert "brief_colleague" in {user.username for user in await session.scalars(statement)}
+    await asyncio.sleep(1.2)
+    assert "brief_colleague" not in {user.username for user in await session.scalars(statement)}
