@@ -27,10 +27,19 @@ async def editor_text(page: Page, selector: str) -> str:
     return await page.eval_on_selector(selector, "element => element.CodeMirror.getValue()")
 
 
-async def saved_tabs(page: Page, tabs: int | None = None) -> dict[str, Any]:
+async def saved_tabs(
+    page: Page, tabs: int | None = None, containing: str | None = None
+) -> dict[str, Any]:
     """GraphiQL's stored tab state, once it has been written (it is stored after a debounce,
-    which a loaded machine can stretch); with ``tabs``, once it holds that many tabs."""
+    which a loaded machine can stretch); with ``tabs``, once it holds that many tabs; with
+    ``containing``, once that text is stored (wait for it before a reload)."""
     await page.wait_for_timeout(TAB_STORE_MS)
+    if containing is not None:
+        await page.wait_for_function(
+            "text => (localStorage.getItem('graphiql:tabState') || '').includes(text)",
+            arg=containing,
+            timeout=WAIT_MS,
+        )
     if tabs is not None:
         await page.wait_for_function(
             "n => JSON.parse(localStorage.getItem('graphiql:tabState') || '{}').tabs?.length === n",

@@ -41,7 +41,7 @@ async def test_an_examples_variables_survive_a_reload_and_run(
         await open_example(page, "user")
         example_variables = await editor_text(page, VARIABLES)
         assert set(json.loads(example_variables)) == {"uuid"}
-        await saved_tabs(page)
+        await saved_tabs(page, containing=json.loads(example_variables)["uuid"])
         await page.reload()
         await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
         assert await editor_text(page, VARIABLES) == example_variables
@@ -52,7 +52,7 @@ async def test_an_examples_variables_survive_a_reload_and_run(
         await page.eval_on_selector(
             VARIABLES, "(element, text) => element.CodeMirror.setValue(text)", staff_variables
         )
-        await saved_tabs(page)
+        await saved_tabs(page, containing=staff.uuid.hex)
         await page.reload()
         await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
         assert await editor_text(page, VARIABLES) == staff_variables
