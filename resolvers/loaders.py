@@ -2,9 +2,14 @@
 
 Each batch function answers for every key it is given (``None`` or ``[]`` where nothing
 matches), in key order, as DataLoader requires. The rules and queries come from the core:
-permissions from ``load_permissions``, tokens from ``tokens_by_user``, pending emails from
-``requested_emails``, and ``visible_users`` filters users through ``filtered_users(caller)``
-so that a ``createdBy`` the caller may not see resolves to null.
+permissions, with their roles, customers and projects, from ``load_scoped_permissions``,
+tokens from ``tokens_by_user``, pending emails from ``requested_emails``, and
+``visible_users`` filters users through ``filtered_users(caller)`` so that a ``createdBy``
+the caller may not see resolves to null.
+
+The ``users``, ``me`` and ``user`` queries do not wait for these: they plan what the document
+selects and load it for the whole page at once (``resolvers/users/planning.py``), so the
+loaders serve only the users nobody planned for (a mutation's payload).
 """
 
 from __future__ import annotations
@@ -12,20 +17,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.listing import filtered_users
-from gql_users.accounts.permissions import PermissionRow, load_permissions
+from gql_users.accounts.permission_scopes import ScopedPermission, load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
-from gql_users.db.models import AuthToken, Customer, Project, Role, User
+from gql_users.db.models import AuthToken, User
 
-Row = TypeVar("Row", Role, Customer, Project, User)
 Key = TypeVar("Key")
 Value = TypeVar("Value")
 
@@ -42,37 +45,30 @@ def _serialised(
     return run
 
 
-def _by_key(rows: Sequence[Row], keys: Sequence[int], key: Callable[[Row], int]) -> list[Any]:
-    found = {key(row): row for row in rows}
-    return [found.get(wanted) for wanted in keys]
+async def load_visible_users(
+    session: AsyncSession, caller: Caller, user_ids: Sequence[int]
+) -> dict[int, User]:
+    """The users among ``user_ids`` that ``caller`` may see, by id; one statement."""
+    statement = filtered_users(caller).where(User.id.in_(user_ids))
+    return {user.id: user for user in (await session.scalars(statement)).all()}
 
 
 @dataclass(frozen=True, slots=True)
 class UserLoaders:
-    permissions: DataLoader[int, list[PermissionRow]]
-    roles: DataLoader[int, Role | None]
-    customers: DataLoader[int, Customer | None]
-    projects: DataLoader[int, Project | None]
+    permissions: DataLoader[int, list[ScopedPermission]]
     visible_users: DataLoader[int, User | None]
     tokens: DataLoader[int, AuthToken | None]
     requested_emails: DataLoader[int, str | None]
 
     @classmethod
     def build(cls, session: AsyncSession, caller: Caller, lock: asyncio.Lock) -> UserLoaders:
-        async def permissions(user_ids: list[int]) -> list[list[PermissionRow]]:
-            loaded = await load_permissions(session, user_ids)
+        async def permissions(user_ids: list[int]) -> list[list[ScopedPermission]]:
+            loaded = await load_scoped_permissions(session, user_ids)
             return [loaded[user_id] for user_id in user_ids]
 
-        def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Row | None]]]:
-            async def load(ids: list[int]) -> list[Row | None]:
-                rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
-                return _by_key(rows, ids, lambda row: row.id)
-
-            return load
-
         async def visible_users(user_ids: list[int]) -> list[User | None]:
-            statement = filtered_users(caller).where(User.id.in_(user_ids))
-            return _by_key((await session.scalars(statement)).all(), user_ids, lambda u: u.id)
+            found = await load_visible_users(session, caller, user_ids)
+            return [found.get(user_id) for user_id in user_ids]
 
         async def tokens(user_ids: list[int]) -> list[AuthToken | None]:
             found = await tokens_by_user(session, user_ids)
@@ -84,9 +80,6 @@ class UserLoaders:
 
         return cls(
             permissions=DataLoader(_serialised(lock, permissions)),
-            roles=DataLoader(_serialised(lock, by_id(Role))),
-            customers=DataLoader(_serialised(lock, by_id(Customer))),
-            projects=DataLoader(_serialised(lock, by_id(Project))),
             visible_users=DataLoader(_serialised(lock, visible_users)),
             tokens=DataLoader(_serialised(lock, tokens)),
             requested_emails=DataLoader(_serialised(lock, emails)),
@@ -97,9 +90,6 @@ class UserLoaders:
         same document (or the next mutation) must see the new state."""
         for loader in (
             self.permissions,
-            self.roles,
-            self.customers,
-            self.projects,
             self.visible_users,
             self.tokens,
             self.requested_emails,

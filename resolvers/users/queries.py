@@ -23,6 +23,7 @@ from resolvers.context import Info
 from resolvers.users.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
 from resolvers.users.payloads import UserAuthToken
+from resolvers.users.planning import plan_users, selected_below
 from resolvers.users.types import PageInfo, User, UserConnection, UserEdge
 
 DEFAULT_PAGE_SIZE = 20
@@ -78,8 +79,11 @@ def keyset_request(
 class UserQueries:
     @strawberry.field(description="The caller.")
     async def me(self, info: Info) -> User:
-        user = ensure_authenticated(info.context.caller)
-        return User.shaped(info.context.caller, user, client_address=info.context.client_address)
+        context = info.context
+        user = ensure_authenticated(context.caller)
+        me = User.shaped(context, user, client_address=context.client_address)
+        await plan_users(context, [me], selected_below(info))
+        return me
 
     @strawberry.field(description="A user by uuid; null when it does not exist or is not visible.")
     async def user(self, info: Info, uuid: UUID) -> User | None:
@@ -90,7 +94,9 @@ class UserQueries:
                 found = await get_visible_user(session, caller, uuid)
         except NotFound:
             return None
-        return User.shaped(caller, found)
+        user = User.shaped(info.context, found)
+        await plan_users(info.context, [user], selected_below(info))
+        return user
 
     @strawberry.field(
         description="A user's token, expired or not (staff only), as REST's "
@@ -143,11 +149,14 @@ class UserQueries:
             page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
         edges = [
             UserEdge(
-                node=User.shaped(context.caller, user, items_on_page=len(page.users)),
+                node=User.shaped(context, user, items_on_page=len(page.users)),
                 cursor=encode_cursor(position_of(user, page.columns), page.columns, key),
             )
             for user in page.users
         ]
+        await plan_users(
+            context, [edge.node for edge in edges], selected_below(info, "edges", "node")
+        )
         page_info = PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,

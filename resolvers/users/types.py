@@ -5,14 +5,20 @@
 REST name, typed, described and shown by the entry. A ``User`` carries the set of fields its
 caller may read (``shaping.readable_fields``, the rule the REST shim renders from); an entry
 outside it resolves to null, which is why exactly the entries some caller may not read are
-nullable. Fields computed from the users row are sync resolvers; only fields whose entry
-loads details (token, permissions, requested email) are ``async``, through a DataLoader.
+nullable.
+
+No field of these types has a resolver: Strawberry reads each as an attribute, which spares
+graphql-core an ``Info``, the arguments and a coroutine per field and item. ``User`` and
+``Permission`` compute an attribute when it is read (``__getattr__``), from the users row, the
+settings and what was loaded for them. The queries load what their document selects for the
+whole page before any field is read (``planning.py``); a part nobody loaded (a mutation
+payload's user, say) reads as an awaitable that loads it through the request's DataLoaders,
+which graphql-core awaits like a resolver's coroutine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
@@ -20,14 +26,24 @@ from uuid import UUID
 import strawberry
 from strawberry.types.field import StrawberryField
 
-from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import count_users
-from gql_users.accounts.permissions import PermissionRow
+from gql_users.accounts.permission_scopes import (
+    CustomerRecord,
+    ProjectRecord,
+    RoleRecord,
+    ScopedPermission,
+)
 from gql_users.accounts.shaping import readable_fields
-from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails, UserField
+from gql_users.accounts.user_fields import (
+    FIELD_BY_NAME,
+    USER_FIELD_TABLE,
+    Source,
+    UserDetails,
+    UserField,
+)
 from gql_users.db import models
-from resolvers.context import Info
+from resolvers.context import Context, Info
 
 
 @strawberry.type(description="A role that users hold in a customer or a project.")
@@ -39,17 +55,6 @@ class Role:
     is_active: bool
     is_system_role: bool
 
-    @classmethod
-    def from_model(cls, role: models.Role) -> Role:
-        return cls(
-            uuid=role.uuid,
-            name=role.name,
-            description=role.description,
-            scope_type=role.scope_type,
-            is_active=role.is_active,
-            is_system_role=role.is_system_role,
-        )
-
 
 @strawberry.type(description="An organisation; holds projects.")
 class Customer:
@@ -58,143 +63,164 @@ class Customer:
     abbreviation: str
     created: datetime
 
-    @classmethod
-    def from_model(cls, customer: models.Customer) -> Customer:
-        return cls(
-            uuid=customer.uuid,
-            name=customer.name,
-            abbreviation=customer.abbreviation,
-            created=customer.created,
-        )
-
 
 @strawberry.type(description="A project of a customer.")
 class Project:
     uuid: UUID
     name: str
     created: datetime
-    customer_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def customer(self, info: Info) -> Customer:
-        customer = await info.context.loaders.customers.load(self.customer_id)
-        assert customer is not None, "projects.customer_id is a non-null foreign key"
-        return Customer.from_model(customer)
-
-    @classmethod
-    def from_model(cls, project: models.Project) -> Project:
-        return cls(
-            uuid=project.uuid,
-            name=project.name,
-            created=project.created,
-            customer_id=project.customer_id,
-        )
+    customer: Customer
 
 
 Scope = Annotated[Customer | Project, strawberry.union("Scope")]
 
 
+def _role(record: RoleRecord) -> Role:
+    return Role(
+        uuid=record.uuid,
+        name=record.name,
+        description=record.description,
+        scope_type=record.scope_type,
+        is_active=record.is_active,
+        is_system_role=record.is_system_role,
+    )
+
+
+def _customer(record: CustomerRecord) -> Customer:
+    return Customer(
+        uuid=record.uuid, name=record.name, abbreviation=record.abbreviation, created=record.created
+    )
+
+
+class GraphObjects:
+    """The GraphQL objects of loaded records: one per role, customer and project."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[type, int], Any] = {}
+
+    def one(self, record: RoleRecord | CustomerRecord | ProjectRecord, make: Any) -> Any:
+        key = (type(record), record.id)
+        found = self.made.get(key)
+        if found is None:
+            found = self.made[key] = make(record)
+        return found
+
+    def role(self, record: RoleRecord) -> Role:
+        return cast(Role, self.one(record, _role))
+
+    def customer(self, record: CustomerRecord) -> Customer:
+        return cast(Customer, self.one(record, _customer))
+
+    def scope(self, record: CustomerRecord | ProjectRecord) -> Customer | Project:
+        if isinstance(record, CustomerRecord):
+            return self.customer(record)
+        return cast(Project, self.one(record, self._project))
+
+    def _project(self, record: ProjectRecord) -> Project:
+        return Project(
+            uuid=record.uuid,
+            name=record.name,
+            created=record.created,
+            customer=self.customer(record.customer),
+        )
+
+    def permissions(self, context: Context, loaded: list[ScopedPermission]) -> list[Permission]:
+        return [Permission(context, scoped, self) for scoped in loaded]
+
+
+CREATOR_NOTE = "Null when unknown or not visible to you, as createdBy."
+PROJECT_CUSTOMER = "The project's customer; null for a customer-level role."
+
+PERMISSION_ROW_ATTRIBUTES = {
+    "user_uuid": "user_uuid",
+    "user_name": "user_full_name",
+    "user_slug": "user_slug",
+    "created": "created",
+    "expiration_time": "expiration_time",
+    "role_name": "role_name",
+    "role_description": "role_description",
+    "role_uuid": "role_uuid",
+    "scope_type": "scope_type",
+    "scope_uuid": "scope_uuid",
+    "scope_name": "scope_name",
+    "customer_uuid": "customer_uuid",
+    "customer_name": "customer_name",
+}
+"""The fields of ``Permission`` read from its ``PermissionRow``, by the row's attribute."""
+
+CREATOR_FIELDS = frozenset({"created_by_full_name", "created_by_username", "created_by"})
+
+NOT_LOADED: Any = object()
+"""A creator nobody looked up yet (distinct from None: looked up, unknown or not visible)."""
+
+
 @strawberry.type(description="An active role of a user in a customer or a project.")
 class Permission:
-    row: strawberry.Private[PermissionRow]
+    user_uuid: UUID
+    user_name: str
+    user_slug: str
+    created: datetime
+    expiration_time: datetime | None
+    created_by_full_name: str | None = strawberry.field(description=CREATOR_NOTE)
+    created_by_username: str | None = strawberry.field(description=CREATOR_NOTE)
+    role_name: str
+    role_description: str
+    role_uuid: UUID
+    scope_type: str = strawberry.field(description='"customer" or "project".')
+    scope_uuid: UUID
+    scope_name: str
+    customer_uuid: UUID | None = strawberry.field(description=PROJECT_CUSTOMER)
+    customer_name: str | None = strawberry.field(description=PROJECT_CUSTOMER)
+    role: Role
+    scope: Scope = strawberry.field(description="The customer or project the role is held in.")
+    customer: Customer | None = strawberry.field(description=PROJECT_CUSTOMER)
+    created_by: User | None = strawberry.field(
+        description="Who granted the role; null when unknown or not visible to you."
+    )
 
-    @strawberry.field
-    def user_uuid(self) -> UUID:
-        return self.row.user_uuid
+    def __init__(self, context: Context, scoped: ScopedPermission, objects: GraphObjects):
+        self.row = scoped.row
+        self.role = objects.role(scoped.role)
+        self.scope = objects.scope(scoped.scope)
+        self.customer = objects.customer(scoped.customer) if scoped.customer else None
+        self._context = context
+        self._creator: User | Exception | None = (
+            NOT_LOADED if self.row.created_by_id is not None else None
+        )
 
-    @strawberry.field
-    def user_name(self) -> str:
-        return self.row.user_full_name
+    def __repr__(self) -> str:
+        return f"Permission(id={self.row.id})"
 
-    @strawberry.field
-    def user_slug(self) -> str:
-        return self.row.user_slug
+    def plan_creator(self, creator: User | Exception | None) -> None:
+        """Who granted the role as the caller may see them (None: unknown or not visible),
+        or why that could not be loaded (raised by each field that needs it)."""
+        self._creator = creator
 
-    @strawberry.field
-    def created(self) -> datetime:
-        return self.row.created
+    def __getattr__(self, name: str) -> Any:
+        attribute = PERMISSION_ROW_ATTRIBUTES.get(name)
+        if attribute is not None:
+            return getattr(self.row, attribute)
+        if name not in CREATOR_FIELDS:
+            raise AttributeError(name)
+        if self._creator is NOT_LOADED:
+            return self._creator_later(name)
+        return self._about_creator(name)
 
-    @strawberry.field
-    def expiration_time(self) -> datetime | None:
-        return self.row.expiration_time
-
-    async def _creator(self, info: Info) -> models.User | None:
-        """Who granted the role, if the caller may see them (else None, as for ``createdBy``)."""
-        if self.row.created_by_id is None:
-            return None
-        return await info.context.loaders.visible_users.load(self.row.created_by_id)
-
-    @strawberry.field(description="Null when unknown or not visible to you, as createdBy.")
-    async def created_by_full_name(self, info: Info) -> str | None:
-        return self.row.created_by_full_name if await self._creator(info) else None
-
-    @strawberry.field(description="Null when unknown or not visible to you, as createdBy.")
-    async def created_by_username(self, info: Info) -> str | None:
-        return self.row.created_by_username if await self._creator(info) else None
-
-    @strawberry.field
-    def role_name(self) -> str:
-        return self.row.role_name
-
-    @strawberry.field
-    def role_description(self) -> str:
-        return self.row.role_description
-
-    @strawberry.field
-    def role_uuid(self) -> UUID:
-        return self.row.role_uuid
-
-    @strawberry.field(description='"customer" or "project".')
-    def scope_type(self) -> str:
-        return self.row.scope_type
-
-    @strawberry.field
-    def scope_uuid(self) -> UUID:
-        return self.row.scope_uuid
-
-    @strawberry.field
-    def scope_name(self) -> str:
-        return self.row.scope_name
-
-    @strawberry.field(description="The project's customer; null for a customer-level role.")
-    def customer_uuid(self) -> UUID | None:
-        return self.row.customer_uuid
-
-    @strawberry.field(description="The project's customer; null for a customer-level role.")
-    def customer_name(self) -> str | None:
-        return self.row.customer_name
-
-    @strawberry.field
-    async def role(self, info: Info) -> Role:
-        role = await info.context.loaders.roles.load(self.row.role_id)
-        assert role is not None, "user_roles.role_id is a non-null foreign key"
-        return Role.from_model(role)
-
-    @strawberry.field(description="The customer or project the role is held in.")
-    async def scope(self, info: Info) -> Scope:
-        loaders = info.context.loaders
-        if self.row.scope_type == "customer":
-            customer = await loaders.customers.load(self.row.scope_id)
-            assert customer is not None, "permissions are loaded with their scope"
-            return Customer.from_model(customer)
-        project = await loaders.projects.load(self.row.scope_id)
-        assert project is not None, "permissions are loaded with their scope"
-        return Project.from_model(project)
-
-    @strawberry.field(description="The project's customer; null for a customer-level role.")
-    async def customer(self, info: Info) -> Customer | None:
-        if self.row.customer_id is None:
-            return None
-        customer = await info.context.loaders.customers.load(self.row.customer_id)
-        return Customer.from_model(customer) if customer else None
-
-    @strawberry.field(description="Who granted the role; null when unknown or not visible to you.")
-    async def created_by(self, info: Info) -> User | None:
-        creator = await self._creator(info)
+    def _about_creator(self, name: str) -> object:
+        creator = self._creator
         if creator is None:
             return None
+        if isinstance(creator, Exception):
+            raise creator
+        return creator if name == "created_by" else getattr(self.row, name)
+
+    async def _creator_later(self, name: str) -> object:
+        created_by_id = self.row.created_by_id
+        assert created_by_id is not None
+        found = await self._context.loaders.visible_users.load(created_by_id)
         # A nested user is one of many on the page: never with the caller's own token.
-        return User.shaped(info.context.caller, creator, items_on_page=0)
+        self._creator = User.shaped(self._context, found, items_on_page=0) if found else None
+        return self._about_creator(name)
 
 
 T = TypeVar("T")
@@ -202,63 +228,14 @@ T = TypeVar("T")
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
 
-
-async def _details(info: Info, user_id: int, source: Source) -> UserDetails:
-    """The part of the user's details ``source`` names, from the request's DataLoaders."""
-    loaders = info.context.loaders
-    if source is Source.TOKEN:
-        return UserDetails(token=await loaders.tokens.load(user_id))
-    if source is Source.PERMISSIONS:
-        return UserDetails(permissions=await loaders.permissions.load(user_id))
-    assert source is Source.REQUESTED_EMAIL, source
-    return UserDetails(requested_email=await loaders.requested_emails.load(user_id))
-
-
-@dataclass(frozen=True, slots=True)
-class Nested:
-    """How the GraphQL type of a field differs from its ``user_fields`` type."""
-
-    type: Any
-    convert: Callable[[Any], object]
-
-
-NESTED: dict[str, Nested] = {
-    "permissions": Nested(list[Permission], lambda rows: [Permission(row=row) for row in rows]),
-}
+GRAPHQL_TYPES: dict[str, Any] = {"permissions": list[Permission]}
+"""The GraphQL type of a field when it differs from its ``user_fields`` type."""
 
 
 def _generated_field(entry: UserField) -> StrawberryField:
-    """The GraphQL field of ``entry``: null when the caller may not read it (so nullable),
-    else the entry's value, with its details loaded first when it needs some."""
-    nested = NESTED.get(entry.name)
-    graphql_type = nested.type if nested else entry.type
-    convert = nested.convert if nested else None
-
-    def shown(user: User) -> bool:
-        return not entry.hideable or entry.name in user.readable
-
-    def finish(value: object) -> object:
-        return convert(value) if convert else value
-
-    if entry.source.loaded:
-
-        async def resolve_loaded(self: User, info: Info) -> object:
-            if not shown(self):
-                return None
-            details = await _details(info, self.model.id, entry.source)
-            return finish(entry.value(self.model, info.context.settings, details))
-
-        resolver: Callable[..., object] = resolve_loaded
-    else:
-
-        def resolve(self: User, info: Info) -> object:
-            if not shown(self):
-                return None
-            return finish(entry.value(self.model, info.context.settings, NO_DETAILS))
-
-        resolver = resolve
+    """The GraphQL field of ``entry``: nullable when some caller may not read it."""
+    graphql_type = GRAPHQL_TYPES.get(entry.name, entry.type)
     field = strawberry.field(
-        resolver=resolver,
         name=entry.graphql_name,
         description=entry.description,
         graphql_type=graphql_type | None if entry.hideable else graphql_type,
@@ -285,31 +262,99 @@ def _with_table_fields(cls: type[T]) -> type[T]:
 @_with_table_fields
 class User:
     """One field per ``user_fields`` entry (generated), then ``ipAddress``. A ``User`` carries
-    the fields its caller may read; an entry outside them resolves to null."""
+    the fields its caller may read; an entry outside them reads as null."""
 
     model: strawberry.Private[models.User]
     readable: strawberry.Private[frozenset[str]]
-    client_address: strawberry.Private[str | None] = None
+
+    # docs/api-differences.md#ip-address-on-me-only
+    ip_address = strawberry.field(
+        graphql_type=str | None,
+        description="The address you call from, as REST's me shows it: only on me, else null.",
+    )
+
+    def __init__(
+        self,
+        context: Context,
+        model: models.User,
+        readable: frozenset[str],
+        client_address: str | None = None,
+    ) -> None:
+        self.model = model
+        self.readable = readable
+        self.ip_address = client_address
+        self._context = context
+        self._details: dict[Source, UserDetails | Exception] = {}
+        self._permissions: list[Permission] | Exception | None = None
 
     @classmethod
     def shaped(
         cls,
-        caller: Caller,
+        context: Context,
         user: models.User,
         *,
         items_on_page: int | None = None,
         client_address: str | None = None,
     ) -> User:
-        """``user`` with the fields ``caller`` may read; ``items_on_page`` as in
+        """``user`` with the fields the caller may read; ``items_on_page`` as in
         ``readable_fields`` (None for a user shown on its own); ``client_address`` for ``me``."""
-        fields = readable_fields(caller, user, items_on_page=items_on_page)
-        return cls(model=user, readable=frozenset(fields), client_address=client_address)
+        fields = readable_fields(context.caller, user, items_on_page=items_on_page)
+        return cls(context, user, frozenset(fields), client_address)
 
-    @strawberry.field(
-        description="The address you call from, as REST's me shows it: only on me, else null."
-    )
-    def ip_address(self) -> str | None:  # docs/api-differences.md#ip-address-on-me-only
-        return self.client_address
+    def __repr__(self) -> str:
+        return f"User(id={self.model.id})"
+
+    def plan(self, source: Source, details: UserDetails | Exception) -> None:
+        """Hand over the part of the user's details that ``source`` names, loaded already, or
+        why it could not be loaded (raised by each field that needs it, as a resolver would,
+        so the other fields keep their values)."""
+        self._details[source] = details
+
+    def plan_permissions(self, permissions: list[Permission] | Exception) -> None:
+        self._permissions = permissions
+
+    def __getattr__(self, name: str) -> Any:
+        entry = FIELD_BY_NAME.get(name)
+        if entry is None or name.startswith("_"):
+            raise AttributeError(name)
+        if entry.hideable and name not in self.readable:
+            return None
+        source = entry.source
+        if not source.loaded:
+            return entry.value(self.model, self._context.settings, NO_DETAILS)
+        if source is Source.PERMISSIONS:
+            permissions = self._permissions
+            if permissions is None:
+                return self._permissions_later()
+            if isinstance(permissions, Exception):
+                raise permissions
+            return permissions
+        details = self._details.get(source)
+        if details is None:
+            return self._value_later(entry)
+        if isinstance(details, Exception):
+            raise details
+        return entry.value(self.model, self._context.settings, details)
+
+    async def _value_later(self, entry: UserField) -> object:
+        loaders = self._context.loaders
+        user_id = self.model.id
+        details: UserDetails
+        if entry.source is Source.TOKEN:
+            details = UserDetails(token=await loaders.tokens.load(user_id))
+        else:
+            assert entry.source is Source.REQUESTED_EMAIL, entry.source
+            details = UserDetails(requested_email=await loaders.requested_emails.load(user_id))
+        self._details[entry.source] = details
+        return entry.value(self.model, self._context.settings, details)
+
+    def _permissions_later(self) -> Awaitable[list[Permission]]:
+        async def load() -> list[Permission]:
+            loaded = await self._context.loaders.permissions.load(self.model.id)
+            self._permissions = GraphObjects().permissions(self._context, loaded)
+            return self._permissions
+
+        return load()
 
 
 @strawberry.type(description="Where a page of a connection starts and ends.")
