@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -64,9 +64,16 @@ class ScopedPermission:
     customer: CustomerRecord | None
 
 
-def scoped_permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, ...]]:
+USER_IDS = bindparam("user_ids", expanding=True)
+"""The users whose permissions ``SCOPED_PERMISSIONS`` selects (a list of ids)."""
+
+
+def _scoped_permissions_statement() -> Select[*tuple[Any, ...]]:
     """``permissions_statement`` with every column of the role, the scope and the project's
     customer: the permission's rows joined again by primary key."""
+    # Built once, for any list of users: the expanding parameter stands for the ids (its
+    # type is not the sequence the function expects, but the IN accepts either).
+    user_ids = cast(Sequence[int], USER_IDS)
     permission = permissions_statement(user_ids).order_by(None).subquery("permission")
     scope_customer = aliased(Customer, name="scope_customer_row")
     project_customer = aliased(Customer, name="project_customer_row")
@@ -88,6 +95,11 @@ def scoped_permissions_statement(user_ids: Sequence[int]) -> Select[*tuple[Any, 
         .outerjoin(project_customer, project_customer.id == permission.c.project_customer_id)
         .order_by(permission.c.created, permission.c.id)
     )
+
+
+SCOPED_PERMISSIONS = _scoped_permissions_statement()
+"""Built once (aliases and subqueries cost more to build than the statement takes to run);
+execute it with ``{"user_ids": [...]}``."""
 
 
 Record = TypeVar("Record", RoleRecord, CustomerRecord, ProjectRecord)
@@ -167,6 +179,6 @@ async def load_scoped_permissions(
     if not result:
         return result
     records = _Records()
-    for record in await session.execute(scoped_permissions_statement(list(result))):
+    for record in await session.execute(SCOPED_PERMISSIONS, {"user_ids": list(result)}):
         result[record.user_id].append(records.scoped(record))
     return result
