@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import BindParameter, Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -64,7 +64,7 @@ class ScopedPermission:
     customer: CustomerRecord | None
 
 
-USER_IDS = bindparam("user_ids", expanding=True)
+USER_IDS: BindParameter[list[int]] = bindparam("user_ids", expanding=True)
 """The users whose permissions ``SCOPED_PERMISSIONS`` selects (a list of ids)."""
 
 
