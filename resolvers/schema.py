@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 
 from gql_users.settings import Settings
 from resolvers.auth.mutations import AuthMutations
+from resolvers.execution import executor_for
 from resolvers.masking import PresentErrors
 from resolvers.operation_metrics import CountOperations
 from resolvers.protection import Limits, protection_extensions
@@ -36,7 +37,7 @@ class Schema(strawberry.Schema):
 @lru_cache(maxsize=8)
 def _schema_for(limits: Limits) -> Schema:
     extensions: list[Any] = [CountOperations, *protection_extensions(limits), PresentErrors]
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
@@ -44,6 +45,9 @@ def _schema_for(limits: Limits) -> Schema:
         # above meaningful.
         config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=None),
     )
+    # Known once the schema is built: which fields the executor may read directly.
+    schema.execution_context_class = executor_for(schema._schema)
+    return schema
 
 
 def build_schema(settings: Settings | None = None) -> Schema:
