@@ -1,0 +1,229 @@
+"""Look-ahead (resolvers/users/planning.py) and the executor's short path for plain fields
+(resolvers/execution.py): what a query plans gives the same answers as what loads on demand,
+whatever way the document is written, in a fixed number of statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gql_users.db.models import User
+from gql_users.settings import Settings
+from resolvers.execution import PlainFieldsExecutor
+from resolvers.schema import build_schema
+from tests.conftest import Factory
+from tests.graphql.conftest import GraphQLClient
+
+USER_FIELDS = """
+  uuid username fullName email isStaff token tokenExpiresAt hasActiveSession requestedEmail
+  birthDate affiliations identityProviderFields ipAddress
+  permissions {
+    userName roleName scopeType scopeName customerName createdByUsername createdByFullName
+    role { uuid name description scopeType isActive isSystemRole }
+    scope { __typename ... on Customer { uuid name abbreviation created }
+            ... on Project { uuid name created customer { name abbreviation } } }
+    customer { uuid name }
+    createdBy { username email hasActiveSession permissions { roleName role { name } } }
+  }
+"""
+
+PAGE = "query Page($first: Int!) { users(first: $first) { edges { node { %s } } } }"
+
+WRITTEN_OTHERWISE = """
+query Page($first: Int!) {
+  users(first: $first) { edges { node { ...Person } } }
+}
+fragment Person on User {
+  username
+  roles: permissions { roleName }
+  permissions { ... on Permission { role { name } } scope { ...Place } }
+  permissions { granter: createdBy { ...Granter } createdByUsername }
+}
+fragment Place on Scope { ... on Customer { name } ... on Project { name } }
+fragment Granter on User { username permissions { roleName } }
+"""
+
+PLAIN = """
+query Page($first: Int!) {
+  users(first: $first) { edges { node {
+    username
+    roles: permissions { roleName }
+    permissions {
+      role { name }
+      scope { ... on Customer { name } ... on Project { name } }
+      granter: createdBy { username permissions { roleName } }
+      createdByUsername
+    }
+  } } }
+}
+"""
+
+
+async def populate(factory: Factory, count: int) -> tuple[User, User]:
+    """``count`` members, each with a customer role and a project role granted by one of two
+    creators, who hold a role themselves; a staff user, and a member whose role a staff user
+    granted (a creator no normal user may see)."""
+    staff = await factory.user("aaa_staff", is_staff=True)
+    async with factory.batch():
+        creators = [await factory.person(f"creator_{n}") for n in range(2)]
+        customer = await factory.customer("Customer", abbreviation="CU")
+        project = await factory.project(customer, "Project")
+        for creator in creators:
+            await factory.grant(creator, "PROJECT.MEMBER", project, created_by=staff)
+        for number in range(count):
+            user = await factory.person(f"member_{number:03d}")
+            creator = creators[number % len(creators)]
+            await factory.grant(user, "CUSTOMER.MANAGER", customer, created_by=creator)
+            await factory.grant(user, "PROJECT.ADMIN", project, created_by=creator)
+    member = await factory.person("member_zzz")
+    await factory.grant(member, "PROJECT.MEMBER", project, created_by=staff)
+    return staff, member
+
+
+@contextmanager
+def general_executor(settings: Settings) -> Iterator[None]:
+    """graphql-core's executor in place of the short path, for the app built from
+    ``settings`` (the schema is built once per set of limits, so it is the app's)."""
+    schema = build_schema(settings)
+    assert issubclass(schema.execution_context_class, PlainFieldsExecutor)
+    kept = schema.execution_context_class
+    schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    try:
+        yield
+    finally:
+        schema.execution_context_class = kept
+
+
+def errors_without_ids(body: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (error["message"], tuple(error.get("path") or ()), error["extensions"].get("code"))
+        for error in body.get("errors") or []
+    ]
+
+
+async def test_a_page_and_its_permission_graph_cost_two_statements_more_than_the_page(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    staff, _member = await populate(factory, 12)
+    headers = await factory.auth(staff)
+    await gql(PAGE % "uuid", {"first": 1}, headers=headers)  # the process loads its cursor key
+    bare = await gql(PAGE % "uuid", {"first": 10}, headers=headers)
+    graph = await gql(
+        PAGE % "uuid permissions { role { name } scope { ... on Project { name } } "
+        "customer { name } createdBy { username } }",
+        {"first": 10},
+        headers=headers,
+    )
+    assert not bare.errors and not graph.errors
+    nodes = graph.data["users"]["edges"]
+    assert any(p["createdBy"] for node in nodes for p in node["node"]["permissions"])
+    # The permissions with their roles and scopes, then the creators: one statement each.
+    assert graph.sql_count == bare.sql_count + 2
+
+
+async def test_the_way_a_document_is_written_does_not_change_what_is_planned(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    staff, _member = await populate(factory, 6)
+    headers = await factory.auth(staff)
+    await gql(PAGE % "uuid", {"first": 1}, headers=headers)
+    plain = await gql(PLAIN, {"first": 8}, headers=headers)
+    written = await gql(WRITTEN_OTHERWISE, {"first": 8}, headers=headers)
+    assert not plain.errors and not written.errors
+    assert written.data == plain.data
+    assert written.sql_count == plain.sql_count
+
+
+async def test_planned_and_loaded_on_demand_give_the_same_user(
+    gql: GraphQLClient, factory: Factory, session: AsyncSession
+) -> None:
+    """The ``user`` query plans its user; a mutation's payload loads each part on demand."""
+    staff, member = await populate(factory, 3)
+    headers = await factory.auth(staff)
+    variables = {"uuid": str(member.uuid)}
+    planned = await gql.ok(
+        f"query One($uuid: UUID!) {{ user(uuid: $uuid) {{ {USER_FIELDS} }} }}",
+        variables,
+        headers=headers,
+    )
+    on_demand = await gql.ok(
+        f"""mutation Same($uuid: UUID!) {{
+          updateUser(uuid: $uuid, input: {{}}) {{ user {{ {USER_FIELDS} }} }}
+        }}""",
+        variables,
+        headers=headers,
+    )
+    assert on_demand["updateUser"]["user"] == planned["user"]
+    [permission] = planned["user"]["permissions"]
+    assert permission["createdBy"]["username"] == "aaa_staff"
+    assert permission["scope"]["customer"] == {"name": "Customer", "abbreviation": "CU"}
+
+
+async def test_a_creator_the_caller_may_not_see_is_null_planned_or_not(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    _staff, member = await populate(factory, 2)
+    headers = await factory.auth(member)
+    fields = "username permissions { createdBy { username } createdByUsername createdByFullName }"
+    page = await gql.ok(PAGE % fields, {"first": 50}, headers=headers)
+    me = await gql.ok(f"{{ me {{ {fields} }} }}", headers=headers)
+    [mine] = [e["node"] for e in page["users"]["edges"] if e["node"]["username"] == "member_zzz"]
+    assert mine == me["me"]
+    hidden = {"createdBy": None, "createdByUsername": None, "createdByFullName": None}
+    assert me["me"]["permissions"] == [hidden]
+    by_user = {e["node"]["username"]: e["node"]["permissions"] for e in page["users"]["edges"]}
+    # The creators' own roles were granted by the staff user too; theirs, by the creators.
+    assert by_user["creator_0"] == [hidden]
+    granted_by_creators = by_user["member_000"] + by_user["member_001"]
+    assert len(granted_by_creators) == 4
+    assert all(p["createdBy"] and p["createdByUsername"] for p in granted_by_creators)
+
+
+async def test_the_short_path_answers_as_graphql_core_does(
+    gql: GraphQLClient, factory: Factory, settings: Settings
+) -> None:
+    staff, member = await populate(factory, 3)
+    documents = [
+        (PAGE % USER_FIELDS, {"first": 10}),
+        (f"{{ me {{ {USER_FIELDS} }} }}", None),
+        (WRITTEN_OTHERWISE, {"first": 5}),
+        ("{ users(first: 2) { totalCount pageInfo { hasNextPage endCursor } } }", None),
+    ]
+    for caller in (staff, member):
+        headers = await factory.auth(caller)
+        for document, variables in documents:
+            short = await gql(document, variables, headers=headers)
+            with general_executor(settings):
+                general = await gql(document, variables, headers=headers)
+            assert short.status == general.status == 200
+            assert short.data == general.data
+            assert errors_without_ids(short.body) == errors_without_ids(general.body)
+
+
+async def test_a_failed_planned_load_fails_only_its_fields_on_either_path(
+    gql: GraphQLClient, factory: Factory, session: AsyncSession, settings: Settings
+) -> None:
+    staff, _member = await populate(factory, 2)
+    headers = await factory.auth(staff)
+    await session.execute(text("DROP TABLE email_change_requests"))
+    await session.commit()
+    document = "{ users(first: 2) { edges { node { username requestedEmail } } } }"
+    short = await gql(document, headers=headers)
+    with general_executor(settings):
+        general = await gql(document, headers=headers)
+    for response in (short, general):
+        nodes = [edge["node"] for edge in response.data["users"]["edges"]]
+        assert nodes == [
+            {"username": "aaa_staff", "requestedEmail": None},
+            {"username": "creator_0", "requestedEmail": None},
+        ]
+        assert {tuple(error["path"]) for error in response.errors} == {
+            ("users", "edges", 0, "node", "requestedEmail"),
+            ("users", "edges", 1, "node", "requestedEmail"),
+        }
+        assert set(response.codes) == {"INTERNAL_SERVER_ERROR"}
