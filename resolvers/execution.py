@@ -1,83 +1,112 @@
-"""graphql-core's executor with a short path for plain leaf fields.
+"""graphql-core's executor with a short path for plain fields.
 
-A page of users with their permissions is well over a thousand fields, most of them scalars
-read from an attribute (``types.py``: no resolver). graphql-core executes each one the general
-way: an ``Info`` object, the arguments, Strawberry's default resolver, then value completion
-(non-null, list, leaf, abstract, object). ``PlainFieldsExecutor`` reads such a field's
-attribute and coerces it straight away when the field is a scalar or an enum without
-arguments and its resolver is Strawberry's default one; it hands every other case back to
-graphql-core unchanged: a value that is null, an error or an awaitable, a coercion that fails,
-an object, a list, a field with arguments or a resolver, and any request that runs middleware.
-The result is the same value graphql-core would have produced, errors included.
+A page of users with their permissions is well over a thousand fields, nearly all of them read
+from an attribute (``types.py``: no resolver). graphql-core executes each one the general way:
+an ``Info`` object, the arguments, Strawberry's default resolver (``getattr``), then value
+completion (non-null, list, leaf, abstract, object). ``PlainFieldsExecutor`` reads the
+attribute itself when the field takes no arguments and its resolver is Strawberry's default
+one; then a scalar or an enum is coerced, and an object (of an object type without
+``is_type_of``, or of a union member known by its class) has its own fields executed, which is
+what value completion would do next. Anything else (null where null is not allowed, an
+exception, an awaitable, a failed coercion, another class) is completed the general way from
+the value already read, and lists, fields with arguments or resolvers, and requests that run
+middleware take graphql-core's own path. The result is the value graphql-core would have
+produced, errors included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
+    GraphQLUnionType,
     get_nullable_type,
     is_leaf_type,
     is_non_null_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import get_strawberry_type_cast
 from strawberry.types.field import StrawberryField
 
 
 @dataclass(frozen=True, slots=True)
-class PlainLeaf:
-    """How to read one plain leaf field: its attribute, its coercion, whether null is allowed."""
+class PlainField:
+    """How to read one plain field: its attribute, whether null is allowed, and either the
+    coercion of its scalar or enum type, or its object type, or for a union the object type
+    of each class its values may have."""
 
     attribute: str
-    coerce: Callable[[Any], Any]
     nullable: bool
+    return_type: GraphQLOutputType
+    coerce: Callable[[Any], Any] | None = None
+    object_type: GraphQLObjectType | None = None
+    union_types: Mapping[type, GraphQLObjectType] | None = None
 
 
-PlainLeaves = Mapping[GraphQLObjectType, Mapping[str, PlainLeaf]]
+PlainFields = Mapping[GraphQLObjectType, Mapping[str, PlainField]]
 
 
-def plain_leaves(schema: GraphQLSchema) -> PlainLeaves:
-    """Per object type, its fields that Strawberry reads as an attribute and that are leaves
-    without arguments, by GraphQL name."""
-    found: dict[GraphQLObjectType, dict[str, PlainLeaf]] = {}
+def plain_fields(schema: GraphQLSchema) -> PlainFields:
+    """Per object type, its fields that Strawberry reads as an attribute, that take no
+    arguments and are leaves or objects without ``is_type_of``, by GraphQL name."""
+    found: dict[GraphQLObjectType, dict[str, PlainField]] = {}
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for name, field in named.fields.items():
             definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            nullable_type = get_nullable_type(field.type)
-            if (
+            if not (
                 isinstance(definition, StrawberryField)
                 and definition.is_basic_field
                 and not field.args
-                and is_leaf_type(nullable_type)
             ):
-                leaf = PlainLeaf(
-                    attribute=definition.python_name,
-                    coerce=nullable_type.coerce_output_value,
-                    nullable=not is_non_null_type(field.type),
-                )
-                found.setdefault(named, {})[name] = leaf
+                continue
+            nullable_type = get_nullable_type(field.type)
+            nullable = not is_non_null_type(field.type)
+            plain: PlainField | None = None
+            attribute = definition.python_name
+            if is_leaf_type(nullable_type):
+                coerce = nullable_type.coerce_output_value
+                plain = PlainField(attribute, nullable, field.type, coerce=coerce)
+            elif isinstance(nullable_type, GraphQLObjectType) and not nullable_type.is_type_of:
+                plain = PlainField(attribute, nullable, field.type, object_type=nullable_type)
+            elif isinstance(nullable_type, GraphQLUnionType):
+                union_types = _by_class(nullable_type.types)
+                plain = PlainField(attribute, nullable, field.type, union_types=union_types)
+            if plain is not None:
+                found.setdefault(named, {})[name] = plain
+    return found
+
+
+def _by_class(types: Iterable[GraphQLObjectType]) -> dict[type, GraphQLObjectType]:
+    """The Strawberry class behind each of ``types`` (those without ``is_type_of``)."""
+    found: dict[type, GraphQLObjectType] = {}
+    for object_type in types:
+        definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if isinstance(definition, StrawberryObjectDefinition) and not object_type.is_type_of:
+            found[definition.origin] = object_type
     return found
 
 
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; ``leaves`` is set per schema (``executor_for``)."""
+    """Strawberry's executor; ``plain`` is set per schema (``executor_for``)."""
 
-    leaves: PlainLeaves = {}
+    plain: PlainFields = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         if manager is not None and manager.middlewares:
-            self.leaves = {}  # a middleware sees every field: the general way only
+            self.plain = {}  # a middleware sees every field: the general way only
 
     def execute_field(
         self,
@@ -87,39 +116,116 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        fields = self.leaves.get(parent_type)
-        leaf = fields.get(field_details_list[0].node.name.value) if fields else None
-        if leaf is not None:
-            value = self.plain_value(leaf, source)
-            if value is not Undefined:
-                return value
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
+        fields = self.plain.get(parent_type)
+        plain = fields.get(field_details_list[0].node.name.value) if fields else None
+        if plain is None:
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        try:
+            value = getattr(source, plain.attribute)
+        except Exception as error:  # noqa: BLE001 - completed (reported) the general way
+            value = error
+        if value is None and plain.nullable:
+            return None
+        if value is not None and not isinstance(value, Exception):
+            if plain.coerce is not None:
+                if not self.is_awaitable(value):
+                    try:
+                        coerced = plain.coerce(value)
+                    except Exception:  # noqa: BLE001 - coerced again and reported below
+                        coerced = None
+                    if coerced is not None:
+                        return coerced
+            else:
+                object_type = plain.object_type or self.runtime_type(plain, value)
+                if object_type is not None and not self.is_awaitable(value):
+                    return self.object_value(
+                        plain, object_type, field_details_list, path, value, position_context
+                    )
+        return self.complete_the_general_way(
+            parent_type, field_details_list, path, value, position_context
         )
 
-    def plain_value(self, leaf: PlainLeaf, source: Any) -> Any:
-        """The completed value, or ``Undefined`` when graphql-core must take the field."""
+    def complete_the_general_way(
+        self,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """What ``execute_field`` does with a resolver's result (``value``; an exception the
+        resolver raised), for a value read already: it is not read a second time."""
+        field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        assert field_def is not None, "plain fields are fields of their type"
+        return_type = field_def.type
+        info = self.build_resolve_info(
+            field_def, [details.node for details in field_details_list], parent_type, path
+        )
         try:
-            value = getattr(source, leaf.attribute)
-        except Exception:  # noqa: BLE001 - graphql-core reads it again and reports the error
-            return Undefined
-        if value is None:
-            return None if leaf.nullable else Undefined
-        if isinstance(value, Exception):
-            return Undefined
-        if self.is_awaitable(value):
-            # graphql-core reads the attribute again and awaits that one: this one never runs.
-            close = getattr(value, "close", None)
-            if close is not None:
-                close()
-            return Undefined
+            if isinstance(value, Exception):
+                raise value
+            if self.is_awaitable(value):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, value, position_context
+                )
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return self.handled(completed, return_type, field_details_list, path)
+
+    @staticmethod
+    def runtime_type(plain: PlainField, value: Any) -> GraphQLObjectType | None:
+        """The union member of ``value`` by its class; None when Strawberry must decide."""
+        if plain.union_types is None or get_strawberry_type_cast(value) is not None:
+            return None
+        return plain.union_types.get(type(value))
+
+    def object_value(
+        self,
+        plain: PlainField,
+        object_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """The object's own fields executed, with the errors handled as ``execute_field``
+        handles them (null, or raised on for a non-null field)."""
         try:
-            coerced = leaf.coerce(value)
-        except Exception:  # noqa: BLE001 - graphql-core coerces it again and reports the error
-            return Undefined
-        return Undefined if coerced is None else coerced
+            completed = self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plain.return_type, field_details_list, path)
+            return None
+        return self.handled(completed, plain.return_type, field_details_list, path)
+
+    def handled(
+        self,
+        completed: Any,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        """``completed``, or when it is awaitable, an awaitable that handles its error."""
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
 
 
 def executor_for(schema: GraphQLSchema) -> type[PlainFieldsExecutor]:
-    """A ``PlainFieldsExecutor`` class that knows the plain leaves of ``schema``."""
-    return type("PlainFieldsExecutor", (PlainFieldsExecutor,), {"leaves": plain_leaves(schema)})
+    """A ``PlainFieldsExecutor`` class that knows the plain fields of ``schema``."""
+    return type("PlainFieldsExecutor", (PlainFieldsExecutor,), {"plain": plain_fields(schema)})

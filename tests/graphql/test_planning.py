@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
+import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gql_users.db.models import User
 from gql_users.settings import Settings
-from resolvers.execution import PlainFieldsExecutor
+from resolvers.execution import PlainFieldsExecutor, executor_for
 from resolvers.schema import build_schema
 from tests.conftest import Factory
 from tests.graphql.conftest import GraphQLClient
@@ -227,3 +228,83 @@ async def test_a_failed_planned_load_fails_only_its_fields_on_either_path(
             ("users", "edges", 1, "node", "requestedEmail"),
         }
         assert set(response.codes) == {"INTERNAL_SERVER_ERROR"}
+
+
+# --- the short path on its own, with every way a plain field can go wrong --------------------
+
+
+@strawberry.type
+class Child:
+    number: int
+    text: str | None
+
+
+@strawberry.type
+class Other:
+    name: str
+
+
+@strawberry.type
+class Parent:
+    label: str
+    child: Child
+    maybe: Child | None
+    either: Annotated[Child | Other, strawberry.union("Either")]
+
+
+class Failing(Child):
+    """A ``Child`` whose ``number`` raises when read."""
+
+    @property  # type: ignore[override]
+    def number(self) -> int:
+        raise RuntimeError("no number")
+
+
+def child(number: Any, text: str | None = "t") -> Child:
+    made = object.__new__(Child)
+    made.number, made.text = number, text
+    return made
+
+
+async def later(value: Any) -> Any:
+    return value
+
+
+def parents() -> list[Parent | None]:
+    failing = object.__new__(Failing)
+    failing.text = "f"
+    cases = [
+        (child(1), None, Other(name="o")),
+        (child(2, None), child(3), child(4)),
+        (failing, child(5), Other(name="p")),  # a non-null error reaches the list item
+        (child(6), failing, failing),  # nullable: maybe is null; either is not, so the item
+        (child("seven"), child(8), child(9)),  # a coercion error
+        (child(later(10)), child(11, later("x")), child(12)),  # awaitables
+    ]
+    return [Parent(label=f"p{n}", child=a, maybe=b, either=c) for n, (a, b, c) in enumerate(cases)]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def parents(self) -> list[Parent | None]:
+        return parents()
+
+
+SHAPES = """{ parents { label child { number text } maybe { number text }
+  either { __typename ... on Child { number } ... on Other { name } } } }"""
+
+
+async def test_the_short_path_completes_and_fails_as_graphql_core_does() -> None:
+    schema = strawberry.Schema(query=Query)
+    general = await schema.execute(SHAPES)
+    schema.execution_context_class = executor_for(schema._schema)
+    short = await schema.execute(SHAPES)
+    assert short.data == general.data
+    assert [(e.message, e.path) for e in short.errors or []] == [
+        (e.message, e.path) for e in general.errors or []
+    ]
+    assert general.data is not None and general.errors
+    assert [p["label"] if p else None for p in general.data["parents"]] == [
+        "p0", "p1", None, None, None, "p5",
+    ]  # fmt: skip
