@@ -8,12 +8,12 @@ outside it resolves to null, which is why exactly the entries some caller may no
 nullable.
 
 No field of these types has a resolver: Strawberry reads each as an attribute, which spares
-graphql-core an ``Info``, the arguments and a coroutine per field and item. ``User`` and
-``Permission`` compute an attribute when it is read (``__getattr__``), from the users row, the
-settings and what was loaded for them. The queries load what their document selects for the
-whole page before any field is read (``planning.py``); a part nobody loaded (a mutation
-payload's user, say) reads as an awaitable that loads it through the request's DataLoaders,
-which graphql-core awaits like a resolver's coroutine.
+graphql-core an ``Info``, the arguments and a coroutine per field and item. The fields of
+``User`` and ``Permission`` are descriptors (``Computed``) that compute the value when it is
+read, from the users row, the settings and what was loaded for them. The queries load what
+their document selects for the whole page before any field is read (``planning.py``); a part
+nobody loaded (a mutation payload's user, say) reads as an awaitable that loads it through
+the request's DataLoaders, which graphql-core awaits like a resolver's coroutine.
 """
 
 from __future__ import annotations
@@ -196,12 +196,12 @@ class Permission:
         or why that could not be loaded (raised by each field that needs it)."""
         self._creator = creator
 
-    def __getattr__(self, name: str) -> Any:
+    def read(self, name: str) -> object:
+        """The value of the field ``name`` (its Python name)."""
         attribute = PERMISSION_ROW_ATTRIBUTES.get(name)
         if attribute is not None:
             return getattr(self.row, attribute)
-        if name not in CREATOR_FIELDS:
-            raise AttributeError(name)
+        assert name in CREATOR_FIELDS, name
         if self._creator is NOT_LOADED:
             return self._creator_later(name)
         return self._about_creator(name)
@@ -313,10 +313,9 @@ class User:
     def plan_permissions(self, permissions: list[Permission] | Exception) -> None:
         self._permissions = permissions
 
-    def __getattr__(self, name: str) -> Any:
-        entry = FIELD_BY_NAME.get(name)
-        if entry is None or name.startswith("_"):
-            raise AttributeError(name)
+    def read(self, name: str) -> object:
+        """The value of the field ``name`` (its Python name, a ``user_fields`` entry's)."""
+        entry = FIELD_BY_NAME[name]
         if entry.hideable and name not in self.readable:
             return None
         source = entry.source
@@ -355,6 +354,28 @@ class User:
             return self._permissions
 
         return load()
+
+
+class Computed:
+    """A field of ``User`` or ``Permission`` as Strawberry reads it: ``read`` computes the
+    value. Set on the classes once Strawberry has made them (it declares the fields from the
+    class as written), in place of the dataclass attributes they never hold."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: User | Permission | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return instance.read(self.name)
+
+
+for _name in PERMISSION_ROW_ATTRIBUTES.keys() | CREATOR_FIELDS:
+    setattr(Permission, _name, Computed(_name))
+for _entry in USER_FIELD_TABLE:
+    setattr(User, _entry.name, Computed(_entry.name))
 
 
 @strawberry.type(description="Where a page of a connection starts and ends.")
