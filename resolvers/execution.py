@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     GraphQLObjectType,
@@ -36,6 +38,9 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import get_strawberry_type_cast
 from strawberry.types.field import StrawberryField
+
+SCALAR_VALUES = frozenset({str, int, float, bool, UUID, datetime, date})
+"""Classes of values that are never awaitable (checked before the general test)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +135,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         if value is not None and not isinstance(value, Exception):
             if plain.coerce is not None:
-                if not self.is_awaitable(value):
+                if type(value) in SCALAR_VALUES or not self.is_awaitable(value):
                     try:
                         coerced = plain.coerce(value)
                     except Exception:  # noqa: BLE001 - coerced again and reported below

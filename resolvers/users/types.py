@@ -228,6 +228,10 @@ T = TypeVar("T")
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
 
+HIDEABLE = frozenset(entry.name for entry in USER_FIELD_TABLE if entry.hideable)
+LOADED = {entry.name: entry.source for entry in USER_FIELD_TABLE if entry.source.loaded}
+"""The fields some caller may not read, and those loaded beyond the users row (by source)."""
+
 GRAPHQL_TYPES: dict[str, Any] = {"permissions": list[Permission]}
 """The GraphQL type of a field when it differs from its ``user_fields`` type."""
 
@@ -316,10 +320,10 @@ class User:
     def read(self, name: str) -> object:
         """The value of the field ``name`` (its Python name, a ``user_fields`` entry's)."""
         entry = FIELD_BY_NAME[name]
-        if entry.hideable and name not in self.readable:
+        if name in HIDEABLE and name not in self.readable:
             return None
-        source = entry.source
-        if not source.loaded:
+        source = LOADED.get(name)
+        if source is None:
             return entry.value(self.model, self._context.settings, NO_DETAILS)
         if source is Source.PERMISSIONS:
             permissions = self._permissions
