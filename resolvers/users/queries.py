@@ -19,6 +19,7 @@ from gql_users.accounts.keyset import (
 )
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
 from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, SortColumn, sort_columns
+from gql_users.db import models
 from resolvers.context import Info
 from resolvers.users.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
@@ -147,11 +148,12 @@ class UserQueries:
         )
         async with context.database() as session:
             page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
+
+        def cursor_of(user: models.User) -> str:
+            return encode_cursor(position_of(user, page.columns), page.columns, key)
+
         edges = [
-            UserEdge(
-                node=User.shaped(context, user, items_on_page=len(page.users)),
-                cursor=encode_cursor(position_of(user, page.columns), page.columns, key),
-            )
+            UserEdge(User.shaped(context, user, items_on_page=len(page.users)), cursor_of)
             for user in page.users
         ]
         await plan_users(

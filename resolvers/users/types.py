@@ -18,7 +18,7 @@ the request's DataLoaders, which graphql-core awaits like a resolver's coroutine
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
@@ -361,16 +361,18 @@ class User:
 
 
 class Computed:
-    """A field of ``User`` or ``Permission`` as Strawberry reads it: ``read`` computes the
-    value. Set on the classes once Strawberry has made them (it declares the fields from the
-    class as written), in place of the dataclass attributes they never hold."""
+    """A field of ``User``, ``Permission`` or ``UserEdge`` as Strawberry reads it: ``read``
+    computes the value. Set on the classes once Strawberry has made them (it declares the
+    fields from the class as written), in place of the dataclass attributes they never hold."""
 
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __get__(self, instance: User | Permission | None, owner: type | None = None) -> Any:
+    def __get__(
+        self, instance: User | Permission | UserEdge | None, owner: type | None = None
+    ) -> Any:
         if instance is None:
             return self
         return instance.read(self.name)
@@ -394,6 +396,18 @@ class PageInfo:
 class UserEdge:
     node: User
     cursor: str = strawberry.field(description="Opaque; valid only with the same orderBy.")
+
+    def __init__(self, node: User, cursor_of: Callable[[models.User], str]) -> None:
+        self.node = node
+        self._cursor_of = cursor_of
+
+    def read(self, name: str) -> object:
+        """The cursor, made when it is read (signing one costs more than most fields)."""
+        assert name == "cursor", name
+        return self._cursor_of(self.node.model)
+
+
+UserEdge.cursor = Computed("cursor")  # type: ignore[assignment]
 
 
 @strawberry.type(description="A page of users in a keyset-paged list.")
