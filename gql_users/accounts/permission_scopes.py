@@ -10,9 +10,11 @@ rule; this module only adds the columns of the rows it already joins.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -169,6 +171,13 @@ class _Records:
         return ScopedPermission(row=row, role=role, scope=project, customer=customer)
 
 
+@lru_cache(maxsize=4)
+def _record_class(columns: tuple[str, ...]) -> type[tuple[Any, ...]]:
+    """A named tuple of the statement's columns: reading its fields by name is several times
+    cheaper than reading a result ``Row``'s, and a page reads some thirty per permission."""
+    return namedtuple("ScopedPermissionRecord", columns)  # noqa: PYI024
+
+
 async def load_scoped_permissions(
     session: AsyncSession, user_ids: Sequence[int]
 ) -> dict[int, list[ScopedPermission]]:
@@ -179,6 +188,9 @@ async def load_scoped_permissions(
     if not result:
         return result
     records = _Records()
-    for record in await session.execute(SCOPED_PERMISSIONS, {"user_ids": list(result)}):
+    rows = await session.execute(SCOPED_PERMISSIONS, {"user_ids": list(result)})
+    record_class: Any = _record_class(tuple(rows.keys()))
+    for row in rows:
+        record = record_class._make(row)
         result[record.user_id].append(records.scoped(record))
     return result
