@@ -10,7 +10,8 @@ one; then a scalar or an enum is coerced, and an object (of an object type witho
 what value completion would do next. Anything else (null where null is not allowed, an
 exception, an awaitable, a failed coercion, another class) is completed the general way from
 the value already read, and lists, fields with arguments or resolvers, and requests that run
-middleware take graphql-core's own path. The result is the value graphql-core would have
+middleware take graphql-core's own path; only a list's non-null object items skip the
+general completion to have their fields executed. The result is the value graphql-core would have
 produced, errors included.
 """
 
@@ -23,8 +24,10 @@ from typing import Any
 from uuid import UUID
 
 from graphql import (
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLUnionType,
     get_nullable_type,
@@ -182,6 +185,31 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
         return self.handled(completed, return_type, field_details_list, path)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A non-null object (each item of a list of them, mostly) goes straight to its own
+        fields, which is where graphql-core's completion ends for it."""
+        if type(return_type) is GraphQLNonNull and result is not None:
+            object_type = return_type.of_type
+            if (
+                type(object_type) is GraphQLObjectType
+                and object_type.is_type_of is None
+                and not isinstance(result, Exception)
+            ):
+                return self.collect_and_execute_subfields(
+                    object_type, field_details_list, path, result, position_context
+                )
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     @staticmethod
     def runtime_type(plain: PlainField, value: Any) -> GraphQLObjectType | None:

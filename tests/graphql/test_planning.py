@@ -250,6 +250,7 @@ class Parent:
     child: Child
     maybe: Child | None
     either: Annotated[Child | Other, strawberry.union("Either")]
+    children: list[Child]
 
 
 class Failing(Child):
@@ -275,13 +276,17 @@ def parents() -> list[Parent | None]:
     failing.text = "f"
     cases = [
         (child(1), None, Other(name="o")),
-        (child(2, None), child(3), child(4)),
+        (child(2, None), child(3), child(4)),  # a failing child in a non-null list
         (failing, child(5), Other(name="p")),  # a non-null error reaches the list item
         (child(6), failing, failing),  # nullable: maybe is null; either is not, so the item
         (child("seven"), child(8), child(9)),  # a coercion error
         (child(later(10)), child(11, later("x")), child(12)),  # awaitables
     ]
-    return [Parent(label=f"p{n}", child=a, maybe=b, either=c) for n, (a, b, c) in enumerate(cases)]
+    made: list[Parent | None] = []
+    for n, (a, b, c) in enumerate(cases):
+        children = [child(n), failing] if n == 1 else [child(n), child(n + 1, None)]
+        made.append(Parent(label=f"p{n}", child=a, maybe=b, either=c, children=children))
+    return made
 
 
 @strawberry.type
@@ -292,7 +297,8 @@ class Query:
 
 
 SHAPES = """{ parents { label child { number text } maybe { number text }
-  either { __typename ... on Child { number } ... on Other { name } } } }"""
+  either { __typename ... on Child { number } ... on Other { name } }
+  children { number text } } }"""
 
 
 async def test_the_short_path_completes_and_fails_as_graphql_core_does() -> None:
@@ -306,5 +312,9 @@ async def test_the_short_path_completes_and_fails_as_graphql_core_does() -> None
     ]
     assert general.data is not None and general.errors
     assert [p["label"] if p else None for p in general.data["parents"]] == [
-        "p0", "p1", None, None, None, "p5",
+        "p0", None, None, None, None, "p5",
     ]  # fmt: skip
+    assert general.data["parents"][0]["children"] == [
+        {"number": 0, "text": "t"},
+        {"number": 1, "text": None},
+    ]
