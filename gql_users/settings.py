@@ -97,6 +97,18 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(default=25_000, ge=1)
     graphql_validation_timeout: float = Field(default=0.5, gt=0, description="seconds")
     graphql_introspection: bool = True
+    graphql_subscriptions_per_connection: int = Field(
+        default=10, ge=1, description="subscriptions open at once on one WebSocket connection"
+    )
+    graphql_subscriptions_per_user: int = Field(
+        default=20, ge=1, description="subscriptions one user holds open at once, per process"
+    )
+    graphql_ws_init_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a WebSocket has to send connection_init"
+    )
+    graphql_ws_max_message_size: int = Field(
+        default=65536, ge=1024, description="bytes of one WebSocket message from a client"
+    )
     cursor_secret: str = ""
 
     debug_sql: bool = False

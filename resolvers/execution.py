@@ -5,9 +5,11 @@ from an attribute (``types.py``: no resolver). graphql-core executes each one th
 an ``Info`` object, the arguments, Strawberry's default resolver (``getattr``), then value
 completion (non-null, list, leaf, abstract, object). ``PlainFieldsExecutor`` reads the
 attribute itself when the field takes no arguments and its resolver is Strawberry's default
-one; then a scalar or an enum is coerced, and an object (of an object type without
-``is_type_of``, or of a union member known by its class) has its own fields executed, which is
-what value completion would do next. Anything else (null where null is not allowed, an
+one, and calls the method itself when its resolver is a plain method of the object alone (no
+arguments, no ``info``, not async, no extension: a ``Node``'s ``id``); then a scalar or an enum
+is coerced, and an object (of an object type whose ``is_type_of``, if it has one, accepts it,
+or of a union member known by its class) has its own fields executed, which is what value
+completion would do next. Anything else (null where null is not allowed, an
 exception, an awaitable, a failed coercion, another class) is completed the general way from
 the value already read, and lists, fields with arguments or resolvers, and requests that run
 middleware take graphql-core's own path; only a list's non-null object items skip the
@@ -20,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 from uuid import UUID
 
 from graphql import (
@@ -48,11 +51,11 @@ SCALAR_VALUES = frozenset({str, int, float, bool, UUID, datetime, date})
 
 @dataclass(frozen=True, slots=True)
 class PlainField:
-    """How to read one plain field: its attribute, whether null is allowed, and either the
-    coercion of its scalar or enum type, or its object type, or for a union the object type
-    of each class its values may have."""
+    """How to read one plain field: its attribute (or the method of the object that computes
+    it), whether null is allowed, and either the coercion of its scalar or enum type, or its
+    object type, or for a union the object type of each class its values may have."""
 
-    attribute: str
+    read: Callable[[Any], Any]
     nullable: bool
     return_type: GraphQLOutputType
     coerce: Callable[[Any], Any] | None = None
@@ -63,46 +66,74 @@ class PlainField:
 PlainFields = Mapping[GraphQLObjectType, Mapping[str, PlainField]]
 
 
+def _reader(definition: StrawberryField) -> Callable[[Any], Any] | None:
+    """How to read the field without Strawberry's resolver wrapping: its attribute, or its
+    resolver when that is a plain method of the object alone; None for any other field."""
+    if definition.extensions or definition.permission_classes:
+        return None
+    if definition.is_basic_field:
+        return attrgetter(definition.python_name)
+    resolver = definition.base_resolver
+    if (
+        resolver is None
+        or resolver.is_async
+        or resolver.arguments
+        or resolver.info_parameter is not None
+        or resolver.root_parameter is not None
+        or resolver.self_parameter is None
+    ):
+        return None
+    method: Callable[[Any], Any] = resolver.wrapped_func
+    return method
+
+
 def plain_fields(schema: GraphQLSchema) -> PlainFields:
-    """Per object type, its fields that Strawberry reads as an attribute, that take no
-    arguments and are leaves or objects without ``is_type_of``, by GraphQL name."""
+    """Per object type, its fields that Strawberry reads as an attribute or computes with a
+    plain method (``_reader``), that take no arguments and are leaves, objects or unions, by
+    GraphQL name."""
     found: dict[GraphQLObjectType, dict[str, PlainField]] = {}
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for name, field in named.fields.items():
             definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if not (
-                isinstance(definition, StrawberryField)
-                and definition.is_basic_field
-                and not field.args
-            ):
+            if not isinstance(definition, StrawberryField) or field.args:
+                continue
+            read = _reader(definition)
+            if read is None:
                 continue
             nullable_type = get_nullable_type(field.type)
             nullable = not is_non_null_type(field.type)
             plain: PlainField | None = None
-            attribute = definition.python_name
             if is_leaf_type(nullable_type):
                 coerce = nullable_type.coerce_output_value
-                plain = PlainField(attribute, nullable, field.type, coerce=coerce)
-            elif isinstance(nullable_type, GraphQLObjectType) and not nullable_type.is_type_of:
-                plain = PlainField(attribute, nullable, field.type, object_type=nullable_type)
+                plain = PlainField(read, nullable, field.type, coerce=coerce)
+            elif isinstance(nullable_type, GraphQLObjectType):
+                plain = PlainField(read, nullable, field.type, object_type=nullable_type)
             elif isinstance(nullable_type, GraphQLUnionType):
                 union_types = _by_class(nullable_type.types)
-                plain = PlainField(attribute, nullable, field.type, union_types=union_types)
+                plain = PlainField(read, nullable, field.type, union_types=union_types)
             if plain is not None:
                 found.setdefault(named, {})[name] = plain
     return found
 
 
 def _by_class(types: Iterable[GraphQLObjectType]) -> dict[type, GraphQLObjectType]:
-    """The Strawberry class behind each of ``types`` (those without ``is_type_of``)."""
+    """The Strawberry class behind each of ``types``."""
     found: dict[type, GraphQLObjectType] = {}
     for object_type in types:
         definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        if isinstance(definition, StrawberryObjectDefinition) and not object_type.is_type_of:
+        if isinstance(definition, StrawberryObjectDefinition):
             found[definition.origin] = object_type
     return found
+
+
+def accepts(object_type: GraphQLObjectType, value: Any) -> bool:
+    """Whether ``value`` completes as ``object_type`` without graphql-core's checks: the type
+    has no ``is_type_of``, or it says yes at once (Strawberry's, for a type that implements an
+    interface, looks at the value alone). An answer it would have to await is a no."""
+    is_type_of = object_type.is_type_of
+    return is_type_of is None or is_type_of(value, cast(GraphQLResolveInfo, None)) is True
 
 
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -131,7 +162,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                 parent_type, source, field_details_list, path, position_context
             )
         try:
-            value = getattr(source, plain.attribute)
+            value = plain.read(source)
         except Exception as error:  # noqa: BLE001 - completed (reported) the general way
             value = error
         if value is None and plain.nullable:
@@ -147,7 +178,11 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                         return coerced
             else:
                 object_type = plain.object_type or self.runtime_type(plain, value)
-                if object_type is not None and not self.is_awaitable(value):
+                if (
+                    object_type is not None
+                    and not self.is_awaitable(value)
+                    and accepts(object_type, value)
+                ):
                     return self.object_value(
                         plain, object_type, field_details_list, path, value, position_context
                     )
@@ -201,8 +236,8 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             object_type = return_type.of_type
             if (
                 type(object_type) is GraphQLObjectType
-                and object_type.is_type_of is None
                 and not isinstance(result, Exception)
+                and accepts(object_type, result)
             ):
                 return self.collect_and_execute_subfields(
                     object_type, field_details_list, path, result, position_context

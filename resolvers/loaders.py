@@ -5,7 +5,9 @@ matches), in key order, as DataLoader requires. The rules and queries come from 
 permissions, with their roles, customers and projects, from ``load_scoped_permissions``,
 tokens from ``tokens_by_user``, pending emails from ``requested_emails``, and
 ``visible_users`` filters users through ``filtered_users(caller)`` so that a ``createdBy``
-the caller may not see resolves to null.
+the caller may not see resolves to null. ``roles``, ``customers`` and ``projects`` load rows by
+id, for the objects a permission or a project refers to when they were not loaded with it (a
+scope's permissions, a project's customer).
 
 The ``users``, ``me`` and ``user`` queries do not wait for these: they plan what the document
 selects and load it for the whole page at once (``resolvers/users/planning.py``), so the
@@ -17,8 +19,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -27,8 +30,9 @@ from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.listing import filtered_users
 from gql_users.accounts.permission_scopes import ScopedPermission, load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
-from gql_users.db.models import AuthToken, User
+from gql_users.db.models import AuthToken, Customer, Project, Role, User
 
+Row = TypeVar("Row", Role, Customer, Project)
 Key = TypeVar("Key")
 Value = TypeVar("Value")
 
@@ -56,6 +60,9 @@ async def load_visible_users(
 @dataclass(frozen=True, slots=True)
 class UserLoaders:
     permissions: DataLoader[int, list[ScopedPermission]]
+    roles: DataLoader[int, Role | None]
+    customers: DataLoader[int, Customer | None]
+    projects: DataLoader[int, Project | None]
     visible_users: DataLoader[int, User | None]
     tokens: DataLoader[int, AuthToken | None]
     requested_emails: DataLoader[int, str | None]
@@ -65,6 +72,14 @@ class UserLoaders:
         async def permissions(user_ids: list[int]) -> list[list[ScopedPermission]]:
             loaded = await load_scoped_permissions(session, user_ids)
             return [loaded[user_id] for user_id in user_ids]
+
+        def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Any]]]:
+            async def load(ids: list[int]) -> list[Any]:
+                rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
+                found = {row.id: row for row in rows}
+                return [found.get(wanted) for wanted in ids]
+
+            return load
 
         async def visible_users(user_ids: list[int]) -> list[User | None]:
             found = await load_visible_users(session, caller, user_ids)
@@ -80,6 +95,9 @@ class UserLoaders:
 
         return cls(
             permissions=DataLoader(_serialised(lock, permissions)),
+            roles=DataLoader(_serialised(lock, by_id(Role))),
+            customers=DataLoader(_serialised(lock, by_id(Customer))),
+            projects=DataLoader(_serialised(lock, by_id(Project))),
             visible_users=DataLoader(_serialised(lock, visible_users)),
             tokens=DataLoader(_serialised(lock, tokens)),
             requested_emails=DataLoader(_serialised(lock, emails)),
@@ -90,6 +108,9 @@ class UserLoaders:
         same document (or the next mutation) must see the new state."""
         for loader in (
             self.permissions,
+            self.roles,
+            self.customers,
+            self.projects,
             self.visible_users,
             self.tokens,
             self.requested_emails,

@@ -86,12 +86,16 @@ def unavailable(error: GraphQLError) -> GraphQLError:
     return _with(error, UNAVAILABLE, {"code": SERVICE_UNAVAILABLE})
 
 
-def present(error: GraphQLError, after_fault: bool = False) -> GraphQLError:
+def present(
+    error: GraphQLError, after_fault: bool = False, *, streamed: bool = False
+) -> GraphQLError:
     """The error as the client sees it; ``after_fault``: another error of the operation is a
-    database fault."""
-    if error.path is None:
-        return error
+    database fault. ``streamed``: an error of a subscription's event, where an error without
+    a path is the event source's failure (the end of the subscriber's token, a database
+    fault), presented as a resolver's would be."""
     original = error.original_error
+    if error.path is None and not (streamed and original is not None):
+        return error
     if isinstance(original, AccountsError):
         return _with(error, error_message(original), {"code": error_code(original)})
     if is_unavailable(error) or (after_fault and original is not None and is_aftermath(original)):
@@ -99,6 +103,12 @@ def present(error: GraphQLError, after_fault: bool = False) -> GraphQLError:
     if is_unexpected(error):
         return mask(error)
     return error
+
+
+def present_errors(errors: list[GraphQLError], *, streamed: bool = False) -> list[GraphQLError]:
+    """``present`` each of an operation's (or a subscription event's) errors."""
+    after_fault = any(is_unavailable(error) for error in errors)
+    return [present(error, after_fault, streamed=streamed) for error in errors]
 
 
 class PresentErrors(SchemaExtension):
@@ -109,5 +119,4 @@ class PresentErrors(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            after_fault = any(is_unavailable(error) for error in result.errors)
-            result.errors = [present(error, after_fault) for error in result.errors]
+            result.errors = present_errors(result.errors)

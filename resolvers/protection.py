@@ -50,7 +50,7 @@ from resolvers.document_limits import (
     operations_of,
     query_cost,
 )
-from resolvers.users.queries import DEFAULT_PAGE_SIZE
+from resolvers.users.paging import DEFAULT_PAGE_SIZE
 
 CACHE_SIZE = 256
 """Distinct documents kept parsed and validated (LRU; bounded so unique documents cannot grow

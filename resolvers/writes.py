@@ -26,6 +26,7 @@ async def core_write(context: Context) -> AsyncIterator[AsyncSession]:
             yield session
         finally:
             context.loaders.forget_everything()
+            context.scope_loaders.forget_everything()
             caller = context.caller
             held: list[Base | None] = [caller.user, caller.impersonator, caller.token]
             for loaded in held:

@@ -22,7 +22,7 @@ from gql_users.db.migrate import migrate
 from tests.pgserver import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0
 
 SERVE = (
     "import sys\n"
@@ -50,9 +50,11 @@ class LiveServer:
         database_url: str | None = None,
         env: dict[str, str] | None = None,
         cli: bool = False,
+        workers: int | None = None,
     ) -> None:
         self.workdir = workdir
-        self.cli = cli
+        self.cli = cli or workers is not None
+        self.workers = workers
         self.database_url = database_url
         self.extra_env = env or {}
         self.port = free_port()
@@ -85,10 +87,23 @@ class LiveServer:
         return self.base_url
 
     def command(self) -> list[str]:
-        """``cli``: ``gql-users serve``, with its logging (to ``log_path``) as in production."""
-        if self.cli:
-            return [sys.executable, "-m", "gql_users", "serve", "--port", str(self.port)]
-        return [sys.executable, "-c", SERVE, str(self.port)]
+        """``cli``: ``gql-users serve``, with its logging (to ``log_path``) as in production;
+        ``workers``: the same with ``--workers N`` (a gunicorn master and N workers)."""
+        if not self.cli:
+            return [sys.executable, "-c", SERVE, str(self.port)]
+        command = [sys.executable, "-m", "gql_users", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port)]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
+        return command
+
+    def ready(self) -> bool:
+        """Whether the started server answers ``/health``; subclasses may ask for more."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
 
     def _wait_until_healthy(self) -> None:
         assert self.process is not None
@@ -96,12 +111,8 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gql-users exited at startup:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            if self.ready():
+                return
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(

@@ -121,6 +121,51 @@ VISIBLE_TO: dict[str, list[str]] = {
     "former_a1": ["former_a1"],  # an inactive role shows nobody
 }
 
+VISIBLE_CUSTOMERS: dict[str, list[str]] = {
+    "staff": ["Alpha", "Beta"],
+    "support": ["Alpha", "Beta"],
+    "loner": [],
+    "owner_a": ["Alpha"],
+    # A project role shows the project's customer.
+    "member_a1": ["Alpha"],
+    "admin_a2": ["Alpha"],
+    "unagreed": ["Alpha"],
+    "owner_b": ["Beta"],
+    "member_b1": ["Beta"],
+    "remote": ["Beta"],
+    "identity_manager": ["Alpha"],
+    "former_a1": [],
+}
+"""The customers each caller of ``VISIBLE_TO`` sees
+(docs/visibility.md#visible-customers-and-projects)."""
+
+VISIBLE_PROJECTS: dict[str, list[str]] = {
+    "staff": ["A1", "A2", "B1"],
+    "support": ["A1", "A2", "B1"],
+    "loner": [],
+    # A customer owner sees every project of the customer; a project role, that project only.
+    "owner_a": ["A1", "A2"],
+    "member_a1": ["A1"],
+    "admin_a2": ["A2"],
+    "unagreed": ["A2"],
+    "owner_b": ["B1"],
+    "member_b1": ["B1"],
+    "remote": ["B1"],
+    "identity_manager": ["A1"],
+    "former_a1": [],
+}
+"""The projects each caller of ``VISIBLE_TO`` sees."""
+
+CURRENT_HOLDERS: dict[str, list[str]] = {
+    "Alpha": ["owner_a"],
+    "A1": ["member_a1", "identity_manager", "staff", "inactive_a1"],
+    "A2": ["admin_a2", "unagreed"],
+    "Beta": ["owner_b"],
+    "B1": ["member_b1", "remote"],
+}
+"""Who holds a current role in each customer and project, oldest grant first (former_a1's A1
+role is not active). A caller sees those of them that ``VISIBLE_TO`` lets them see."""
+
 
 async def build_world(factory: Factory) -> World:
     async with factory.batch():

@@ -21,6 +21,7 @@ from gql_users.accounts.tokens import create_token
 from gql_users.accounts.user_input import validate_user_input
 from gql_users.accounts.users import USERNAME_TAKEN, already_exists, username_taken
 from gql_users.db.models import AuthToken, User, utcnow
+from gql_users.events import Event, Kind, publish
 from gql_users.settings import Settings
 
 OPERATOR_FIELDS = frozenset({"username", "email", "is_staff", "is_support"})
@@ -94,6 +95,7 @@ async def create_user_from_cli(
     try:
         await session.flush()
         token = await create_token(session, user, now)
+        await publish(session, Event(Kind.CREATED, user.uuid))
         await session.commit()
     except IntegrityError as exc:  # another process took the username in the meantime
         await session.rollback()

@@ -25,6 +25,7 @@ from gql_users.accounts.validation import INVALID_EMAIL, REQUIRED, coerce_string
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.engine import execute_counting_rows
 from gql_users.db.models import EmailChangeRequest, User, new_uuid, utcnow
+from gql_users.events import Event, Kind, publish
 from gql_users.mail import compose_message, is_valid_email
 from gql_users.settings import Settings
 
@@ -121,6 +122,7 @@ async def request_email_change(
     )
     try:
         await session.execute(statement)
+        await publish(session, Event(Kind.UPDATED, target.uuid))  # its requested_email
         await session.commit()
     except IntegrityError as error:  # the foreign key: the user no longer exists
         await session.rollback()
@@ -138,6 +140,8 @@ async def cancel_email_change(session: AsyncSession, target: User) -> bool:
     deleted = await execute_counting_rows(
         session, delete(EmailChangeRequest).where(EmailChangeRequest.user_id == target.id)
     )
+    if deleted:
+        await publish(session, Event(Kind.UPDATED, target.uuid))
     await session.commit()
     return bool(deleted)
 
@@ -197,9 +201,14 @@ async def confirm_email_change(
         if created is None:
             raise NotFound(REQUEST_NOT_FOUND)
         raise ValidationFailed([REQUEST_EXPIRED])
-    await session.execute(
-        update(User).where(User.id == confirmed.user_id).values(email=confirmed.email)
+    user_uuid = await session.scalar(
+        update(User)
+        .where(User.id == confirmed.user_id)
+        .values(email=confirmed.email)
+        .returning(User.uuid)
     )
+    if user_uuid is not None:
+        await publish(session, Event(Kind.UPDATED, user_uuid))
     await session.commit()
 
 

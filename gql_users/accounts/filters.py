@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, or_, select
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
+from gql_users.accounts.grants import is_current
 from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message
 from gql_users.db.folding import fold_ascii
 from gql_users.db.models import Customer, Project, Role, User, UserRole
@@ -96,24 +97,35 @@ class UserFilter:
             ValidationFailed: ``{"name": ["Null characters are not allowed."]}`` per filter, or
                 the length message for a value longer than ``MAX_FILTER_LENGTH``.
         """
-        kept: dict[str, object] = {}
-        errors: dict[str, list[str]] = {}
-        for name, value in values.items():
-            items = value if isinstance(value, list | tuple) else (value,)
-            if any(isinstance(item, str) and "\x00" in item for item in items):
-                errors[name] = [NULL_CHARACTERS]
-            elif _filter_length(items) > MAX_FILTER_LENGTH:
-                errors[name] = [max_length_message(MAX_FILTER_LENGTH)]
-            elif isinstance(value, list | tuple):
-                stripped = (str(item).strip() for item in value)
-                kept[name] = tuple(dict.fromkeys(item for item in stripped if item))
-            elif value is not None and value != "":
-                kept[name] = value
-        if errors:
-            raise ValidationFailed(errors)
-        # Each value was checked under its own field name above; a dict of mixed value types
-        # cannot carry one type per key, so mypy sees object for every field.
+        kept = typed_filter_values(values)
+        # Each value was checked under its own field name; a dict of mixed value types cannot
+        # carry one type per key, so mypy sees object for every field.
         return cls(**kept)  # type: ignore[arg-type]
+
+
+def typed_filter_values(values: Mapping[str, object]) -> dict[str, object]:
+    """The filters of ``values`` that apply, normalised as ``UserFilter.from_values`` says
+    (shared with the customer and project filters of ``gql_users.accounts.scopes``).
+
+    Raises:
+        ValidationFailed: a value holding NUL, or longer than ``MAX_FILTER_LENGTH``.
+    """
+    kept: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        items = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            errors[name] = [NULL_CHARACTERS]
+        elif _filter_length(items) > MAX_FILTER_LENGTH:
+            errors[name] = [max_length_message(MAX_FILTER_LENGTH)]
+        elif isinstance(value, list | tuple):
+            stripped = (str(item).strip() for item in value)
+            kept[name] = tuple(dict.fromkeys(item for item in stripped if item))
+        elif value is not None and value != "":
+            kept[name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return kept
 
 
 FILTER_READS: dict[str, tuple[str, ...]] = {
@@ -176,14 +188,15 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
     """The WHERE conditions of ``user_filter``, for callers that compose their own statement."""
     f = user_filter
     conditions: list[ColumnElement[bool]] = []
+    searches: list[ColumnElement[bool]] = []  # the substring matches: see _matching_ids
     if f.username is not None:
         conditions.append(User.username == f.username)
     if f.username_list is not None:
         conditions.append(User.username.in_(f.username_list) if f.username_list else false())
     if f.full_name is not None:
-        conditions.append(icontains(User.query_field, fold_ascii(f.full_name)))
+        searches.append(icontains(User.query_field, fold_ascii(f.full_name)))
     if f.user_keyword is not None:
-        conditions.append(
+        searches.append(
             or_(
                 icontains(User.query_field, fold_ascii(f.user_keyword)),
                 icontains(User.email, f.user_keyword),
@@ -191,7 +204,7 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
             )
         )
     if f.query is not None:
-        conditions.append(_query_condition(f.query))
+        searches.append(_query_condition(f.query))
     for column, value in (
         (User.native_name, f.native_name),
         (User.organization, f.organization),
@@ -199,7 +212,7 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
         (User.email, f.email),
     ):
         if value is not None:
-            conditions.append(icontains(column, value))
+            searches.append(icontains(column, value))
     for exact_column, exact_value in (
         (User.phone_number, f.phone_number),
         (User.description, f.description),
@@ -229,7 +242,21 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
         conditions.append(User.id.in_(_project_member_ids(f.project_uuid)))
     if f.role_names:
         conditions.append(User.id.in_(_role_holder_ids(f.role_names)))
+    if searches:
+        conditions.append(User.id.in_(_matching_ids(searches)))
     return conditions
+
+
+def _matching_ids(searches: Sequence[ColumnElement[bool]]) -> Select[int]:
+    """The ids of the users matching every substring condition, computed once per statement.
+
+    A materialized CTE, so that the database finds the matches first (by the trigram indexes
+    on PostgreSQL, by one scan on SQLite) and only then orders, pages and counts them: left
+    inline, a selective search on a page ordered by username walks the ordering's index and
+    tests every row against each substring, and the page and its total each search again.
+    """
+    matches = select(User.id).where(*searches).cte("matches").prefix_with("MATERIALIZED")
+    return select(matches.c.id)
 
 
 def _query_condition(value: str) -> ColumnElement[bool]:
@@ -254,16 +281,14 @@ def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[int]:
     customer_id = select(Customer.id).where(Customer.uuid == customer_uuid).scalar_subquery()
     project_ids = select(Project.id).where(Project.customer_id == customer_id)
     return select(UserRole.user_id).where(
-        UserRole.is_active == true(),
+        is_current(UserRole),
         or_(UserRole.customer_id == customer_id, UserRole.project_id.in_(project_ids)),
     )
 
 
 def _project_member_ids(project_uuid: uuid.UUID) -> Select[int]:
     project_id = select(Project.id).where(Project.uuid == project_uuid).scalar_subquery()
-    return select(UserRole.user_id).where(
-        UserRole.is_active == true(), UserRole.project_id == project_id
-    )
+    return select(UserRole.user_id).where(is_current(UserRole), UserRole.project_id == project_id)
 
 
 def _role_holder_ids(role_names: Sequence[str]) -> Select[int]:
@@ -271,5 +296,5 @@ def _role_holder_ids(role_names: Sequence[str]) -> Select[int]:
     return (
         select(UserRole.user_id)
         .join(Role, Role.id == UserRole.role_id)
-        .where(UserRole.is_active == true(), Role.name.in_(role_names))
+        .where(is_current(UserRole), Role.name.in_(role_names))
     )

@@ -38,9 +38,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, and_, literal, or_, select, tuple_
+from sqlalchemy import Boolean, ColumnElement, Select, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -49,7 +49,7 @@ from gql_users.accounts.filters import FILTER_READS, UserFilter
 from gql_users.accounts.listing import ensure_can_list_users, filtered_users
 from gql_users.accounts.ordering import TIEBREAKER, OrderKey, SortColumn, sort_columns
 from gql_users.accounts.shaping import fields_readable_on_every_listed_user
-from gql_users.db.models import User
+from gql_users.db.models import Customer, Project, User
 
 INVALID_POSITION = "The cursor does not match the ordering of this list."
 HIDDEN_ORDERING = (
@@ -59,6 +59,8 @@ HIDDEN_FILTER = (
     "You may not filter users by this: it compares {names}, hidden from you on some of the "
     "users you can list."
 )
+
+Row = TypeVar("Row")
 
 Position = tuple[Any, ...]
 """The sort values of one row, one per sort column; the last one is the row's uuid."""
@@ -70,7 +72,15 @@ def ordering_signature(columns: Sequence[SortColumn]) -> str:
     Cursors carry it so that a cursor taken under one ordering is refused under another,
     rather than silently starting from a meaningless place.
     """
-    return ",".join(f"-{c.attribute}" if c.descending else c.attribute for c in columns)
+    return ",".join(f"-{_column_name(c)}" if c.descending else _column_name(c) for c in columns)
+
+
+def _column_name(column: SortColumn) -> str:
+    """The attribute, with its table for any list but the users' (whose cursors predate the
+    other lists): a customer cursor is then refused by the project list, and so on."""
+    if column.model is User:
+        return column.attribute
+    return f"{column.model.__tablename__}.{column.attribute}"
 
 
 def ensure_readable_sort_and_filter(
@@ -102,10 +112,10 @@ def ensure_readable_sort_and_filter(
         raise ValidationFailed(errors)
 
 
-def position_of(user: User, columns: Sequence[SortColumn]) -> Position:
-    """The position of ``user`` in a list sorted by ``columns`` (uuid in place of the id)."""
+def position_of(row: User | Customer | Project, columns: Sequence[SortColumn]) -> Position:
+    """The position of ``row`` in a list sorted by ``columns`` (uuid in place of the id)."""
     return tuple(
-        user.uuid if column.attribute == TIEBREAKER.attribute else column.value_of(user)
+        row.uuid if column.attribute == TIEBREAKER.attribute else column.value_of(row)
         for column in columns
     )
 
@@ -143,7 +153,8 @@ def check_position(values: Sequence[Any], columns: Sequence[SortColumn]) -> Posi
 def _comparable(column: SortColumn, value: Any) -> tuple[ColumnElement[Any], Any]:
     """The expression to compare and the value to compare it with."""
     if column.attribute == TIEBREAKER.attribute:
-        return column.expression, select(User.id).where(User.uuid == value).scalar_subquery()
+        model: Any = column.model
+        return column.expression, select(model.id).where(model.uuid == value).scalar_subquery()
     # A bound parameter rather than the bare value: SQLAlchemy refuses ``col > True``.
     return column.expression, literal(value, type_=column.column.type)
 
@@ -211,10 +222,7 @@ async def list_users_keyset(
 ) -> KeysetPage:
     """One page of the users visible to ``caller``, located by keyset positions; one statement.
 
-    One row more than the limit is fetched to tell whether the list goes on in the direction
-    of travel. In the other direction, the page is preceded (or followed) by more rows
-    whenever a cursor or an offset was given on that side, which is exact for cursors taken
-    from this list (the cursor's own row is there) and avoids a second query.
+    The window is ``fetch_window``'s, which the customer and project lists share.
 
     Args:
         session: the request's session.
@@ -233,7 +241,38 @@ async def list_users_keyset(
     ensure_can_list_users(caller)
     ensure_readable_sort_and_filter(caller, user_filter, ordering)
     columns = tuple(sort_columns(ordering))
-    statement = filtered_users(caller, user_filter)
+    window = await fetch_window(session, filtered_users(caller, user_filter), columns, request)
+    return KeysetPage(
+        users=window.rows,
+        has_next=window.has_next,
+        has_previous=window.has_previous,
+        columns=columns,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Window(Generic[Row]):
+    """The rows of one keyset request, in list order, and whether the list goes on."""
+
+    rows: list[Row]
+    has_next: bool
+    has_previous: bool
+
+
+async def fetch_window(
+    session: AsyncSession,
+    statement: Select[Row],
+    columns: Sequence[SortColumn],
+    request: KeysetRequest,
+) -> Window[Row]:
+    """The slice of ``statement`` (a visible, filtered, unordered list) that ``request`` names,
+    in the order of ``columns``; one statement.
+
+    One row more than the limit is fetched to tell whether the list goes on in the direction
+    of travel. In the other direction, the page is preceded (or followed) by more rows
+    whenever a cursor or an offset was given on that side, which is exact for cursors taken
+    from this list (the cursor's own row is there) and avoids a second query.
+    """
     if request.after is not None:
         statement = statement.where(keyset_condition(columns, request.after, after=True))
     if request.before is not None:
@@ -250,15 +289,7 @@ async def list_users_keyset(
     rows = rows[: request.limit]
     if request.backward:
         rows.reverse()
-        return KeysetPage(
-            users=rows,
-            has_next=request.before is not None or request.offset > 0,
-            has_previous=more,
-            columns=columns,
+        return Window(
+            rows, has_next=request.before is not None or request.offset > 0, has_previous=more
         )
-    return KeysetPage(
-        users=rows,
-        has_next=more,
-        has_previous=request.after is not None or request.offset > 0,
-        columns=columns,
-    )
+    return Window(rows, has_next=more, has_previous=request.after is not None or request.offset > 0)

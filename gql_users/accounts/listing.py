@@ -7,9 +7,11 @@ Both APIs call these functions; they add nothing but rendering.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
@@ -18,7 +20,7 @@ from gql_users.accounts.filters import UserFilter, apply_filter
 from gql_users.accounts.ordering import OrderKey, order_by_clauses
 from gql_users.accounts.pagination import INVALID_PAGE, LAST_PAGE, Page, PageRequest
 from gql_users.accounts.validation import parse_uuid
-from gql_users.accounts.visibility import visible_users
+from gql_users.accounts.visibility import CallerId, visible_users
 from gql_users.db.models import User
 
 IDENTITY_MANAGER_CANNOT_LIST = "Identity manager is not allowed to list users."
@@ -39,9 +41,12 @@ def ensure_can_list_users(caller: Caller) -> None:
         raise ListingRefused(IDENTITY_MANAGER_CANNOT_LIST)
 
 
-def filtered_users(caller: Caller, user_filter: UserFilter | None = None) -> Select[User]:
-    """``SELECT users`` visible to ``caller`` and matching ``user_filter``, unordered."""
-    statement = visible_users(caller)
+def filtered_users(
+    caller: Caller, user_filter: UserFilter | None = None, caller_id: CallerId | None = None
+) -> Select[User]:
+    """``SELECT users`` visible to ``caller`` and matching ``user_filter``, unordered
+    (``caller_id``: see ``visible_users``)."""
+    statement = visible_users(caller, caller_id)
     return apply_filter(statement, user_filter, caller) if user_filter else statement
 
 
@@ -93,8 +98,9 @@ async def list_users_page(
     user_filter: UserFilter,
     ordering: Sequence[OrderKey],
     page_request: PageRequest,
-) -> tuple[list[User], Page]:
-    """``list_users`` for a REST page request.
+) -> tuple[list[UserRow], Page]:
+    """``list_users`` for a REST page request, as rows of the users table (``UserRow``: no
+    ORM objects are made for them).
 
     A numbered page is one statement, which brings the total along with the rows
     (``page_statement``). When it finds no row, the list is empty or the page lies past its
@@ -111,20 +117,87 @@ async def list_users_page(
         page = page_request.resolve(await count_users(session, caller, user_filter))
         if page.total == 0:
             return [], page
-        statement = page_statement(
-            caller, user_filter, ordering, offset=page.offset, limit=page.limit
+        rows, _ = await _user_rows_and_total(
+            session, caller, user_filter, ordering, page.offset, page.limit
         )
-        users, _ = await _users_and_total(session, statement)
-        return users, page
+        return rows, page
     ensure_can_list_users(caller)
     if page_request.page < 1:
         raise NotFound(INVALID_PAGE)
     offset = (page_request.page - 1) * page_request.size
-    statement = page_statement(
-        caller, user_filter, ordering, offset=offset, limit=page_request.size
+    rows, total = await _user_rows_and_total(
+        session, caller, user_filter, ordering, offset, page_request.size
     )
-    users, total = await _users_and_total(session, statement)
-    return users, page_request.resolve(total)
+    return rows, page_request.resolve(total)
+
+
+USER_COLUMNS = tuple(
+    column for column in User.__table__.c if column.key not in ("password", "details")
+)
+"""The columns of a ``UserRow``: neither the password hash nor the claims kept from a remote
+account (``details``) are ever rendered."""
+
+UserRow: TypeAlias = Any
+"""A row of the users table (every column but the password hash) and the list's ``total``,
+read by attribute as a ``User`` is (``_UserTuple``)."""
+
+_UserTuple: Any = namedtuple(  # type: ignore[misc]  # the names come from the table
+    "_UserTuple", [*(column.key for column in USER_COLUMNS), "total"]
+)
+"""A named tuple rather than SQLAlchemy's ``Row``, whose attributes are looked up by name at
+each read: a page's body reads some 1,500 of them."""
+
+CALLER_ID = "caller_id"
+PAGE_OFFSET = "page_offset"
+PAGE_LIMIT = "page_limit"
+MAX_CACHED_PAGE_STATEMENTS = 256
+_page_rows_statements: dict[tuple[bool, UserFilter, tuple[OrderKey, ...]], Select[Any]] = {}
+
+
+def page_rows_statement(
+    caller: Caller, user_filter: UserFilter, ordering: Sequence[OrderKey]
+) -> Select[Any]:
+    """``page_statement`` over ``USER_COLUMNS``, with the caller's id, the offset and the limit
+    as parameters (``CALLER_ID``, ``PAGE_OFFSET``, ``PAGE_LIMIT``).
+
+    Built once for each kind of caller (privileged or not: nothing else of the caller shapes
+    it), filter and ordering, and reused, so that a repeated page costs neither building the
+    statement nor compiling it. The cache forgets everything when it is full.
+    """
+    key = (caller.is_privileged, user_filter, tuple(ordering))
+    statement = _page_rows_statements.get(key)
+    if statement is None:
+        if len(_page_rows_statements) >= MAX_CACHED_PAGE_STATEMENTS:
+            _page_rows_statements.clear()
+        listed = filtered_users(caller, user_filter, bindparam(CALLER_ID, type_=Integer))
+        statement = _deferred_join(
+            listed,
+            USER_COLUMNS,
+            ordering,
+            offset=bindparam(PAGE_OFFSET, type_=Integer),
+            limit=bindparam(PAGE_LIMIT, type_=Integer),
+        )
+        _page_rows_statements[key] = statement
+    return statement
+
+
+async def _user_rows_and_total(
+    session: AsyncSession,
+    caller: Caller,
+    user_filter: UserFilter,
+    ordering: Sequence[OrderKey],
+    offset: int,
+    limit: int,
+) -> tuple[list[UserRow], int]:
+    """Run a ``page_rows_statement``: its rows, and the total (0 when the page is empty)."""
+    user = ensure_authenticated(caller)
+    statement = page_rows_statement(caller, user_filter, ordering)
+    connection = await session.connection()
+    parameters = {CALLER_ID: user.id, PAGE_OFFSET: offset, PAGE_LIMIT: limit}
+    rows: list[UserRow] = [
+        _UserTuple._make(row) for row in await connection.execute(statement, parameters)
+    ]
+    return rows, (rows[0].total if rows else 0)
 
 
 def page_statement(
@@ -135,7 +208,20 @@ def page_statement(
     offset: int,
     limit: int,
 ) -> Select[User, int]:
-    """The users of one page, each with the total of the whole filtered list.
+    """The users of one page, each with the total of the whole filtered list (``total``)."""
+    listed = filtered_users(caller, user_filter)
+    return _deferred_join(listed, (User,), ordering, offset=offset, limit=limit)
+
+
+def _deferred_join(
+    listed: Select[User],
+    columns: Sequence[Any],
+    ordering: Sequence[OrderKey],
+    *,
+    offset: int | BindParameter[int],
+    limit: int | BindParameter[int],
+) -> Select[Any]:
+    """``columns`` of the users of one page of ``listed``, with the list's ``total``.
 
     A deferred join: the subquery pages over the ids alone, which the index of the ordering
     holds, so the rows skipped by a deep offset are never read from the table; only the page's
@@ -144,7 +230,6 @@ def page_statement(
     subquery would do the same on PostgreSQL, but makes SQLite sort the whole list.)
     """
     clauses = order_by_clauses(ordering)
-    listed = filtered_users(caller, user_filter)
     page_ids = (
         listed.with_only_columns(User.id)
         .order_by(*clauses)
@@ -154,7 +239,8 @@ def page_statement(
     )
     total = listed.with_only_columns(func.count(User.id)).correlate(None).scalar_subquery()
     return (
-        select(User, total.label("total"))
+        select(*columns, total.label("total"))
+        .select_from(User)
         .join(page_ids, User.id == page_ids.c.id)
         .order_by(*clauses)
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Boolean, ColumnElement, String, UnaryExpression
 from sqlalchemy.ext.compiler import compiles
@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from gql_users.db.models import User
+from gql_users.db.models import Base, User
 
 ORDERING_FIELDS: dict[str, tuple[str, ...]] = {
     "full_name": ("first_name", "last_name"),
@@ -67,20 +67,23 @@ def _compile_code_point_order_pg(element: CodePointOrder, compiler: SQLCompiler,
 
 @dataclass(frozen=True, slots=True)
 class SortColumn:
-    """One column of the ORDER BY: the User attribute, its direction and its SQL expression.
+    """One column of the ORDER BY: the model attribute, its direction and its SQL expression.
 
-    ``attribute`` lets a keyset cursor read the value from a loaded ``User``; ``expression`` is
+    ``attribute`` lets a keyset cursor read the value from a loaded row; ``expression`` is
     what both the ORDER BY and a cursor's comparison must use, so the two always agree.
+    ``model`` is ``User`` for the user list; the customer and project lists
+    (``gql_users.accounts.scopes``) sort their own models the same way.
     """
 
     attribute: str
     descending: bool = False
+    model: type[Base] = User
 
     @property
     def column(self) -> ColumnElement[Any]:
         """The mapped column (its ORM expression, so mypy sees a ``ColumnElement`` and not the
         descriptor that ``InstrumentedAttribute`` is)."""
-        attribute: InstrumentedAttribute[Any] = getattr(User, self.attribute)
+        attribute: InstrumentedAttribute[Any] = getattr(self.model, self.attribute)
         return attribute.expression
 
     @property
@@ -94,8 +97,8 @@ class SortColumn:
     def clause(self) -> UnaryExpression[Any]:
         return self.expression.desc() if self.descending else self.expression.asc()
 
-    def value_of(self, user: User) -> Any:
-        return getattr(user, self.attribute)
+    def value_of(self, row: Base) -> Any:
+        return getattr(row, self.attribute)
 
 
 TIEBREAKER = SortColumn("id")
@@ -124,20 +127,32 @@ class OrderKey:
 DEFAULT_ORDERING: tuple[OrderKey, ...] = (OrderKey("username"),)
 
 
-def sort_columns(keys: Sequence[OrderKey]) -> list[SortColumn]:
-    """The columns to sort by for ``keys`` (the default when empty), ending with the tiebreaker.
+class SortKey(Protocol):
+    """An ordering key of any list: the columns it sorts by."""
+
+    @property
+    def sort_columns(self) -> tuple[SortColumn, ...]: ...
+
+
+def sort_columns(
+    keys: Sequence[SortKey],
+    default: Sequence[SortKey] = DEFAULT_ORDERING,
+    tiebreaker: SortColumn = TIEBREAKER,
+) -> list[SortColumn]:
+    """The columns to sort by for ``keys`` (``default`` when empty), ending with the
+    tiebreaker (the users' id unless another list names its own).
 
     A column asked for twice (``o=username,-username``) keeps its first position and direction;
     the later mention could not change the order anyway.
     """
     columns: list[SortColumn] = []
     seen: set[str] = set()
-    for key in keys or DEFAULT_ORDERING:
+    for key in keys or default:
         for column in key.sort_columns:
             if column.attribute not in seen:
                 seen.add(column.attribute)
                 columns.append(column)
-    columns.append(TIEBREAKER)
+    columns.append(tiebreaker)
     return columns
 
 

@@ -5,7 +5,8 @@ GraphQL shows these as objects (``Permission.role``, ``scope``, ``customer``) wi
 than the ``permissions`` of a REST user carry. Loading them with the permissions, rather
 than by id afterwards, keeps a page of users with their permissions at one statement for the
 whole permission graph. Which permissions are listed is ``permissions.permissions_statement``'s
-rule; this module only adds the columns of the rows it already joins.
+rule, and its columns are read as ``to_permission_row`` reads them; this module only adds the
+columns of the rows it already joins.
 """
 
 from __future__ import annotations
@@ -15,14 +16,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import BindParameter, Row, Select, bindparam, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from gql_users.accounts.permissions import PermissionRow, permissions_statement, to_permission_row
+from gql_users.accounts.permissions import (
+    PERMISSION_COLUMNS,
+    POSTGRESQL,
+    USER_IDS,
+    PermissionRow,
+    permissions_statement,
+    to_permission_row,
+)
 from gql_users.db.models import Customer, Project, Role
 
 
@@ -43,6 +51,7 @@ class CustomerRecord:
     uuid: UUID
     name: str
     abbreviation: str
+    description: str
     created: datetime
 
 
@@ -51,6 +60,7 @@ class ProjectRecord:
     id: int
     uuid: UUID
     name: str
+    description: str
     created: datetime
     customer: CustomerRecord
 
@@ -66,17 +76,11 @@ class ScopedPermission:
     customer: CustomerRecord | None
 
 
-USER_IDS: BindParameter[list[int]] = bindparam("user_ids", expanding=True)
-"""The users whose permissions ``SCOPED_PERMISSIONS`` selects (a list of ids)."""
-
-
-def _scoped_permissions_statement() -> Select[*tuple[Any, ...]]:
-    """``permissions_statement`` with every column of the role, the scope and the project's
-    customer: the permission's rows joined again by primary key."""
-    # Built once, for any list of users: the expanding parameter stands for the ids (its
-    # type is not the sequence the function expects, but the IN accepts either).
-    user_ids = cast(Sequence[int], USER_IDS)
-    permission = permissions_statement(user_ids).order_by(None).subquery("permission")
+def _scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+    """``permissions_statement(dialect)`` with every column of the role, the scope and the
+    project's customer: the permission's rows joined again by primary key. Its first
+    ``PERMISSION_COLUMNS`` columns are ``permissions_statement``'s, in its order."""
+    permission = permissions_statement(dialect).order_by(None).subquery("permission")
     scope_customer = aliased(Customer, name="scope_customer_row")
     project_customer = aliased(Customer, name="project_customer_row")
     return (
@@ -86,9 +90,12 @@ def _scoped_permissions_statement() -> Select[*tuple[Any, ...]]:
             Role.is_active.label("role_is_active"),
             Role.is_system_role.label("role_is_system_role"),
             scope_customer.abbreviation.label("scope_customer_abbreviation"),
+            scope_customer.description.label("scope_customer_description"),
             scope_customer.created.label("scope_customer_created"),
+            Project.description.label("project_description"),
             Project.created.label("project_created"),
             project_customer.abbreviation.label("project_customer_abbreviation"),
+            project_customer.description.label("project_customer_description"),
             project_customer.created.label("project_customer_created"),
         )
         .join(Role, Role.id == permission.c.role_id)
@@ -99,9 +106,16 @@ def _scoped_permissions_statement() -> Select[*tuple[Any, ...]]:
     )
 
 
-SCOPED_PERMISSIONS = _scoped_permissions_statement()
-"""Built once (aliases and subqueries cost more to build than the statement takes to run);
-execute it with ``{"user_ids": [...]}``."""
+_SCOPED_PERMISSIONS = {
+    dialect: _scoped_permissions_statement(dialect) for dialect in (POSTGRESQL, "other")
+}
+"""Built once per dialect (aliases and subqueries cost more to build than the statement takes
+to run); executed with the ``USER_IDS`` parameter."""
+
+
+def scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+    """The one SELECT behind ``load_scoped_permissions`` for the database ``dialect`` names."""
+    return _SCOPED_PERMISSIONS[POSTGRESQL if dialect == POSTGRESQL else "other"]
 
 
 Record = TypeVar("Record", RoleRecord, CustomerRecord, ProjectRecord)
@@ -126,6 +140,7 @@ def _customer(record: Row[*tuple[Any, ...]], prefix: str) -> CustomerRecord:
         uuid=getattr(record, f"{prefix}_uuid"),
         name=getattr(record, f"{prefix}_name"),
         abbreviation=getattr(record, f"{prefix}_abbreviation"),
+        description=getattr(record, f"{prefix}_description"),
         created=getattr(record, f"{prefix}_created"),
     )
 
@@ -143,7 +158,7 @@ class _Records:
         return found
 
     def scoped(self, record: Row[*tuple[Any, ...]]) -> ScopedPermission:
-        row = to_permission_row(record)
+        row = to_permission_row(record[:PERMISSION_COLUMNS])
         role = self.one(RoleRecord, record.role_id, lambda: _role(record))
         if record.scope_customer_id is not None:
             scope = self.one(
@@ -164,6 +179,7 @@ class _Records:
                 id=record.project_id,
                 uuid=record.project_uuid,
                 name=record.project_name,
+                description=record.project_description,
                 created=record.project_created,
                 customer=customer,
             ),
@@ -188,7 +204,8 @@ async def load_scoped_permissions(
     if not result:
         return result
     records = _Records()
-    rows = await session.execute(SCOPED_PERMISSIONS, {"user_ids": list(result)})
+    statement = scoped_permissions_statement(session.get_bind().dialect.name)
+    rows = await session.execute(statement, {USER_IDS: list(result)})
     record_class: Any = _record_class(tuple(rows.keys()))
     for row in rows:
         record = record_class._make(row)

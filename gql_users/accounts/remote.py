@@ -28,6 +28,7 @@ from gql_users.accounts.tokens import create_token
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.models import User, utcnow
 from gql_users.eduteams import EduteamsUnavailable
+from gql_users.events import Event, Kind, publish
 from gql_users.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ async def _deactivate(session: AsyncSession, username: str, now: datetime) -> No
         logger.info("eduTEAMS no longer knows %s: deactivated", username)
         user.is_active = False
         user.last_sync = now
+        await publish(session, Event(Kind.DEACTIVATED, user.uuid))
 
 
 async def _create_or_update(
@@ -221,6 +223,7 @@ async def _create_or_update(
     user.last_sync = now
     if created:
         await create_token(session, user, now)
+    await publish(session, Event(Kind.CREATED if created else Kind.UPDATED, user.uuid))
     logger.info("eduTEAMS user %s synchronised (created: %s)", profile.username, created)
 
 

@@ -6,6 +6,7 @@ The REST shim renders exactly these keys; GraphQL resolves the others to null. B
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Readers, names_read_by
@@ -43,14 +44,27 @@ def readable_fields(
     Returns:
         A subset of ``USER_FIELDS``.
     """
-    itself = caller.is_self(target)
+    return readable_field_names(caller, itself=caller.is_self(target), items_on_page=items_on_page)
+
+
+def readable_field_names(
+    caller: Caller, *, itself: bool, items_on_page: int | None = None
+) -> tuple[str, ...]:
+    """``readable_fields`` of a user who is the caller (``itself``) or not, for a renderer
+    that has the user's row rather than a ``User``."""
     own_token_visible = itself and items_on_page in (None, 1)
-    hidden = _hidden_fields(caller, itself=itself, own_token_visible=own_token_visible)
+    return _readable(caller.is_privileged, itself, own_token_visible)
+
+
+@cache
+def _readable(privileged: bool, itself: bool, own_token_visible: bool) -> tuple[str, ...]:
+    """One of the eight shapes a user's body can have, computed once."""
+    hidden = _hidden_fields(privileged, itself=itself, own_token_visible=own_token_visible)
     return tuple(name for name in USER_FIELDS if name not in hidden)
 
 
-def _hidden_fields(caller: Caller, *, itself: bool, own_token_visible: bool) -> frozenset[str]:
-    if caller.is_privileged:
+def _hidden_fields(privileged: bool, *, itself: bool, own_token_visible: bool) -> frozenset[str]:
+    if privileged:
         hidden: frozenset[str] = frozenset()
     else:
         hidden = PRIVILEGED_FIELDS if itself else PRIVILEGED_FIELDS | PERSONAL_FIELDS
@@ -65,7 +79,7 @@ def fields_readable_on_every_listed_user(caller: Caller) -> frozenset[str]:
     never in it: they show only on the caller's own profile, never on other users; nor, for
     a caller who is neither staff nor support, are the personal fields.
     """
-    hidden = _hidden_fields(caller, itself=False, own_token_visible=False)
+    hidden = _hidden_fields(caller.is_privileged, itself=False, own_token_visible=False)
     return frozenset(USER_FIELDS) - hidden
 
 

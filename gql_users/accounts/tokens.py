@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -15,6 +15,7 @@ from gql_users.accounts.validation import parse_uuid
 from gql_users.db.conflicts import dialect_insert
 from gql_users.db.engine import execute_counting_rows
 from gql_users.db.models import AuthToken, User, utcnow
+from gql_users.events import Event, Kind, publish
 
 NO_ACTIVE_SESSION = "Unable to impersonate user that does not have an active session."
 TOKEN_CHANGED = "The token changed during login. Try again."
@@ -53,6 +54,16 @@ async def tokens_by_user(session: AsyncSession, user_ids: Sequence[int]) -> dict
     return {token.user_id: token for token in await session.scalars(statement)}
 
 
+TOKEN_KEY = "token_key"
+TOKEN_AND_OWNER = (
+    select(AuthToken, User)
+    .join(User, AuthToken.user_id == User.id)
+    .where(AuthToken.key == bindparam(TOKEN_KEY))
+)
+"""A token and its owner, by the ``TOKEN_KEY`` parameter: built once, so that every
+authentication reuses its compiled form."""
+
+
 def token_expires_at(created: datetime | None, lifetime: int | None) -> datetime | None:
     if created is None or lifetime is None:
         return None
@@ -78,11 +89,28 @@ async def authenticate_token(
         AuthenticationFailed: unknown key, inactive owner or expired token.
     """
     now = now or utcnow()
+    user, token = await token_owner(session, key, now)
+    if user.token_lifetime is not None:
+        debounce = min(debounce, user.token_lifetime // 2)
+    if token.created < now - timedelta(seconds=debounce):
+        await session.execute(
+            update(AuthToken).where(AuthToken.key == token.key).values(created=now)
+        )
+        await session.commit()
+        token.created = now
+    return user, token
+
+
+async def token_owner(session: AsyncSession, key: str, now: datetime) -> tuple[User, AuthToken]:
+    """The active user whose unexpired token ``key`` is, and the token; one statement, no write
+    (a live subscription checks its token this way at every event).
+
+    Raises:
+        AuthenticationFailed: unknown key, inactive owner or expired token.
+    """
     row = (
         await session.execute(
-            select(AuthToken, User)
-            .join(User, AuthToken.user_id == User.id)
-            .where(AuthToken.key == key)
+            TOKEN_AND_OWNER.execution_options(populate_existing=True), {TOKEN_KEY: key}
         )
     ).first()
     if row is None:
@@ -92,14 +120,6 @@ async def authenticate_token(
         raise AuthenticationFailed("User inactive or deleted.")
     if is_expired(token.created, user.token_lifetime, now):
         raise AuthenticationFailed("Token has expired.")
-    if user.token_lifetime is not None:
-        debounce = min(debounce, user.token_lifetime // 2)
-    if token.created < now - timedelta(seconds=debounce):
-        await session.execute(
-            update(AuthToken).where(AuthToken.key == token.key).values(created=now)
-        )
-        await session.commit()
-        token.created = now
     return user, token
 
 
@@ -219,7 +239,10 @@ async def _slide(session: AsyncSession, token: AuthToken, now: datetime) -> bool
 
 
 async def logout(session: AsyncSession, caller: Caller) -> None:
-    """Delete the caller's token: the key stops working everywhere at once."""
+    """Delete the caller's token: the key stops working everywhere at once, live subscriptions
+    built on it included."""
     if caller.token is not None:
         await session.execute(delete(AuthToken).where(AuthToken.key == caller.token.key))
+        if caller.user is not None:
+            await publish(session, Event(Kind.TOKENS, caller.user.uuid))
         await session.commit()

@@ -14,16 +14,26 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from gql_users.accounts.images import image_url
-from gql_users.accounts.permissions import PermissionRow, permission_to_waldur
+from gql_users.accounts.permissions import PermissionRow, full_name, permission_to_waldur
 from gql_users.accounts.tokens import token_expires_at
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.wire import wire_form
-from gql_users.db.models import AuthToken, User
+from gql_users.db.models import User
 from gql_users.settings import Settings
+
+
+class SessionToken(Protocol):
+    """What the fields read of a user's token: an ``AuthToken``, or just those two columns."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def created(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +41,7 @@ class UserDetails:
     """What the fields of a user need beyond the users row: loaded for a whole page at once
     (``user_details.load_user_details``), or one part at a time by GraphQL's DataLoaders."""
 
-    token: AuthToken | None = None
+    token: SessionToken | None = None
     permissions: list[PermissionRow] = field(default_factory=list)
     requested_email: str | None = None
 
@@ -51,20 +61,31 @@ class IdentityProvider:
     fields: list[str]
 
 
+NO_IDENTITY_PROVIDER = IdentityProvider(name="", label="", management_url="", fields=[])
+_local_provider: tuple[Settings, IdentityProvider] | None = None
+"""The local provider of the settings last asked about: a page of users shares it."""
+
+
 def identity_provider(user: User, settings: Settings) -> IdentityProvider:
     """The identity provider fields, derived from ``registration_method``.
 
     Only the local database provider is configured in gql-users; other methods render empty,
-    as Waldur does when it has no IdentityProvider row for them.
+    as Waldur does when it has no IdentityProvider row for them. The answer is shared: its
+    ``fields`` list is not to be changed (``identity_provider_fields`` gives a copy).
     """
-    if user.registration_method == "default":
-        return IdentityProvider(
+    global _local_provider
+    if user.registration_method != "default":
+        return NO_IDENTITY_PROVIDER
+    local = _local_provider
+    if local is None or local[0] is not settings:
+        provider = IdentityProvider(
             name=settings.local_idp_name,
             label=settings.local_idp_label,
             management_url=settings.local_idp_management_url,
             fields=identity_provider_fields(user, settings),
         )
-    return IdentityProvider(name="", label="", management_url="", fields=[])
+        local = _local_provider = (settings, provider)
+    return local[1]
 
 
 FieldValue = Callable[[User, Settings, UserDetails], Any]
@@ -84,7 +105,7 @@ class Source(enum.Enum):
     """Where a value comes from. The last three are loaded for a whole page at once
     (``user_details.load_user_details`` for REST, one DataLoader each for GraphQL)."""
 
-    MODEL = "the attribute of the same name on the users model"
+    MODEL = "the column of the same name of the users table (an attribute of a User or a row)"
     DERIVED = "computed from the users row and the settings"
     TOKEN = "the user's auth token"
     PERMISSIONS = "the user's active roles"
@@ -151,7 +172,8 @@ def _identity_provider(name: str, type_: Any) -> UserField:
     attribute = name.removeprefix("identity_provider_")
 
     def value(user: User, settings: Settings, _details: UserDetails) -> Any:
-        return getattr(identity_provider(user, settings), attribute)
+        found = getattr(identity_provider(user, settings), attribute)
+        return list(found) if isinstance(found, list) else found  # each body its own list
 
     return UserField(name, type_, Source.DERIVED, value)
 
@@ -173,7 +195,12 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
     _model("uuid", UUID),
     _model("username", str),
     _model("slug", str),
-    _model("full_name", str),
+    UserField(
+        "full_name",
+        str,
+        Source.DERIVED,
+        lambda user, _settings, _details: full_name(user.first_name, user.last_name),
+    ),
     _model("native_name", str),
     _model("job_title", str),
     _model("email", str),

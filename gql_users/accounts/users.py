@@ -35,6 +35,7 @@ from gql_users.accounts.tokens import create_token, get_token
 from gql_users.accounts.user_input import validate_user_input, writable_fields
 from gql_users.db.conflicts import unique_violation
 from gql_users.db.models import AuthToken, User, utcnow
+from gql_users.events import Event, Kind, publish
 from gql_users.settings import Settings
 
 USERNAME_TAKEN = "user with this username already exists."
@@ -176,6 +177,7 @@ async def insert_user(
         # is caught here, by the unique constraint (docs/hardening.md#races).
         await session.flush()
         await create_token(session, user)
+        await publish(session, Event(Kind.CREATED, user.uuid))
         await session.commit()
     except BaseException as error:
         remove_image(settings, user.image)
@@ -221,6 +223,7 @@ async def apply_user_changes(
             )
             if not (pure_deactivation or target.is_staff):
                 raise ValidationFailed({"agree_with_policy": [MUST_AGREE]})
+    events = change_events(target, values)
     new_image = image if changes_image and isinstance(image, UploadedImage) else None
     stored = store_image(settings, target.uuid, new_image) if new_image else None
     replaced: str | None = None
@@ -231,6 +234,7 @@ async def apply_user_changes(
         for name, value in values.items():
             setattr(target, name, value)
         target.modified = utcnow()
+        await publish(session, *events)
         await session.commit()
     except BaseException as error:
         remove_image(settings, stored)
@@ -241,6 +245,17 @@ async def apply_user_changes(
     if changes_image:
         remove_image(settings, replaced)
     return target
+
+
+def change_events(target: User, values: Mapping[str, Any]) -> list[Event]:
+    """What an update of ``target`` with ``values`` publishes: ``DEACTIVATED`` when it turns
+    an active user inactive, else ``UPDATED``; and ``TOKENS`` when the token lifetime changes
+    (live subscriptions on the user's token re-arm their expiry)."""
+    deactivates = target.is_active and values.get("is_active") is False
+    events = [Event(Kind.DEACTIVATED if deactivates else Kind.UPDATED, target.uuid)]
+    if "token_lifetime" in values and values["token_lifetime"] != target.token_lifetime:
+        events.append(Event(Kind.TOKENS, target.uuid))
+    return events
 
 
 async def _lock_image(session: AsyncSession, target: User) -> str | None:
@@ -263,6 +278,7 @@ async def delete_user_and_image(session: AsyncSession, settings: Settings, targe
     """Hard delete; tokens, roles and email requests go with it (FK cascades), and the image
     file once the delete has committed (the one the row held when deleted)."""
     image = await session.scalar(delete(User).where(User.id == target.id).returning(User.image))
+    await publish(session, Event(Kind.DELETED, target.uuid))
     await session.commit()
     remove_image(settings, image)
 
@@ -296,6 +312,7 @@ async def replace_user_token(session: AsyncSession, target: User) -> TokenInfo:
     """
     try:
         token = await create_token(session, target)
+        await publish(session, Event(Kind.TOKENS, target.uuid))
         await session.commit()
     except IntegrityError as error:  # the user was deleted in the meantime (foreign key)
         await session.rollback()

@@ -1,5 +1,5 @@
-"""Who may see which user: the base queryset and the visibility rule of
-docs/visibility.md#visible-users.
+"""Who may see which user, customer and project: the base querysets and the visibility rules
+of docs/visibility.md#visible-users and docs/visibility.md#visible-customers-and-projects.
 
 Everything here is one SQL statement built from ``IN (subquery)`` conditions, so a page of
 users costs the same whatever the caller's number of roles, and the result can be filtered,
@@ -8,27 +8,52 @@ ordered, counted and paged by the database.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, true
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
-from gql_users.db.models import Project, User, UserRole
+from gql_users.accounts.grants import is_current
+from gql_users.db.models import Customer, Project, User, UserRole
+
+Scope = TypeVar("Scope", Customer, Project)
 
 # The caller's own roles, under another name than the colleagues' roles they are nested in, so
 # that no subquery is ever correlated with the enclosing one by accident.
 CallerRole = aliased(UserRole, name="caller_role")
 
 
-def visible_users(caller: Caller) -> Select[User]:
+CallerId = int | BindParameter[int]
+"""The caller's user id in a statement: its value, or a parameter bound at each execution (for
+a statement built once and reused by every caller of the same kind)."""
+
+
+def visible_users(caller: Caller, caller_id: CallerId | None = None) -> Select[User]:
     """The users ``caller`` may list or retrieve, before any query filter or ordering.
 
     * anonymous: nobody;
     * staff and global support: every user, inactive and staff users included;
     * everyone else (identity managers too): the *active*, *non-staff* users that are the
-      caller, or hold an active customer-level role in a customer visible to the caller, or
-      an active project-level role in a project visible to the caller
+      caller, or hold a current customer-level role in a customer visible to the caller, or
+      a current project-level role in a project visible to the caller
       (docs/visibility.md#visible-users; Waldur's marketplace rule has nothing to apply to,
       docs/api-differences.md#scope).
+
+    Args:
+        caller: whose visibility applies.
+        caller_id: stands for ``caller.user.id`` in the statement (a ``bindparam``), so that the
+            statement depends on the caller's kind alone; by default, the id itself.
 
     Returns:
         ``SELECT users`` with the visibility condition in its WHERE clause and no ORDER BY.
@@ -39,17 +64,47 @@ def visible_users(caller: Caller) -> Select[User]:
         return statement.where(false())
     if caller.is_privileged:
         return statement
+    own_id = user.id if caller_id is None else caller_id
     return statement.where(
         User.is_active == true(),
         User.is_staff == false(),
-        or_(User.id == user.id, User.id.in_(_colleague_ids(user.id))),
+        or_(User.id == own_id, User.id.in_(_colleague_ids(own_id))),
     )
 
 
-def _colleague_ids(caller_id: int) -> Select[int]:
+def visible_customers(caller: Caller) -> Select[Customer]:
+    """The customers ``caller`` may see: none for anonymous callers, all for staff and global
+    support, else those where the caller holds a current role in the customer or in one of its
+    projects (docs/visibility.md#visible-customers-and-projects)."""
+    return _scopes_visible_to(caller, Customer, _visible_customer_ids)
+
+
+def visible_projects(caller: Caller) -> Select[Project]:
+    """The projects ``caller`` may see: none for anonymous callers, all for staff and global
+    support, else those where the caller holds a current project role, and every project of a
+    customer where the caller holds a current customer role
+    (docs/visibility.md#visible-customers-and-projects)."""
+    return _scopes_visible_to(caller, Project, _visible_project_ids)
+
+
+def _scopes_visible_to(
+    caller: Caller,
+    model: type[Scope],
+    visible_ids: Callable[[CallerId], CompoundSelect[int | None]],
+) -> Select[Scope]:
+    statement = select(model)
+    user = caller.user
+    if user is None:
+        return statement.where(false())
+    if caller.is_privileged:
+        return statement
+    return statement.where(model.id.in_(visible_ids(user.id)))
+
+
+def _colleague_ids(caller_id: CallerId) -> Select[int]:
     """Ids of users with an active role in a customer or project visible to the caller."""
     return select(UserRole.user_id).where(
-        UserRole.is_active == true(),
+        is_current(UserRole),
         or_(
             UserRole.customer_id.in_(_visible_customer_ids(caller_id)),
             UserRole.project_id.in_(_visible_project_ids(caller_id)),
@@ -57,11 +112,11 @@ def _colleague_ids(caller_id: int) -> Select[int]:
     )
 
 
-def _caller_roles(caller_id: int) -> ColumnElement[bool]:
-    return (CallerRole.user_id == caller_id) & (CallerRole.is_active == true())
+def _caller_roles(caller_id: CallerId) -> ColumnElement[bool]:
+    return (CallerRole.user_id == caller_id) & is_current(CallerRole)
 
 
-def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
+def _visible_customer_ids(caller_id: CallerId) -> CompoundSelect[int | None]:
     """Customers where the caller has a customer-level role, plus parents of their projects.
 
     Written as one UNION so that the outer condition stays a single ``IN``.
@@ -77,7 +132,7 @@ def _visible_customer_ids(caller_id: int) -> CompoundSelect[int | None]:
     return customer_roles.union(parents_of_project_roles)
 
 
-def _visible_project_ids(caller_id: int) -> CompoundSelect[int | None]:
+def _visible_project_ids(caller_id: CallerId) -> CompoundSelect[int | None]:
     """Projects where the caller has a project-level role, plus every project of a customer
     where the caller has a customer-level role (a customer owner sees all its projects).
 

@@ -175,6 +175,19 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that read (and at most commit the sliding refresh of their token).
+
+    On PostgreSQL their statements run in autocommit mode: no ``BEGIN`` before the first and no
+    ``ROLLBACK`` at the end, two round trips fewer per request, while each statement sees what
+    it would have seen in a transaction (READ COMMITTED gives every statement its own snapshot).
+    Elsewhere they are ``create_sessionmaker``'s.
+    """
+    if engine.dialect.name != "postgresql":
+        return create_sessionmaker(engine)
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 async def execute_counting_rows(session: AsyncSession, statement: Update | Delete) -> int:
     """Run an UPDATE or DELETE (no RETURNING) in ``session``; how many rows it matched.
 

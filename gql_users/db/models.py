@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -178,6 +179,7 @@ class Customer(Base):
     uuid: Mapped[uuid_module.UUID] = mapped_column(unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(150))
     abbreviation: Mapped[str] = mapped_column(String(12), default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -190,6 +192,7 @@ class Project(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -202,6 +205,26 @@ class UserRole(Base):
         Index("ix_user_roles_user_id_is_active", "user_id", "is_active"),
         Index("ix_user_roles_customer_id_is_active", "customer_id", "is_active"),
         Index("ix_user_roles_project_id_is_active", "project_id", "is_active"),
+        # One active grant of a role per user and scope (migration 0006): the database, not a
+        # check-then-insert, is what stops two parallel grants of the same role.
+        Index(
+            "uq_user_roles_active_customer_role",
+            "user_id",
+            "role_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("is_active AND customer_id IS NOT NULL"),
+            postgresql_where=text("is_active AND customer_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_user_roles_active_project_role",
+            "user_id",
+            "role_id",
+            "project_id",
+            unique=True,
+            sqlite_where=text("is_active AND project_id IS NOT NULL"),
+            postgresql_where=text("is_active AND project_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -38,3 +38,8 @@ def link_header(settings: Settings, request: web.Request, page: Page) -> str:
         for name, number in relations
         if number is not None
     )
+
+
+def page_headers(settings: Settings, request: web.Request, page: Page) -> dict[str, str]:
+    """The headers of every list response: the total (``X-Result-Count``) and ``Link``."""
+    return {"X-Result-Count": str(page.total), "Link": link_header(settings, request, page)}

@@ -6,7 +6,7 @@ The generated client sends JSON, ``application/x-www-form-urlencoded`` or ``mult
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,3 +115,19 @@ async def _read_image_part(part: BodyPartReader) -> UploadedImage | None:
     if not data:
         raise ValidationFailed({"image": ["The submitted file is empty."]})
     return UploadedImage(filename=part.filename, data=bytes(data))
+
+
+def body_fields(request: web.Request) -> Callable[[], Awaitable[Mapping[str, Any]]]:
+    """An ``InputReader`` of the request body's fields (any of the three encodings), for an
+    operation that reads its input once its checks have passed."""
+
+    async def read() -> Mapping[str, Any]:
+        return (await read_body(request)).data
+
+    return read
+
+
+def last_query_value(request: web.Request, name: str) -> str | None:
+    """The last value of a query parameter (Django's ``QueryDict.get``), None when absent."""
+    values = request.query.getall(name, [])
+    return values[-1] if values else None

@@ -1,35 +1,99 @@
 """Waldur JSON bodies of users and tokens: a user from ``user_fields``, a token as
-``UserAuthToken``."""
+``UserAuthToken``.
+
+Each field's conversion is decided once from the field table (``field_plan``): a column is read
+by attribute and written in the wire form of its type, anything else through the entry's value;
+so rendering a page is one pass over its users with no per-value type tests. A user is a
+``User`` or a row of the users table (``listing.UserRow``): both are read by attribute.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from gql_users.accounts.callers import Caller
-from gql_users.accounts.shaping import readable_fields, select_fields
-from gql_users.accounts.user_fields import FIELD_BY_NAME, UserDetails
+from gql_users.accounts.shaping import readable_field_names, select_fields
+from gql_users.accounts.user_fields import FIELD_BY_NAME, Source, UserDetails, UserField
 from gql_users.accounts.users import TokenInfo
-from gql_users.accounts.wire import render_datetime
-from gql_users.db.models import User
+from gql_users.accounts.wire import render_datetime, wire_form, wire_form_of
 from gql_users.settings import Settings
+
+Render = Callable[[Any, Settings, UserDetails], object]
+"""One field's REST value of a user (a ``User`` or a users row), given the settings and the
+user's details."""
+FieldPlan = tuple[tuple[str, Render], ...]
+
+
+def field_render(field: UserField) -> Render:
+    """How ``field`` is rendered, decided once: a column by attribute, in its type's wire form
+    when it has the default one; anything else as ``UserField.render`` does."""
+    if field.source is Source.MODEL:
+        read = attrgetter(field.name)
+        convert = wire_form_of(field.type) if field.wire is wire_form else field.wire
+        if convert is None:
+            return lambda user, _settings, _details: read(user)
+        to_wire = convert
+        return lambda user, _settings, _details: to_wire(read(user))
+    value, wire = field.value, field.wire
+    if wire is wire_form:
+        convert = wire_form_of(field.type)
+        if convert is None:
+            return value
+        wire = convert
+    to_json = wire
+    return lambda user, settings, details: to_json(value(user, settings, details))
+
+
+_RENDERS: dict[str, Render] = {name: field_render(field) for name, field in FIELD_BY_NAME.items()}
+
+
+@lru_cache(maxsize=512)
+def field_plan(names: tuple[str, ...]) -> FieldPlan:
+    """The renders of ``names``, in that order (one plan per shape of body)."""
+    return tuple((name, _RENDERS[name]) for name in names)
 
 
 def render_user(
     settings: Settings,
     caller: Caller,
-    user: User,
+    user: Any,
     details: UserDetails,
     requested_fields: Sequence[str] = (),
     *,
     items_on_page: int | None = None,
 ) -> dict[str, Any]:
     """The user as the caller may see it, limited to ``requested_fields`` (``?field=``)."""
-    available = readable_fields(caller, user, items_on_page=items_on_page)
-    return {
-        name: FIELD_BY_NAME[name].render(settings, user, details)
-        for name in select_fields(available, requested_fields)
-    }
+    bodies = render_users(
+        settings, caller, [user], {user.id: details}, requested_fields, items_on_page
+    )
+    return bodies[0]
+
+
+def render_users(
+    settings: Settings,
+    caller: Caller,
+    users: Sequence[Any],
+    details: dict[int, UserDetails],
+    requested_fields: Sequence[str] = (),
+    items_on_page: int | None = None,
+) -> list[dict[str, Any]]:
+    """``render_user`` of each of ``users`` (a page: ``items_on_page`` is its length), in one
+    pass: the fields of each shape of body are chosen once."""
+    own_id = caller.user.id if caller.user is not None else None
+    plans: dict[bool, FieldPlan] = {}
+    bodies = []
+    for user in users:
+        itself = user.id == own_id
+        plan = plans.get(itself)
+        if plan is None:
+            available = readable_field_names(caller, itself=itself, items_on_page=items_on_page)
+            plan = plans[itself] = field_plan(select_fields(available, requested_fields))
+        user_details = details[user.id]
+        bodies.append({name: render(user, settings, user_details) for name, render in plan})
+    return bodies
 
 
 def render_token(info: TokenInfo) -> dict[str, Any]:

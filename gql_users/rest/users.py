@@ -20,7 +20,7 @@ from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import count_users, get_visible_user, list_users_page
 from gql_users.accounts.operations import UserChanges
 from gql_users.accounts.shaping import readable_fields, select_fields
-from gql_users.accounts.user_details import load_user_details
+from gql_users.accounts.user_details import load_user_details, load_user_details_by_id
 from gql_users.accounts.user_fields import user_url
 from gql_users.db.models import User
 from gql_users.http.addresses import client_address
@@ -34,7 +34,7 @@ from gql_users.rest.query import (
     page_request_from_query,
     user_filter_from_query,
 )
-from gql_users.rest.representation import render_token, render_user
+from gql_users.rest.representation import render_token, render_user, render_users
 
 USER = "/api/users/{uuid}/"
 IP_ADDRESS = "ip_address"
@@ -102,12 +102,11 @@ async def list_or_count(request: web.Request) -> web.Response:
     }
     if head:
         return web.Response(content_type=JSON, headers=headers)
-    details = await load_user_details(session, page_users)
+    details = await load_user_details_by_id(session, [user.id for user in page_users])
     fields = requested_fields(query)
-    body = [
-        render_user(settings, caller, user, details[user.id], fields, items_on_page=len(page_users))
-        for user in page_users
-    ]
+    body = render_users(
+        settings, caller, page_users, details, fields, items_on_page=len(page_users)
+    )
     return json_response(body, headers=headers)
 
 

@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gql_users.db.engine import create_engine, create_sessionmaker, normalize_database_url
+from gql_users.accounts.live import SubscriberCounts
+from gql_users.db.engine import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    normalize_database_url,
+)
 from gql_users.db.secrets import CURSOR_KEY, ProcessSecret
 from gql_users.eduteams.client import EduteamsClient
+from gql_users.events import Hub
 from gql_users.http.authentication import auth_middleware
-from gql_users.http.keys import CURSOR_SECRET, EDUTEAMS, ENGINE, SESSIONMAKER, SETTINGS
+from gql_users.http.keys import (
+    CURSOR_SECRET,
+    EDUTEAMS,
+    ENGINE,
+    EVENTS,
+    READ_SESSIONMAKER,
+    SESSIONMAKER,
+    SETTINGS,
+    SUBSCRIBERS,
+)
 from gql_users.rest import auth as rest_auth
+from gql_users.rest import customers as rest_customers
 from gql_users.rest import openapi
+from gql_users.rest import projects as rest_projects
 from gql_users.rest import users as rest_users
 from gql_users.settings import Settings, get_settings
 from gql_users.web import cors, front, graphql_view, health, media, observability, playground
@@ -56,11 +74,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[ENGINE] = engine
     app[SESSIONMAKER] = create_sessionmaker(engine)
+    app[READ_SESSIONMAKER] = create_read_sessionmaker(engine)
     app[CURSOR_SECRET] = ProcessSecret(engine, CURSOR_KEY, settings.cursor_secret)
 
     app[EDUTEAMS] = EduteamsClient(settings)
+    app[EVENTS] = Hub(normalize_database_url(settings.database_url))
+    app[SUBSCRIBERS] = SubscriberCounts(settings.graphql_subscriptions_per_user)
 
     async def close_resources(_app: web.Application) -> None:
+        await app[EVENTS].close()
         await app[EDUTEAMS].close()
         await engine.dispose()
 
@@ -70,6 +92,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     health.add_routes(app)
     rest_auth.add_routes(app)
     rest_users.add_routes(app)
+    rest_customers.add_routes(app)
+    rest_projects.add_routes(app)
     openapi.add_routes(app)
     media.add_routes(app)
     playground.add_routes(app)

@@ -13,6 +13,9 @@ What Strawberry does not do by itself, and this view adds:
 * **GET is for queries only**: a mutation over GET is 405 with ``Allow: POST``.
 * **The SQL statement count** in ``extensions.sqlCount`` when ``GQL_USERS_DEBUG_SQL`` is on.
 
+A WebSocket upgrade speaking ``graphql-transport-ws`` carries subscriptions
+(``gql_users.web.graphql_ws``); the connection authenticates in ``connection_init``.
+
 A browser's GET without a query is redirected to the offline GraphiQL at ``/playground/``
 (Strawberry's own page loads its scripts from a CDN, which fails with no internet access).
 Authentication is the auth middleware's, as for REST: a bad token is 401 before the view runs.
@@ -20,23 +23,43 @@ Authentication is the auth middleware's, as for REST: a bad token is 401 before 
 
 from __future__ import annotations
 
+import weakref
+from datetime import timedelta
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from cross_web import HTTPException
 from graphql import GraphQLError
 from strawberry.aiohttp.views import GraphQLView as StrawberryGraphQLView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
+from gql_users.accounts.callers import ANONYMOUS, Caller
+from gql_users.accounts.errors import AuthenticationFailed
+from gql_users.accounts.tokens import authenticate_token, parse_authorization
 from gql_users.db.faults import RETRY_AFTER_SECONDS
 from gql_users.http.addresses import client_address
-from gql_users.http.keys import CALLER, CURSOR_SECRET, EDUTEAMS, SESSION, SETTINGS, SQL_COUNTER
+from gql_users.http.keys import (
+    CALLER,
+    CURSOR_SECRET,
+    EDUTEAMS,
+    EVENTS,
+    SESSION,
+    SESSIONMAKER,
+    SETTINGS,
+    SQL_COUNTER,
+    SUBSCRIBERS,
+)
 from gql_users.http.responses import GRAPHQL_PATH, GRAPHQL_RESPONSE, JSON, negotiate
 from gql_users.settings import Settings
-from resolvers.context import Context
+from gql_users.web.graphql_ws import TextWebSocketAdapter, TransportWSHandler
+from resolvers.context import Context, LiveConnection
 from resolvers.masking import SERVICE_UNAVAILABLE, is_unavailable, is_unexpected, mask, unavailable
 from resolvers.schema import build_schema
 
@@ -48,7 +71,12 @@ STATUS = web.RequestKey("graphql_status", int)
 
 NOT_ACCEPTABLE = f"Accept {GRAPHQL_RESPONSE} or {JSON}."
 GET_MUTATION = "Mutations are not allowed over GET; send them with POST."
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions are served over a WebSocket on this path (graphql-transport-ws), not over HTTP."
+)
 BAD_OPERATION_NAME = "The GraphQL operation's `operationName` must be a string or null."
+HEARTBEAT = 30.0
+"""Seconds between the server's WebSocket pings: a peer that stops answering is dropped."""
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -94,17 +122,66 @@ def _json_response(
 
 
 class GraphQLView(StrawberryGraphQLView[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(
             schema=build_schema(settings),
             graphql_ide="graphiql",
             allow_queries_via_get=True,
-            subscription_protocols=(),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.graphql_ws_init_timeout),
+            max_subscriptions_per_connection=settings.graphql_subscriptions_per_connection,
+            allowed_origins=settings.cors_origins,
             multipart_uploads_enabled=False,
         )
         self.settings = settings
+        self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        websocket = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            max_msg_size=self.settings.graphql_ws_max_message_size,
+            heartbeat=HEARTBEAT,
+        )
+        await websocket.prepare(request)
+        self.websockets.add(websocket)
+        return websocket
+
+    async def close_websockets(self, _app: web.Application) -> None:
+        """At shutdown: every open connection is told the server is going away."""
+        for websocket in tuple(self.websockets):
+            await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"Server shutting down")
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate ``connection_init``: ``{"authorization": "Token <key>"}``, else the
+        upgrade request's ``Authorization`` header; no usable token refuses the connection
+        (4403). The token slides as a request's would."""
+        live = context.live
+        assert live is not None
+        given = (context.connection_params or {}).get("authorization")
+        try:
+            if given is not None and not isinstance(given, str):
+                raise AuthenticationFailed("Invalid token.")
+            key = parse_authorization(given) if given is not None else live.header_key
+            if key is None:
+                raise AuthenticationFailed("Authentication credentials were not provided.")
+            async with live.sessions() as session:
+                user, token = await authenticate_token(
+                    session, key, debounce=self.settings.token_refresh_debounce
+                )
+        except AuthenticationFailed as error:
+            raise ConnectionRejectionError() from error
+        live.key = key
+        context.caller = Caller(user=user, token=token)
+        return UNSET
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        if self.is_websocket_request(request):
+            return await self.run(request=request)
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             raise web.HTTPFound(PLAYGROUND)
         media = negotiate(request.headers.get("Accept"))
@@ -124,9 +201,24 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
         return response
 
     async def get_context(self, request: web.Request, response: Any) -> Context:
+        live = None
+        caller = request[CALLER]
+        if isinstance(response, web.WebSocketResponse):
+            # The connection outlives the request: each event reads in a session of its own,
+            # and the request's is given back to the pool now.
+            await request[SESSION].close()
+            header = request.headers.get("Authorization") if caller.is_authenticated else None
+            live = LiveConnection(
+                sessions=request.app[SESSIONMAKER],
+                hub=request.app[EVENTS],
+                counts=request.app[SUBSCRIBERS],
+                header_key=parse_authorization(header),
+            )
+            caller = ANONYMOUS
         return Context(
             session=request[SESSION],
-            caller=request[CALLER],
+            caller=caller,
+            live=live,
             settings=request.app[SETTINGS],
             eduteams=request.app[EDUTEAMS],
             cursor_secret=request.app[CURSOR_SECRET],
@@ -143,7 +235,10 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
+            refused = error.__cause__
+            if isinstance(refused, InvalidOperationTypeError):
+                if refused.operation_type is OperationType.SUBSCRIPTION:
+                    raise HTTPException(400, SUBSCRIPTION_OVER_HTTP) from error
                 raise HTTPException(405, GET_MUTATION) from error
             raise
 
@@ -177,5 +272,6 @@ class GraphQLView(StrawberryGraphQLView[Context, None]):
 
 def add_routes(app: web.Application) -> None:
     view = GraphQLView(app[SETTINGS])
+    app.on_shutdown.append(view.close_websockets)
     app.router.add_route("GET", PATH, view)
     app.router.add_route("POST", PATH, view)

@@ -12,7 +12,7 @@ from aiohttp import web
 from gql_users.accounts.errors import AccountsError, NotAuthenticated, ValidationFailed
 from gql_users.db.faults import RETRY_AFTER_SECONDS, UNAVAILABLE, is_database_unavailable
 from gql_users.http.authentication import Handler
-from gql_users.http.keys import SESSION, SESSIONMAKER
+from gql_users.http.keys import READ_SESSIONMAKER, SESSION, SESSIONMAKER
 from gql_users.http.responses import GRAPHQL_PATH, graphql_error_response, json_response
 
 log = logging.getLogger("gql_users.web")
@@ -20,6 +20,8 @@ log = logging.getLogger("gql_users.web")
 # Responses that may carry a token or a user's private fields: never stored by a cache.
 PRIVATE_PREFIXES = ("/api/", "/api-auth/", GRAPHQL_PATH)
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+REST_PREFIX = "/api/"
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def error_response(request: web.Request, error: AccountsError) -> web.Response:
@@ -52,8 +54,10 @@ async def hygiene_headers(request: web.Request, response: web.StreamResponse) ->
 
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One database session per request, closed (and rolled back if uncommitted) at the end."""
-    async with request.app[SESSIONMAKER]() as session:
+    """One database session per request, closed (and rolled back if uncommitted) at the end;
+    the REST API's reads get a read session (``create_read_sessionmaker``)."""
+    reads = request.method in READ_METHODS and request.path.startswith(REST_PREFIX)
+    async with request.app[READ_SESSIONMAKER if reads else SESSIONMAKER]() as session:
         request[SESSION] = session
         return await handler(request)
 

@@ -15,9 +15,18 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
@@ -56,23 +65,47 @@ def method_label(method: str) -> str:
     return method if method in METHODS else OTHER_METHOD
 
 
+@cache
+def _pool_gauges() -> tuple[Gauge, Gauge, Gauge]:
+    gauge = metrics.POOL_CONNECTIONS
+    return (
+        gauge.labels(state="checked_out"),
+        gauge.labels(state="size"),
+        gauge.labels(state="overflow"),
+    )
+
+
 def update_pool_gauges(engine: AsyncEngine) -> None:
     """This process's database pool use, into ``gql_users_db_pool_connections``."""
     pool = engine.sync_engine.pool
     if not isinstance(pool, QueuePool):  # SQLite in memory: no pool to speak of
         return
-    gauge = metrics.POOL_CONNECTIONS
-    gauge.labels(state="checked_out").set(pool.checkedout())
-    gauge.labels(state="size").set(pool.size())
-    gauge.labels(state="overflow").set(max(0, pool.overflow()))
+    checked_out, size, overflow = _pool_gauges()
+    checked_out.set(pool.checkedout())
+    size.set(pool.size())
+    overflow.set(max(0, pool.overflow()))
+
+
+@cache
+def _request_metrics(route: str, method: str, status: int) -> tuple[Counter, Histogram, Histogram]:
+    """The metrics of requests to ``route`` by ``method`` answered with ``status``, looked up
+    once (the labels are bounded: route templates, known methods, status codes)."""
+    return (
+        metrics.REQUESTS.labels(route=route, method=method, status=str(status)),
+        metrics.REQUEST_SECONDS.labels(route=route, method=method),
+        metrics.REQUEST_SQL.labels(route=route),
+    )
 
 
 def record(request: web.Request, info: RequestInfo, status: int, seconds: float, sql: int) -> None:
     route, method = route_template(request), method_label(request.method)
-    metrics.REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-    metrics.REQUEST_SECONDS.labels(route=route, method=method).observe(seconds)
-    metrics.REQUEST_SQL.labels(route=route).observe(sql)
+    requests, durations, statements = _request_metrics(route, method, status)
+    requests.inc()
+    durations.observe(seconds)
+    statements.observe(sql)
     update_pool_gauges(request.app[ENGINE])
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     fields = {
         "method": request.method,
         "route": route,

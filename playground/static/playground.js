@@ -103,6 +103,102 @@
     reloadSchema();
   });
 
+  // GraphiQL hands the fetcher the parsed document: the operation it runs is the one named,
+  // or the only one.
+  function isSubscription(params, options) {
+    const document = options && options.documentAST;
+    if (!document || !Array.isArray(document.definitions)) {
+      return false;
+    }
+    const operations = document.definitions.filter(function (definition) {
+      return definition.kind === 'OperationDefinition';
+    });
+    const chosen = params.operationName
+      ? operations.find(function (definition) {
+          return definition.name && definition.name.value === params.operationName;
+        })
+      : operations[0];
+    return Boolean(chosen) && chosen.operation === 'subscription';
+  }
+
+  // A subscription runs over a WebSocket to the same path, speaking graphql-transport-ws
+  // (docs/graphql.md#subscriptions). A browser cannot set headers on a WebSocket, so the token
+  // travels in connection_init. GraphiQL reads the results as an async iterator, and stops it
+  // (return) when the user runs another operation or stops this one.
+  function subscribe(params, authorization) {
+    const queue = [];
+    let wake = null;
+    let finished = false;
+    function push(item) {
+      queue.push(item);
+      if (wake) {
+        wake();
+        wake = null;
+      }
+    }
+    function send(message) {
+      if (socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify(message));
+      }
+    }
+    const socket = new WebSocket(endpoint.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    socket.onopen = function () {
+      send({ type: 'connection_init', payload: authorization ? { authorization: authorization } : {} });
+    };
+    socket.onmessage = function (event) {
+      const message = JSON.parse(event.data);
+      if (message.type === 'connection_ack') {
+        const payload = { query: params.query, variables: params.variables || null };
+        if (params.operationName) {
+          payload.operationName = params.operationName;
+        }
+        send({ id: '1', type: 'subscribe', payload: payload });
+      } else if (message.type === 'ping') {
+        send({ type: 'pong' });
+      } else if (message.type === 'next') {
+        push({ value: message.payload });
+      } else if (message.type === 'error') {
+        push({ value: { errors: message.payload } });
+        push({ done: true });
+      } else if (message.type === 'complete') {
+        push({ done: true });
+      }
+    };
+    socket.onclose = function (event) {
+      if (event.code === 4403) {
+        push({ value: unauthenticated({ detail: 'connection refused (4403 Forbidden)' }, 4403, false) });
+      } else if (event.code !== 1000 && event.code !== 1005) {
+        push({ value: { errors: [{ message: 'Connection closed: ' + event.code + ' ' + event.reason }] } });
+      }
+      push({ done: true });
+    };
+    function stop() {
+      finished = true;
+      send({ id: '1', type: 'complete' });
+      socket.close(1000);
+      return Promise.resolve({ done: true, value: undefined });
+    }
+    const results = {
+      next: async function () {
+        while (!finished && queue.length === 0) {
+          await new Promise(function (resolve) {
+            wake = resolve;
+          });
+        }
+        const item = queue.shift();
+        if (finished || item.done) {
+          return stop();
+        }
+        return { done: false, value: item.value };
+      },
+      return: stop,
+    };
+    results[Symbol.asyncIterator] = function () {
+      return results;
+    };
+    return results;
+  }
+
   // The token is read at each request, so changing it needs no reload. Headers typed into
   // GraphiQL's own headers editor come in options.headers and win over ours.
   async function fetcher(params, options) {
@@ -119,6 +215,12 @@
       return name.toLowerCase() === 'authorization';
     });
     Object.assign(headers, editorHeaders);
+    if (isSubscription(params, options)) {
+      const name = Object.keys(headers).find(function (key) {
+        return key.toLowerCase() === 'authorization';
+      });
+      return subscribe(params, name ? headers[name] : null);
+    }
     const response = await fetch(endpoint, {
       method: 'POST',
       headers: headers,
@@ -216,7 +318,8 @@
     examples.replaceChildren(option('Load an example…', ''));
     operations.forEach(function (operation) {
       byName.set(operation.name, operation);
-      const label = operation.kind === 'query' ? 'Queries' : operation.kind === 'mutation' ? 'Mutations' : 'Other';
+      const labels = { query: 'Queries', mutation: 'Mutations', subscription: 'Subscriptions' };
+      const label = labels[operation.kind] || 'Other';
       if (!groups.has(label)) {
         const group = document.createElement('optgroup');
         group.label = label;

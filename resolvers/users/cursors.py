@@ -70,7 +70,7 @@ def decode_cursor(cursor: str, columns: Sequence[SortColumn], key: bytes) -> Pos
     Raises:
         BadRequest: the cursor is not signed with ``key``, not one of ours, or made for
             another ordering. (Its length, at most ``MAX_CURSOR_LENGTH``, is checked by the
-            caller, ``queries.keyset_request``, which names the argument.)
+            caller, ``paging.keyset_request``, which names the argument.)
     """
     if not cursor.isascii():
         raise BadRequest(INVALID_CURSOR)

@@ -12,68 +12,23 @@ from gql_users.accounts.callers import ensure_authenticated
 from gql_users.accounts.errors import BadRequest, NotFound
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.keyset import (
-    KeysetRequest,
     ensure_readable_sort_and_filter,
     list_users_keyset,
     position_of,
 )
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
-from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, SortColumn, sort_columns
+from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, sort_columns
 from gql_users.db import models
 from resolvers.context import Info
-from resolvers.users.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor
+from resolvers.users.connections import PageInfo
+from resolvers.users.cursors import MAX_CURSOR_LENGTH, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
+from resolvers.users.paging import DEFAULT_PAGE_SIZE, keyset_request
 from resolvers.users.payloads import UserAuthToken
 from resolvers.users.planning import plan_users, selected_below
-from resolvers.users.types import PageInfo, User, UserConnection, UserEdge
+from resolvers.users.types import User, UserConnection, UserEdge
 
-DEFAULT_PAGE_SIZE = 20
-"""Page size when neither ``first`` nor ``last`` is given."""
-
-FIRST_AND_LAST = "Pass either first or last, not both."
-CURSOR_TOO_LONG = "{name}: a cursor has at most {limit:,} characters."
 TOO_MANY_ORDER_KEYS = f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
-NEGATIVE = "{name} must not be negative."
-
-
-def keyset_request(
-    columns: list[SortColumn],
-    *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-    offset: int | None,
-    max_page_size: int,
-    key: bytes,
-) -> KeysetRequest:
-    """Translate the Relay arguments into the core's keyset request.
-
-    ``first``/``last`` above ``max_page_size`` are cut to it; with neither, the page holds
-    ``DEFAULT_PAGE_SIZE`` users (never more than the maximum). ``offset`` skips that many
-    users in the direction of travel (from ``after`` forwards, or from ``before`` backwards).
-
-    Raises:
-        BadRequest: both ``first`` and ``last``, a negative number, a cursor longer than
-            ``MAX_CURSOR_LENGTH``, or an unusable cursor.
-    """
-    if first is not None and last is not None:
-        raise BadRequest(FIRST_AND_LAST)
-    for name, value in (("first", first), ("last", last), ("offset", offset)):
-        if value is not None and value < 0:
-            raise BadRequest(NEGATIVE.format(name=name))
-    for name, cursor in (("after", after), ("before", before)):
-        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
-            raise BadRequest(CURSOR_TOO_LONG.format(name=name, limit=MAX_CURSOR_LENGTH))
-    wanted = first if first is not None else last
-    limit = min(DEFAULT_PAGE_SIZE if wanted is None else wanted, max_page_size)
-    return KeysetRequest(
-        limit=limit,
-        after=decode_cursor(after, columns, key) if after is not None else None,
-        before=decode_cursor(before, columns, key) if before is not None else None,
-        backward=last is not None,
-        offset=offset or 0,
-    )
 
 
 @strawberry.type

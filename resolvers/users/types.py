@@ -1,5 +1,7 @@
 """GraphQL types of the users domain: ``User``, ``Permission``, ``Role``, ``Customer``,
-``Project``, the ``Scope`` union and the ``users`` connection.
+``Project``, the ``Scope`` union and the ``users`` connection; all but ``Role`` are ``Node``s,
+and customers, projects and users lead to each other through nested connections
+(``resolvers/users/connections.py``).
 
 ``User`` is generated from ``user_fields``: one field per entry, named the camelCase of its
 REST name, typed, described and shown by the entry. A ``User`` carries the set of fields its
@@ -19,6 +21,7 @@ the request's DataLoaders, which graphql-core awaits like a resolver's coroutine
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
@@ -27,6 +30,7 @@ import strawberry
 from strawberry.types.field import StrawberryField
 
 from gql_users.accounts.filters import UserFilter
+from gql_users.accounts.keyset import position_of
 from gql_users.accounts.listing import count_users
 from gql_users.accounts.permission_scopes import (
     CustomerRecord,
@@ -34,6 +38,13 @@ from gql_users.accounts.permission_scopes import (
     RoleRecord,
     ScopedPermission,
 )
+from gql_users.accounts.permissions import PermissionRow
+from gql_users.accounts.scope_links import (
+    PERMISSIONS_OF_SCOPE,
+    PROJECTS_OF_CUSTOMER,
+    SCOPES_OF_USER,
+)
+from gql_users.accounts.scopes import ScopeKind
 from gql_users.accounts.shaping import readable_fields
 from gql_users.accounts.user_fields import (
     FIELD_BY_NAME,
@@ -44,6 +55,8 @@ from gql_users.accounts.user_fields import (
 )
 from gql_users.db import models
 from resolvers.context import Context, Info
+from resolvers.node import Node
+from resolvers.users.connections import Connection, PageInfo, nested_connection
 
 
 @strawberry.type(description="A role that users hold in a customer or a project.")
@@ -55,41 +68,133 @@ class Role:
     is_active: bool
     is_system_role: bool
 
+    @classmethod
+    def from_model(cls, role: models.Role | RoleRecord) -> Role:
+        return cls(
+            uuid=role.uuid,
+            name=role.name,
+            description=role.description,
+            scope_type=role.scope_type,
+            is_active=role.is_active,
+            is_system_role=role.is_system_role,
+        )
+
 
 @strawberry.type(description="An organisation; holds projects.")
-class Customer:
+class Customer(Node):
     uuid: UUID
     name: str
     abbreviation: str
+    description: str
     created: datetime
+    pk: strawberry.Private[int]
+
+    def node_uuid(self) -> UUID:
+        return self.uuid
+
+    @classmethod
+    def from_model(cls, customer: models.Customer | CustomerRecord) -> Customer:
+        return cls(
+            uuid=customer.uuid,
+            name=customer.name,
+            abbreviation=customer.abbreviation,
+            description=customer.description,
+            created=customer.created,
+            pk=customer.id,
+        )
+
+    @strawberry.field(description="The customer's projects that you may see, by name.")
+    async def projects(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Project]:
+        loaders = info.context.scope_loaders
+        return await nested_connection(
+            info,
+            parent_id=self.pk,
+            first=first,
+            after=after,
+            slices=loaders.projects_of_customers,
+            counts=loaders.project_counts,
+            columns=PROJECTS_OF_CUSTOMER,
+            node=Project.from_model,
+            position=lambda project: position_of(project, PROJECTS_OF_CUSTOMER),
+        )
+
+    @strawberry.field(
+        description="Who holds which current customer-level role here, oldest grant first; "
+        "only holders you may see."
+    )
+    async def permissions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Permission]:
+        return await _scope_permissions(info, ScopeKind.CUSTOMER, self.pk, first, after)
 
 
 @strawberry.type(description="A project of a customer.")
-class Project:
+class Project(Node):
     uuid: UUID
     name: str
+    description: str
     created: datetime
-    customer: Customer
+    pk: strawberry.Private[int]
+    customer_id: strawberry.Private[int]
+    known_customer: strawberry.Private[Customer | None] = None
+    """The customer, when it was loaded with the project (else read through a loader)."""
+
+    def node_uuid(self) -> UUID:
+        return self.uuid
+
+    @strawberry.field(
+        description="Who holds which current role in the project, oldest grant first; only "
+        "holders you may see."
+    )
+    async def permissions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Permission]:
+        return await _scope_permissions(info, ScopeKind.PROJECT, self.pk, first, after)
+
+    @strawberry.field(graphql_type=Customer)
+    def customer(self, info: Info) -> Customer | Awaitable[Customer]:
+        if self.known_customer is not None:
+            return self.known_customer
+        return _customer_of(info.context, self.customer_id)
+
+    @classmethod
+    def from_model(cls, project: models.Project) -> Project:
+        return cls(
+            uuid=project.uuid,
+            name=project.name,
+            description=project.description,
+            created=project.created,
+            pk=project.id,
+            customer_id=project.customer_id,
+        )
+
+
+async def _customer_of(context: Context, customer_id: int) -> Customer:
+    customer = await context.loaders.customers.load(customer_id)
+    assert customer is not None, "projects.customer_id is a non-null foreign key"
+    return Customer.from_model(customer)
+
+
+async def _scope_permissions(
+    info: Info, kind: ScopeKind, scope_id: int, first: int | None, after: str | None
+) -> Connection[Permission]:
+    loaders = info.context.scope_loaders
+    return await nested_connection(
+        info,
+        parent_id=scope_id,
+        first=first,
+        after=after,
+        slices=loaders.permissions[kind],
+        counts=loaders.permission_counts[kind],
+        columns=PERMISSIONS_OF_SCOPE,
+        node=lambda row: Permission(info.context, row),
+        position=lambda row: (row.uuid,),
+    )
 
 
 Scope = Annotated[Customer | Project, strawberry.union("Scope")]
-
-
-def _role(record: RoleRecord) -> Role:
-    return Role(
-        uuid=record.uuid,
-        name=record.name,
-        description=record.description,
-        scope_type=record.scope_type,
-        is_active=record.is_active,
-        is_system_role=record.is_system_role,
-    )
-
-
-def _customer(record: CustomerRecord) -> Customer:
-    return Customer(
-        uuid=record.uuid, name=record.name, abbreviation=record.abbreviation, created=record.created
-    )
 
 
 class GraphObjects:
@@ -106,10 +211,10 @@ class GraphObjects:
         return found
 
     def role(self, record: RoleRecord) -> Role:
-        return cast(Role, self.one(record, _role))
+        return cast(Role, self.one(record, Role.from_model))
 
     def customer(self, record: CustomerRecord) -> Customer:
-        return cast(Customer, self.one(record, _customer))
+        return cast(Customer, self.one(record, Customer.from_model))
 
     def scope(self, record: CustomerRecord | ProjectRecord) -> Customer | Project:
         if isinstance(record, CustomerRecord):
@@ -117,15 +222,39 @@ class GraphObjects:
         return cast(Project, self.one(record, self._project))
 
     def _project(self, record: ProjectRecord) -> Project:
+        customer = self.customer(record.customer)
         return Project(
             uuid=record.uuid,
             name=record.name,
+            description=record.description,
             created=record.created,
-            customer=self.customer(record.customer),
+            pk=record.id,
+            customer_id=customer.pk,
+            known_customer=customer,
         )
 
     def permissions(self, context: Context, loaded: list[ScopedPermission]) -> list[Permission]:
-        return [Permission(context, scoped, self) for scoped in loaded]
+        return [
+            Permission(
+                context,
+                scoped.row,
+                Related(
+                    role=self.role(scoped.role),
+                    scope=self.scope(scoped.scope),
+                    customer=self.customer(scoped.customer) if scoped.customer else None,
+                ),
+            )
+            for scoped in loaded
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """The objects a permission refers to, when they were loaded with it."""
+
+    role: Role
+    scope: Customer | Project
+    customer: Customer | None
 
 
 CREATOR_NOTE = "Null when unknown or not visible to you, as createdBy."
@@ -149,13 +278,18 @@ PERMISSION_ROW_ATTRIBUTES = {
 """The fields of ``Permission`` read from its ``PermissionRow``, by the row's attribute."""
 
 CREATOR_FIELDS = frozenset({"created_by_full_name", "created_by_username", "created_by"})
+RELATED_FIELDS = frozenset({"role", "scope", "customer"})
 
 NOT_LOADED: Any = object()
-"""A creator nobody looked up yet (distinct from None: looked up, unknown or not visible)."""
+"""A user nobody looked up yet (distinct from None: looked up, unknown or not visible)."""
 
 
 @strawberry.type(description="An active role of a user in a customer or a project.")
-class Permission:
+class Permission(Node):
+    """A permission's fields are read from its row, from the objects it refers to (``Related``,
+    when they were loaded with it, else loaded by id through the request's DataLoaders) and
+    from its holder and creator as the caller may see them (planned, else loaded)."""
+
     user_uuid: UUID
     user_name: str
     user_slug: str
@@ -174,33 +308,56 @@ class Permission:
     role: Role
     scope: Scope = strawberry.field(description="The customer or project the role is held in.")
     customer: Customer | None = strawberry.field(description=PROJECT_CUSTOMER)
+    user: User | None = strawberry.field(
+        description="Who holds the role; null when not visible to you."
+    )
     created_by: User | None = strawberry.field(
         description="Who granted the role; null when unknown or not visible to you."
     )
 
-    def __init__(self, context: Context, scoped: ScopedPermission, objects: GraphObjects):
-        self.row = scoped.row
-        self.role = objects.role(scoped.role)
-        self.scope = objects.scope(scoped.scope)
-        self.customer = objects.customer(scoped.customer) if scoped.customer else None
+    def __init__(self, context: Context, row: PermissionRow, related: Related | None = None):
+        self.row = row
         self._context = context
+        self._related = related
+        self._holder: User | Exception | None = NOT_LOADED
         self._creator: User | Exception | None = (
-            NOT_LOADED if self.row.created_by_id is not None else None
+            NOT_LOADED if row.created_by_id is not None else None
         )
 
     def __repr__(self) -> str:
         return f"Permission(id={self.row.id})"
+
+    def node_uuid(self) -> UUID:
+        return self.row.uuid
 
     def plan_creator(self, creator: User | Exception | None) -> None:
         """Who granted the role as the caller may see them (None: unknown or not visible),
         or why that could not be loaded (raised by each field that needs it)."""
         self._creator = creator
 
+    def plan_holder(self, holder: User | Exception | None) -> None:
+        """Who holds the role as the caller may see them (None: not visible), or why that
+        could not be loaded."""
+        self._holder = holder
+
     def read(self, name: str) -> object:
         """The value of the field ``name`` (its Python name)."""
         attribute = PERMISSION_ROW_ATTRIBUTES.get(name)
         if attribute is not None:
             return getattr(self.row, attribute)
+        if name in RELATED_FIELDS:
+            if self._related is not None:
+                return getattr(self._related, name)
+            if name == "customer" and self.row.customer_id is None:
+                return None
+            return self._related_later(name)
+        if name == "user":
+            holder = self._holder
+            if holder is NOT_LOADED:
+                return self._holder_later()
+            if isinstance(holder, Exception):
+                raise holder
+            return holder
         assert name in CREATOR_FIELDS, name
         if self._creator is NOT_LOADED:
             return self._creator_later(name)
@@ -214,16 +371,40 @@ class Permission:
             raise creator
         return creator if name == "created_by" else getattr(self.row, name)
 
+    async def _visible_user(self, user_id: int) -> User | None:
+        found = await self._context.loaders.visible_users.load(user_id)
+        # A nested user is one of many on the page: never with the caller's own token.
+        return User.shaped(self._context, found, items_on_page=0) if found else None
+
     async def _creator_later(self, name: str) -> object:
         created_by_id = self.row.created_by_id
         assert created_by_id is not None
-        found = await self._context.loaders.visible_users.load(created_by_id)
-        # A nested user is one of many on the page: never with the caller's own token.
-        self._creator = User.shaped(self._context, found, items_on_page=0) if found else None
+        self._creator = await self._visible_user(created_by_id)
         return self._about_creator(name)
+
+    async def _holder_later(self) -> User | None:
+        self._holder = holder = await self._visible_user(self.row.user_id)
+        return holder
+
+    async def _related_later(self, name: str) -> Role | Customer | Project:
+        """The role, scope or customer (of a project-level role) loaded by id."""
+        loaders = self._context.loaders
+        row = self.row
+        if name == "role":
+            role = await loaders.roles.load(row.role_id)
+            assert role is not None, "user_roles.role_id is a non-null foreign key"
+            return Role.from_model(role)
+        if name == "scope" and row.scope_type == "project":
+            project = await loaders.projects.load(row.scope_id)
+            assert project is not None, "permissions are loaded with their scope"
+            return Project.from_model(project)
+        customer_id = row.scope_id if name == "scope" else row.customer_id
+        assert customer_id is not None, "a project-level role has the project's customer"
+        return await _customer_of(self._context, customer_id)
 
 
 T = TypeVar("T")
+ScopeNode = TypeVar("ScopeNode", "Customer", "Project")
 
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
@@ -264,9 +445,10 @@ def _with_table_fields(cls: type[T]) -> type[T]:
 
 @strawberry.type(description="A user account, as the caller may see it.")
 @_with_table_fields
-class User:
-    """One field per ``user_fields`` entry (generated), then ``ipAddress``. A ``User`` carries
-    the fields its caller may read; an entry outside them reads as null."""
+class User(Node):
+    """One field per ``user_fields`` entry (generated), then ``ipAddress``, ``customers`` and
+    ``projects``. A ``User`` carries the fields its caller may read; an entry outside them
+    reads as null."""
 
     model: strawberry.Private[models.User]
     readable: strawberry.Private[frozenset[str]]
@@ -359,6 +541,49 @@ class User:
 
         return load()
 
+    def node_uuid(self) -> UUID:
+        return self.model.uuid
+
+    @strawberry.field(
+        description="The customers where the user holds a current customer-level role, among "
+        "those you may see, by name."
+    )
+    async def customers(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Customer]:
+        return await self._held(info, ScopeKind.CUSTOMER, Customer.from_model, first, after)
+
+    @strawberry.field(
+        description="The projects where the user holds a current project-level role, among "
+        "those you may see, by name."
+    )
+    async def projects(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Project]:
+        return await self._held(info, ScopeKind.PROJECT, Project.from_model, first, after)
+
+    async def _held(
+        self,
+        info: Info,
+        kind: ScopeKind,
+        node: Callable[[Any], ScopeNode],
+        first: int | None,
+        after: str | None,
+    ) -> Connection[ScopeNode]:
+        loaders = info.context.scope_loaders
+        columns = SCOPES_OF_USER[kind]
+        return await nested_connection(
+            info,
+            parent_id=self.model.id,
+            first=first,
+            after=after,
+            slices=loaders.held_scopes[kind],
+            counts=loaders.held_scope_counts[kind],
+            columns=columns,
+            node=node,
+            position=lambda scope: position_of(scope, columns),
+        )
+
 
 class Computed:
     """A field of ``User``, ``Permission`` or ``UserEdge`` as Strawberry reads it: ``read``
@@ -378,18 +603,10 @@ class Computed:
         return instance.read(self.name)
 
 
-for _name in PERMISSION_ROW_ATTRIBUTES.keys() | CREATOR_FIELDS:
+for _name in PERMISSION_ROW_ATTRIBUTES.keys() | CREATOR_FIELDS | RELATED_FIELDS | {"user"}:
     setattr(Permission, _name, Computed(_name))
 for _entry in USER_FIELD_TABLE:
     setattr(User, _entry.name, Computed(_entry.name))
-
-
-@strawberry.type(description="Where a page of a connection starts and ends.")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
 
 
 @strawberry.type

@@ -197,3 +197,27 @@ def sort_key(user: User, columns: list[SortColumn]) -> tuple[Any, ...]:
             value = -int(value)
         key.append(value)
     return tuple(key)
+
+
+# --- a searched page searches once -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [{"query": "ann smith"}, {"full_name": "ann", "email": "exa"}])
+async def test_a_searched_page_and_its_total_search_once(
+    session: AsyncSession, values: dict[str, object]
+) -> None:
+    """The substring conditions are evaluated once per statement, in the materialized
+    ``matches`` CTE; the page and its total both read that set rather than testing every row
+    of the ordering's index against each substring again."""
+    staff = Caller(User(is_staff=True))
+    statement = page_statement(staff, UserFilter.from_values(values), [], offset=0, limit=50)
+    plan = await plan_of(session, statement)
+    if PG:
+        assert plan.count("CTE matches") == 1, plan
+        searched = [line for line in plan.splitlines() if "~~*" in line]
+        assert searched, plan
+        cte_end = plan.index("InitPlan") if "InitPlan" in plan else len(plan)
+        assert all(plan.index(line) < cte_end for line in searched), plan
+    else:
+        assert plan.count("MATERIALIZE matches") == 1, plan
+        assert plan.count("SCAN matches") == 2, plan  # the page and the total read it

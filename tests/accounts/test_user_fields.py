@@ -151,9 +151,9 @@ def _expected_graphql_type(entry_type: Any, *, hideable: bool) -> str:
 def test_graphql_user_has_every_entry_in_table_order_typed_and_described() -> None:
     user_type = build_schema()._schema.type_map["User"]
     assert isinstance(user_type, GraphQLObjectType)
-    assert list(user_type.fields) == [entry.graphql_name for entry in USER_FIELD_TABLE] + [
-        "ipAddress"
-    ]
+    # The Node interface's id comes first; the fields written in the class follow the table.
+    table = [entry.graphql_name for entry in USER_FIELD_TABLE]
+    assert list(user_type.fields) == ["id", *table, "ipAddress", "customers", "projects"]
     for entry in USER_FIELD_TABLE:
         field = user_type.fields[entry.graphql_name]
         expected = _expected_graphql_type(entry.type, hideable=entry.hideable)

@@ -4,13 +4,19 @@ the cases that need a role the world does not hold."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import ANONYMOUS, Caller
 from gql_users.accounts.errors import NotAuthenticated, NotFound, PermissionDenied
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.listing import IDENTITY_MANAGER_CANNOT_LIST, get_visible_user, list_users
+from gql_users.accounts.permissions import load_permissions
+from gql_users.accounts.visibility import visible_customers, visible_projects, visible_users
 from gql_users.db.engine import count_sql
 from tests.conftest import Factory
 from tests.world import VISIBLE_TO, World, usernames_for
@@ -140,3 +146,79 @@ async def test_a_list_page_counts_every_visible_user(session: AsyncSession, worl
     )
     assert total == len(VISIBLE_TO["owner_a"])
     assert [user.username for user in users] == VISIBLE_TO["owner_a"][:2]
+
+
+# --- current roles (docs/visibility.md#current-roles) ------------------------------------------
+
+
+async def test_an_expired_role_stops_counting_without_any_write(
+    session: AsyncSession, factory: Factory
+) -> None:
+    """A grant whose expiration time has passed shows nobody and is nobody's permission, while
+    the same grant with a time ahead still counts; the row itself is left as it was."""
+    now = datetime.now(UTC)
+    customer = await factory.customer("Expiring")
+    project = await factory.project(customer, "Expiring project")
+    owner = await factory.user("current_owner")
+    member = await factory.user("expired_member")
+    await factory.grant(owner, "CUSTOMER.OWNER", customer, expiration_time=now + timedelta(days=1))
+    expired = await factory.grant(
+        member, "PROJECT.MEMBER", project, expiration_time=now - timedelta(seconds=1)
+    )
+
+    assert await visible(session, Caller(user=owner)) == {"current_owner"}
+    assert await visible(session, Caller(user=member)) == {"expired_member"}
+    assert (await load_permissions(session, [member.id])).get(member.id, []) == []
+    assert len((await load_permissions(session, [owner.id]))[owner.id]) == 1
+    member_scopes = [
+        set(await session.scalars(statement))
+        for statement in (
+            visible_customers(Caller(user=member)),
+            visible_projects(Caller(user=member)),
+        )
+    ]
+    assert member_scopes == [set(), set()]
+    owner_scopes = [
+        {row.uuid for row in await session.scalars(statement)}
+        for statement in (
+            visible_customers(Caller(user=owner)),
+            visible_projects(Caller(user=owner)),
+        )
+    ]
+    assert owner_scopes == [{customer.uuid}, {project.uuid}]
+    await session.refresh(expired)
+    assert expired.is_active
+
+
+async def test_the_database_refuses_a_second_current_grant_of_a_role(
+    session: AsyncSession, factory: Factory
+) -> None:
+    """One current grant per user, role and scope; a revoked one does not block a new grant."""
+    customer = await factory.customer("Granted once")
+    user = await factory.user("granted_once")
+    await factory.grant(user, "CUSTOMER.OWNER", customer, is_active=False)
+    await factory.grant(user, "CUSTOMER.OWNER", customer)
+    with pytest.raises(IntegrityError):
+        await factory.grant(user, "CUSTOMER.OWNER", customer)
+    await session.rollback()
+
+
+async def test_a_statement_built_once_takes_the_time_at_each_execution(
+    session: AsyncSession, factory: Factory
+) -> None:
+    """Statements that are built once and reused (the REST read path caches them) must see a
+    grant expire: the time is a parameter taken when the statement runs."""
+    customer = await factory.customer("Briefly")
+    owner = await factory.user("brief_owner")
+    colleague = await factory.user("brief_colleague")
+    await factory.grant(owner, "CUSTOMER.OWNER", customer)
+    await factory.grant(
+        colleague,
+        "CUSTOMER.SUPPORT",
+        customer,
+        expiration_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    statement = visible_users(Caller(user=owner))
+    assert "brief_colleague" in {user.username for user in await session.scalars(statement)}
+    await asyncio.sleep(1.2)
+    assert "brief_colleague" not in {user.username for user in await session.scalars(statement)}

@@ -159,3 +159,22 @@ async def test_several_operations_without_an_operation_name_are_refused(
     named = await post_graphql(http, live, document, operation_name="B")
     assert named.status == 200
     assert named.body == {"data": {"b": "Query"}}
+
+
+GRAPH_OF_PAGES = """{ customers(first: 100) { edges { node { projects(first: 100) { edges {
+  node { permissions(first: 100) { edges { node { user { username } } } } } } } } } } }"""
+
+
+async def test_an_anonymous_graph_of_pages_is_refused_at_once_and_health_stays_fast(
+    live: LiveServer, http: aiohttp.ClientSession
+) -> None:
+    """Pages nested in pages (customers, their projects, their permissions) from an anonymous
+    caller, under 1 KB, eight at a time: each refused by its cost before any resolver runs."""
+    assert len(GRAPH_OF_PAGES.encode()) < 1024
+    floods = [post_graphql(http, live, GRAPH_OF_PAGES) for _ in range(8)]
+    *answers, health = await asyncio.gather(*floods, health_time(http, live))
+    assert health < 0.5
+    for answer in answers:
+        error = assert_request_error(answer, "QUERY_TOO_COSTLY")
+        assert answer.seconds < 1
+        assert error["extensions"]["cost"] > 100**3

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,12 +14,9 @@ import orjson
 import pytest
 
 from tests.hostile.conftest import http, start_server
-from tests.pgserver import free_port
-from tests.test_cli import gql_users_command
+from tests.live_server import LiveServer
 
 __all__ = ["http", "start_server"]  # the hostile tests' live-server fixtures, shared
-
-STARTUP_TIMEOUT = 60.0
 
 
 def children(pid: int) -> set[int]:
@@ -40,47 +36,23 @@ def children(pid: int) -> set[int]:
     return found
 
 
-class ServeProcess:
-    """``gql-users serve --workers N`` on 127.0.0.1 and a free port, its output in a file."""
+class ServeProcess(LiveServer):
+    """``gql-users serve --workers N`` (a LiveServer), seen as a master and its workers: ready
+    once every worker has started and one answers; stopped with SIGTERM, as systemd does."""
 
     def __init__(self, workdir: Path, database_url: str, workers: int, env: dict[str, str]):
-        self.workdir = workdir
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__(workdir, database_url, env, workers=workers)
         self.log_path = workdir / "serve.log"
-        self.workers = workers
-        self.env = {
-            **os.environ,
-            "GQL_USERS_DATABASE_URL": database_url,
-            "GQL_USERS_MAIL_DIR": str(workdir / "mail"),
-            "GQL_USERS_MEDIA_DIR": str(workdir / "media"),
-            "GQL_USERS_PUBLIC_URL": f"{self.base_url}/",
-            **env,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
 
-    def start(self) -> None:
-        args = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [*gql_users_command(), *args, "--workers", str(self.workers)],
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while len(self.worker_pids()) < self.workers or not self.answers():
-            assert self.process.poll() is None, f"serve exited at startup:\n{self.output()}"
-            assert time.monotonic() < deadline, f"serve did not start:\n{self.output()}"
-            time.sleep(0.1)
-
-    def answers(self) -> bool:
+    def ready(self) -> bool:
+        assert self.workers is not None
+        if len(self.worker_pids()) < self.workers:
+            return False
         try:
             return self.live_pid() > 0
         except OSError:
@@ -96,10 +68,7 @@ class ServeProcess:
     def worker_pids(self) -> set[int]:
         return children(self.pid)
 
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
-
-    def stop(self, timeout: float = 30) -> int:
+    def stop(self, timeout: float = 30) -> int:  # type: ignore[override]
         """SIGTERM the master and wait for it; its exit code."""
         assert self.process is not None
         if self.process.poll() is None:

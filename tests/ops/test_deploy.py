@@ -21,6 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import aiohttp
 import click
 import pytest
 
@@ -29,6 +30,7 @@ from gql_users.settings import Settings
 from tests.conftest import Factory
 from tests.ops.conftest import StartServe
 from tests.pgserver import free_port
+from tests.subscriptions import connect
 from tests.test_cli import gql_users_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +151,8 @@ async def test_a_request_through_nginx_reaches_the_service_from_the_client_addre
 ) -> None:
     """nginx (the guide's site, on free ports) in front of ``gql-users serve`` trusting
     127.0.0.1, as the guide says: the service sees the client's address, not the proxy's, and
-    not one the client wrote into its own ``X-Forwarded-For``."""
+    not one the client wrote into its own ``X-Forwarded-For``; WebSocket upgrades (GraphQL
+    subscriptions) pass through."""
     cert, key = self_signed_certificate(tmp_path)
     user = await factory.user("behindproxy")
     auth = await factory.auth(user)
@@ -183,6 +186,18 @@ async def test_a_request_through_nginx_reaches_the_service_from_the_client_addre
         )
         assert status == 200, body
         assert json.loads(body) == {"ip_address": "127.0.0.3"}
+        # A subscription's WebSocket upgrade gets through (connect waits for connection_ack).
+        async with (
+            aiohttp.ClientSession() as client,
+            connect(
+                client,
+                f"wss://127.0.0.1:{https_port}/graphql",
+                auth["Authorization"].removeprefix("Token "),
+                ssl=False,
+            ) as subscriptions,
+        ):
+            await subscriptions.subscribe("subscription { usersChanged { uuid } }")
+            await subscriptions.nothing()
         # Plain HTTP is sent to HTTPS.
         connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
         connection.request("GET", "/api/users/me/", headers={"Host": "users.example.org"})

@@ -27,7 +27,7 @@ from tests.parity.outcome import (
     without_nulls,
 )
 from tests.parity.rest_transport import LIST_PAGE_SIZE
-from tests.parity.transport import HttpTransport, Who
+from tests.parity.transport import HttpTransport, ScopeKind, Who
 
 PERMISSION_FIELDS = [
     "user_uuid",
@@ -173,6 +173,46 @@ class GraphQLTransport(HttpTransport):
         if payload["userErrors"]:
             return Outcome("invalid", errors=graphql_field_errors(payload["userErrors"]))
         return payload
+
+    async def list_scopes(self, caller: Who, kind: ScopeKind) -> Outcome:
+        document = f"""query($first: Int) {{ {kind}s(first: $first) {{
+          totalCount edges {{ node {{ name }} }} }} }}"""
+        connection = await self._run(document, {"first": LIST_PAGE_SIZE}, caller)
+        if isinstance(connection, Outcome):
+            return connection
+        names = [edge["node"]["name"] for edge in connection["edges"]]
+        assert connection["totalCount"] == len(names), "scenarios fit in one page"
+        return Outcome("ok", value=names)
+
+    async def _role_write(
+        self, name: str, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        document = f"""mutation($input: RoleGrantInput!) {{ {name}(input: $input) {{
+          userErrors {{ field message code }} }} }}"""
+        given = {"scopeType": kind.upper(), "scopeUuid": uuid.hex, "role": role, "user": user.hex}
+        payload = await self._mutate(document, {"input": given}, caller)
+        return payload if isinstance(payload, Outcome) else Outcome("ok")
+
+    async def grant_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        return await self._role_write("grantRole", caller, kind, uuid, role, user)
+
+    async def revoke_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        return await self._role_write("revokeRole", caller, kind, uuid, role, user)
+
+    async def scope_team(self, caller: Who, kind: ScopeKind, uuid: UUID) -> Outcome:
+        document = f"""query($uuid: UUID!, $first: Int) {{ {kind}(uuid: $uuid) {{
+          permissions(first: $first) {{ edges {{ node {{ user {{ username }} }} }} }} }} }}"""
+        scope = await self._run(document, {"uuid": uuid.hex, "first": LIST_PAGE_SIZE}, caller)
+        if isinstance(scope, Outcome):
+            return scope
+        if scope is None:  # null when unknown or not visible: REST's 404
+            return Outcome("not_found", f"No {kind.capitalize()} matches the given query.")
+        edges = scope["permissions"]["edges"]
+        return Outcome("ok", value=[edge["node"]["user"]["username"] for edge in edges])
 
     async def me(self, caller: Who) -> Outcome:
         user = await self._run(ME, {}, caller)

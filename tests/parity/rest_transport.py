@@ -11,7 +11,7 @@ from uuid import UUID
 from aiohttp import ClientResponse
 
 from tests.parity.outcome import REST_STATUS_KINDS, Outcome, rest_field_errors, without_nulls
-from tests.parity.transport import HttpTransport, Who
+from tests.parity.transport import HttpTransport, ScopeKind, Who
 
 LIST_PAGE_SIZE = 100
 """Big enough for every scenario's list, and what GraphQL is asked for (``first``)."""
@@ -87,6 +87,40 @@ class RestTransport(HttpTransport):
 
     async def me(self, caller: Who) -> Outcome:
         return await self._call("GET", "/api/users/me/", caller, value=without_nulls)
+
+    async def list_scopes(self, caller: Who, kind: ScopeKind) -> Outcome:
+        return await self._call(
+            "GET",
+            f"/api/{kind}s/",
+            caller,
+            params={"page_size": LIST_PAGE_SIZE},
+            value=lambda body: [scope["name"] for scope in body],
+        )
+
+    async def grant_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        body = {"role": role, "user": user.hex}
+        return await self._call("POST", f"/api/{kind}s/{uuid.hex}/add_user/", caller, json=body)
+
+    async def revoke_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome:
+        body = {"role": role, "user": user.hex}
+        response = await self.client.post(
+            f"/api/{kind}s/{uuid.hex}/delete_user/", json=body, headers=await self.headers(caller)
+        )
+        # A revoke answers 200 with no body, as Waldur's.
+        return Outcome("ok") if response.status == 200 else await outcome_of(response)
+
+    async def scope_team(self, caller: Who, kind: ScopeKind, uuid: UUID) -> Outcome:
+        return await self._call(
+            "GET",
+            f"/api/{kind}s/{uuid.hex}/list_users/",
+            caller,
+            params={"page_size": LIST_PAGE_SIZE},
+            value=lambda body: [grant["user_username"] for grant in body],
+        )
 
     async def get_user(self, caller: Who, uuid: UUID) -> Outcome:
         return await self._call("GET", user_path(uuid), caller, value=without_nulls)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from aiohttp.test_utils import TestClient
@@ -19,6 +19,7 @@ from gql_users.db.models import User
 from tests.conftest import Factory
 from tests.parity.outcome import Outcome
 
+ScopeKind = Literal["customer", "project"]
 Who = User | str | None
 """A caller: a user (with their current token), a token key, or None (anonymous)."""
 
@@ -60,6 +61,22 @@ class Transport(Protocol):
     async def login(self, username: Any, password: Any) -> Outcome: ...
 
     async def logout(self, caller: Who) -> Outcome: ...
+
+    async def list_scopes(self, caller: Who, kind: ScopeKind) -> Outcome:
+        """The names of the customers (or projects) the caller sees, in list order."""
+        ...
+
+    async def scope_team(self, caller: Who, kind: ScopeKind, uuid: UUID) -> Outcome:
+        """The usernames of the holders of current roles in the scope that the caller sees."""
+        ...
+
+    async def grant_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome: ...
+
+    async def revoke_role(
+        self, caller: Who, kind: ScopeKind, uuid: UUID, role: str, user: UUID
+    ) -> Outcome: ...
 
 
 @dataclass

@@ -27,8 +27,16 @@ async def editor_text(page: Page, selector: str) -> str:
     return await page.eval_on_selector(selector, "element => element.CodeMirror.getValue()")
 
 
-async def saved_tabs(page: Page) -> dict[str, Any]:
+async def saved_tabs(page: Page, tabs: int | None = None) -> dict[str, Any]:
+    """GraphiQL's stored tab state, once it has been written (it is stored after a debounce,
+    which a loaded machine can stretch); with ``tabs``, once it holds that many tabs."""
     await page.wait_for_timeout(TAB_STORE_MS)
+    if tabs is not None:
+        await page.wait_for_function(
+            "n => JSON.parse(localStorage.getItem('graphiql:tabState') || '{}').tabs?.length === n",
+            arg=tabs,
+            timeout=WAIT_MS,
+        )
     return json.loads(await page.evaluate("localStorage.getItem('graphiql:tabState')"))
 
 

@@ -45,7 +45,7 @@ async def test_an_examples_variables_survive_a_reload_and_run(
         await page.reload()
         await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
         assert await editor_text(page, VARIABLES) == example_variables
-        assert len((await saved_tabs(page))["tabs"]) == 1
+        assert len((await saved_tabs(page, tabs=1))["tabs"]) == 1
 
         # Variables edited in the example's tab survive a reload too, and the query runs with
         # them: the user named by the edited uuid comes back.
@@ -62,15 +62,15 @@ async def test_an_examples_variables_survive_a_reload_and_run(
 
         # Choosing the open example again goes back to its tab, edited variables and all.
         await open_example(page, "me")
-        assert len((await saved_tabs(page))["tabs"]) == 2
+        assert len((await saved_tabs(page, tabs=2))["tabs"]) == 2
         await open_example(page, "user")
-        tabs = await saved_tabs(page)
+        tabs = await saved_tabs(page, tabs=2)
         assert len(tabs["tabs"]) == 2
         assert tabs["tabs"][tabs["activeTabIndex"]]["variables"] == staff_variables
         assert await editor_text(page, VARIABLES) == staff_variables
         await page.reload()
         await page.wait_for_selector(VARIABLES, timeout=WAIT_MS)
-        assert len((await saved_tabs(page))["tabs"]) == 2
+        assert len((await saved_tabs(page, tabs=2))["tabs"]) == 2
         assert (await run_and_read(page))["data"]["user"]["uuid"].replace("-", "") == (
             staff.uuid.hex
         )

@@ -1,8 +1,8 @@
 """The playground's saved operations (``playground/operations/*.graphql``).
 
 Each parses, validates against the GraphQL schema and has example variables that coerce; every
-query and mutation has one; ``/playground/operations.json`` serves them all; and, run in order
-on the demo dataset, they do what their comments say.
+query and mutation has one, and there is a subscription; ``/playground/operations.json`` serves
+them all; and, run in order on the demo dataset, they do what their comments say.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from gql_users.demo.data import DemoSize
 from gql_users.demo.seed import seed_demo
 from gql_users.settings import Settings
 from gql_users.web.playground import SavedOperation, load_operations, parse_operation
+from tests.subscriptions import connect
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "playground" / "operations"
 FILES = sorted(OPERATIONS.glob("*.graphql"))
-QUERIES = ("me", "user", "users")
+QUERIES = ("me", "user", "users", "customer", "customers", "projects", "roles", "node")
 
 
 def graphql_schema() -> GraphQLSchema:
@@ -105,6 +106,7 @@ def test_every_query_and_every_mutation_has_an_example() -> None:
     for name in schema.mutation_type.fields:
         examples = [path.name for path in FILES if ("mutation", name) in root_fields(path)]
         assert len(examples) == 1, f"mutation {name} should have one example file: {examples}"
+    assert ("subscription", "usersChanged") in used, "no example follows changes live"
 
 
 async def test_operations_json_serves_every_file_queries_first(client: TestClient) -> None:
@@ -118,7 +120,7 @@ async def test_operations_json_serves_every_file_queries_first(client: TestClien
         assert op["description"]
     kinds = [op["kind"] for op in served]
     assert kinds == sorted(kinds, key=lambda kind: kind != "query")
-    assert set(kinds) == {"query", "mutation"}
+    assert set(kinds) == {"query", "mutation", "subscription"}
 
 
 def test_a_broken_file_is_left_out_and_says_why(
@@ -248,6 +250,8 @@ async def test_examples_do_what_their_comments_say_on_the_demo_data(
     deleted = data_of(await playground.run("delete-user", uuid=created["uuid"]), "deleteUser")
     assert deleted["deletedUuid"] == created["uuid"]
 
+    await run_the_graph_examples(playground)
+
     assert data_of(await playground.run("logout"), "logout")["ok"] is True
     response = await client.post(
         "/graphql",
@@ -255,6 +259,79 @@ async def test_examples_do_what_their_comments_say_on_the_demo_data(
         headers={"Authorization": f"Token {playground.token}"},
     )
     assert response.status == 401
+
+
+async def test_the_subscription_example_hears_a_change_as_the_page_runs_it(
+    client: TestClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The page sends the saved document over graphql-transport-ws with the bar's token in
+    ``connection_init``; a change made meanwhile (the update-user example) arrives."""
+    await seed_demo(session, settings, DemoSize(users=10, customers=1, projects=1))
+    listing = await (await client.get("/playground/operations.json")).json()
+    playground = Playground(client, listing["operations"])
+    playground.token = data_of(await playground.run("login"), "login")["token"]
+    example = playground.operations["users-changed"]
+    async with connect(client, "/graphql", playground.token) as connection:
+        await connection.subscribe(example["document"], example["variables"])
+        for _ in range(50):  # until the subscription listens: the update reaches it
+            updated = data_of(await playground.run("update-user"), "updateUser")["user"]
+            try:
+                change = (await connection.next_data(timeout=0.1))["usersChanged"]
+                break
+            except TimeoutError:
+                continue
+    assert change["kind"] == "UPDATED"
+    assert change["user"]["username"] == updated["username"]
+    assert change["user"]["jobTitle"] == "Principal investigator"
+
+
+async def run_the_graph_examples(playground: Playground) -> None:
+    """The customers, projects and roles examples, as demo.staff on the demo data."""
+    graph = data_of(await playground.run("customers-with-projects"), "customers")
+    assert len(graph["edges"]) == graph["totalCount"] == 2
+    assert all(edge["node"]["projects"]["totalCount"] == 2 for edge in graph["edges"])
+    holders = [
+        permission["node"]["user"]["username"]
+        for edge in graph["edges"]
+        for project in edge["node"]["projects"]["edges"]
+        for permission in project["node"]["permissions"]["edges"]
+    ]
+    assert len(holders) >= 4 * 3  # every demo project has three members or more
+    customer = data_of(await playground.run("customer"), "customer")
+    assert customer["projects"]["totalCount"] == 2
+    node = data_of(await playground.run("node"), "node")
+    assert (node["__typename"], node["uuid"]) == ("Customer", customer["uuid"])
+    projects = data_of(await playground.run("projects-filtered-and-ordered"), "projects")
+    names = [edge["node"]["name"] for edge in projects["edges"]]
+    assert names == sorted(names, reverse=True) and len(names) == 2
+    assert {edge["node"]["customer"]["name"] for edge in projects["edges"]} == {customer["name"]}
+    roles = [role["name"] for role in data_of(await playground.run("roles"), "roles")]
+    assert "PROJECT.MEMBER" in roles and "CUSTOMER.OWNER" in roles
+    mine = data_of(await playground.run("my-customers-and-projects"), "me")
+    assert mine["customers"]["totalCount"] == 0  # demo.staff grants roles but holds none
+
+    created = data_of(await playground.run("create-customer"), "createCustomer")["customer"]
+    assert created["abbreviation"] == "PLAYU"
+    updated = data_of(await playground.run("update-customer"), "updateCustomer")["customer"]
+    assert updated["description"] == "Described from the playground"
+    project = data_of(await playground.run("create-project"), "createProject")["project"]
+    assert project["customer"]["name"] == customer["name"]
+    changed = data_of(await playground.run("update-project"), "updateProject")["project"]
+    assert changed["description"] == "Described from the playground"
+
+    granted = data_of(await playground.run("grant-role"), "grantRole")["permission"]
+    assert granted["user"]["username"] == "demo.owner"
+    assert granted["createdByUsername"] == "demo.staff"
+    expiring = data_of(await playground.run("update-role-expiration"), "updateRoleExpiration")
+    assert expiring["permission"]["expirationTime"] == "2099-12-31T00:00:00Z"
+    assert data_of(await playground.run("revoke-role"), "revokeRole")["revoked"] is True
+
+    for name, field, uuid in (
+        ("delete-project", "deleteProject", project["uuid"]),
+        ("delete-customer", "deleteCustomer", created["uuid"]),
+    ):
+        assert error_codes(await playground.run(name)) == ["NOT_FOUND"]
+        assert data_of(await playground.run(name, uuid=uuid), field)["deletedUuid"] == uuid
 
 
 def test_saved_operation_json_shape() -> None:

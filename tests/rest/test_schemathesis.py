@@ -7,7 +7,7 @@ type. Status codes are not checked: the published document lists no error codes 
 
 Generated-request budget (asserted per test, at least 2,200 in all, per database):
     published document, staff and normal user: 17 operations x 50 examples, >= 800 each
-    our /api/schema/ document, staff and normal user: 17 operations x 20, >= 320 each
+    our /api/schema/ document, staff and normal user: 41 operations x 20, >= 320 each
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ def test_freezing_moves_tracked_objects_out_of_the_collector(unfrozen: None) -> 
     assert is_scanned(module_namespace)
     tracked = len(gc.get_objects())
     frozen = freeze_startup_objects()
-    assert frozen == gc.get_freeze_count() > 0
+    # Frozen objects may still be freed (by another thread, too) but never added without a freeze.
+    assert 0 < gc.get_freeze_count() <= frozen
     assert len(gc.get_objects()) <= tracked - frozen // 2
     assert not is_scanned(module_namespace)
     survivor: list[object] = []

@@ -1,0 +1,1 @@
+"""GraphQL for customers, projects and roles: queries, ``node(id:)`` and the mutations."""
