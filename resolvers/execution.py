@@ -83,7 +83,9 @@ def _reader(definition: StrawberryField) -> Callable[[Any], Any] | None:
         or resolver.self_parameter is None
     ):
         return None
-    method: Callable[[Any], Any] = resolver.wrapped_func
+    method = resolver.wrapped_func
+    if isinstance(method, staticmethod | classmethod):
+        return None
     return method
 
 
@@ -133,7 +135,7 @@ def accepts(object_type: GraphQLObjectType, value: Any) -> bool:
     has no ``is_type_of``, or it says yes at once (Strawberry's, for a type that implements an
     interface, looks at the value alone). An answer it would have to await is a no."""
     is_type_of = object_type.is_type_of
-    return is_type_of is None or is_type_of(value, cast(GraphQLResolveInfo, None)) is True
+    return is_type_of is None or is_type_of(value, cast(Any, None)) is True
 
 
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):

@@ -15,20 +15,22 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gql_users.db.models import User
 from gql_users.settings import Settings
-from resolvers.execution import PlainFieldsExecutor, executor_for
+from resolvers.execution import PlainFieldsExecutor, executor_for, plain_fields
 from resolvers.schema import build_schema
 from tests.conftest import Factory
 from tests.graphql.conftest import GraphQLClient
 
 USER_FIELDS = """
-  uuid username fullName email isStaff token tokenExpiresAt hasActiveSession requestedEmail
+  id uuid username fullName email isStaff token tokenExpiresAt hasActiveSession requestedEmail
   birthDate affiliations identityProviderFields ipAddress
   permissions {
-    userName roleName scopeType scopeName customerName createdByUsername createdByFullName
+    id userName roleName scopeType scopeName customerName createdByUsername createdByFullName
     role { uuid name description scopeType isActive isSystemRole }
-    scope { __typename ... on Customer { uuid name abbreviation created }
-            ... on Project { uuid name created customer { name abbreviation } } }
-    customer { uuid name }
+    scope { __typename ... on Customer { id uuid name abbreviation description created }
+            ... on Project { id uuid name description created
+                             customer { id name abbreviation description } } }
+    customer { id uuid name }
+    user { id username permissions { roleName } }
     createdBy { username email hasActiveSession permissions { roleName role { name } } }
   }
 """
@@ -47,6 +49,19 @@ fragment Person on User {
 }
 fragment Place on Scope { ... on Customer { name } ... on Project { name } }
 fragment Granter on User { username permissions { roleName } }
+"""
+
+GRAPH = """
+query Graph($first: Int!) {
+  users(first: $first) { edges { node {
+    id username
+    customers(first: 2) { totalCount edges { node { id name projects(first: 2) {
+      edges { node { id name customer { id } } } } } } }
+    projects(first: 2) { edges { node { id permissions(first: 3) {
+      edges { node { id role { name } scope { __typename } customer { name } user { id } } }
+    } } } }
+  } } }
+}
 """
 
 PLAIN = """
@@ -72,7 +87,7 @@ async def populate(factory: Factory, count: int) -> tuple[User, User]:
     staff = await factory.user("aaa_staff", is_staff=True)
     async with factory.batch():
         creators = [await factory.person(f"creator_{n}") for n in range(2)]
-        customer = await factory.customer("Customer", abbreviation="CU")
+        customer = await factory.customer("Customer", abbreviation="CU", description="Cu.")
         project = await factory.project(customer, "Project")
         for creator in creators:
             await factory.grant(creator, "PROJECT.MEMBER", project, created_by=staff)
@@ -127,6 +142,32 @@ async def test_a_page_and_its_permission_graph_cost_two_statements_more_than_the
     assert graph.sql_count == bare.sql_count + 2
 
 
+async def test_the_holders_and_scopes_of_a_page_cost_the_same_whatever_its_size(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    staff, _member = await populate(factory, 12)
+    headers = await factory.auth(staff)
+    fields = (
+        "username permissions { id user { username permissions { roleName } } "
+        "scope { ... on Customer { id } ... on Project { id customer { id name } } } }"
+    )
+    await gql(PAGE % "uuid", {"first": 1}, headers=headers)  # the process loads its cursor key
+    bare = await gql(PAGE % "uuid", {"first": 10}, headers=headers)
+    small = await gql(PAGE % fields, {"first": 3}, headers=headers)
+    large = await gql(PAGE % fields, {"first": 10}, headers=headers)
+    assert not bare.errors and not small.errors and not large.errors
+    nodes = [edge["node"] for edge in large.data["users"]["edges"]]
+    permissions = [(node, p) for node in nodes for p in node["permissions"]]
+    assert len(permissions) >= 10
+    for node, permission in permissions:  # the holder of a user's role is that user
+        assert permission["user"]["username"] == node["username"]
+        assert len(permission["user"]["permissions"]) == len(node["permissions"])
+    customers = [p["scope"].get("customer") for _node, p in permissions]
+    assert {customer["name"] for customer in customers if customer} == {"Customer"}
+    # The permissions with their objects, then the holders and their own permissions.
+    assert small.sql_count == large.sql_count <= bare.sql_count + 3
+
+
 async def test_the_way_a_document_is_written_does_not_change_what_is_planned(
     gql: GraphQLClient, factory: Factory
 ) -> None:
@@ -162,7 +203,18 @@ async def test_planned_and_loaded_on_demand_give_the_same_user(
     assert on_demand["updateUser"]["user"] == planned["user"]
     [permission] = planned["user"]["permissions"]
     assert permission["createdBy"]["username"] == "aaa_staff"
-    assert permission["scope"]["customer"] == {"name": "Customer", "abbreviation": "CU"}
+    customer = permission["scope"]["customer"]
+    assert customer == {
+        "id": customer["id"],
+        "name": "Customer",
+        "abbreviation": "CU",
+        "description": "Cu.",
+    }
+    assert permission["user"] == {
+        "id": planned["user"]["id"],
+        "username": "member_zzz",
+        "permissions": [{"roleName": permission["roleName"]}],
+    }
 
 
 async def test_a_creator_the_caller_may_not_see_is_null_planned_or_not(
@@ -194,6 +246,7 @@ async def test_the_short_path_answers_as_graphql_core_does(
         (f"{{ me {{ {USER_FIELDS} }} }}", None),
         (WRITTEN_OTHERWISE, {"first": 5}),
         ("{ users(first: 2) { totalCount pageInfo { hasNextPage endCursor } } }", None),
+        (GRAPH, {"first": 10}),
     ]
     for caller in (staff, member):
         headers = await factory.auth(caller)
@@ -318,3 +371,17 @@ async def test_the_short_path_completes_and_fails_as_graphql_core_does() -> None
         {"number": 0, "text": "t"},
         {"number": 1, "text": None},
     ]
+
+
+def test_the_short_path_takes_the_fields_of_nodes_and_their_ids(settings: Settings) -> None:
+    """Every ``Node`` has an ``is_type_of`` (Strawberry's, for its interface) and an ``id``
+    resolver: neither keeps its fields off the short path."""
+    plain = {
+        object_type.name: fields
+        for object_type, fields in plain_fields(build_schema(settings)._schema).items()
+    }
+    assert {"id", "user", "createdBy", "role", "scope", "roleName"} <= plain["Permission"].keys()
+    assert {"id", "username", "token"} <= plain["User"].keys()
+    assert "customers" not in plain["User"]  # it takes arguments: graphql-core's way
+    union_types = plain["Permission"]["scope"].union_types or {}
+    assert {member.name for member in union_types.values()} == {"Customer", "Project"}
