@@ -9,13 +9,15 @@ caller may read (``shaping.readable_fields``, the rule the REST shim renders fro
 outside it resolves to null, which is why exactly the entries some caller may not read are
 nullable.
 
-No field of these types has a resolver: Strawberry reads each as an attribute, which spares
-graphql-core an ``Info``, the arguments and a coroutine per field and item. The fields of
-``User`` and ``Permission`` are descriptors (``Computed``) that compute the value when it is
-read, from the users row, the settings and what was loaded for them. The queries load what
-their document selects for the whole page before any field is read (``planning.py``); a part
-nobody loaded (a mutation payload's user, say) reads as an awaitable that loads it through
-the request's DataLoaders, which graphql-core awaits like a resolver's coroutine.
+The fields of ``User`` and ``Permission`` have no resolver, but for the nested connections
+and ``id``: Strawberry reads each as an attribute, which spares graphql-core an ``Info``, the
+arguments and a coroutine per field and item. They are descriptors (``Computed``) that compute
+the value when it is read, from the users row, the settings and what was loaded for them. The
+users queries load what their document selects for the whole page before any field is read
+(``planning.py``), a permission's role, scope and customer with it (``GraphObjects``); a part
+nobody loaded (a mutation payload's user, the objects of a customer's or project's
+permissions, say) reads as an awaitable that loads it through the request's DataLoaders,
+batched for every item, which graphql-core awaits like a resolver's coroutine.
 """
 
 from __future__ import annotations
