@@ -5,9 +5,10 @@ their fields is read.
 fragments merged in, whatever their type condition or directives: a field that will not be
 shown is at worst loaded for nothing) and loads, each in one statement for all the users: the
 tokens, the pending emails, the permissions with their roles and scopes, and the users who
-granted them, whose own selection is planned in turn (one more step per nesting of
-``createdBy``, whatever the page size). What it loads is handed to the objects, so that their
-fields are plain reads (``types.py``); anything it did not load is still loaded on demand.
+hold and granted them, whose own selection is planned in turn (one more step per nesting of
+``user`` or ``createdBy``, whatever the page size). What it loads is handed to the objects, so
+that their fields are plain reads (``types.py``); anything it did not load is still loaded on
+demand.
 """
 
 from __future__ import annotations
@@ -116,26 +117,41 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
 async def plan_creators(
     context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
 ) -> None:
-    """Whether the caller may see who granted each permission, when the selection asks."""
+    """Who holds and who granted each permission, as the caller may see them, when the
+    selection asks (one statement each), with their own selections planned in turn."""
+    if "user" in fields:
+        holders = await _visible_users(context, [p.row.user_id for p in permissions])
+        for permission in permissions:
+            permission.plan_holder(
+                holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
+            )
+        if not isinstance(holders, Exception):
+            await plan_users(context, list(holders.values()), fields["user"])
     if not any(name in fields for name in CREATOR_FIELDS):
         return
-    ids = list({p.row.created_by_id for p in permissions if p.row.created_by_id is not None})
+    granted = [p for p in permissions if p.row.created_by_id is not None]
+    creators = await _visible_users(context, [p.row.created_by_id for p in granted])
+    for permission in granted:
+        permission.plan_creator(
+            creators
+            if isinstance(creators, Exception)
+            else creators.get(permission.row.created_by_id)
+        )
+    if "createdBy" in fields and not isinstance(creators, Exception):
+        await plan_users(context, list(creators.values()), fields["createdBy"])
+
+
+async def _visible_users(
+    context: Context, user_ids: Sequence[int | None]
+) -> dict[int | None, User] | Exception:
+    """The users among ``user_ids`` the caller may see, by id, each shaped as one of many on
+    the page (never with the caller's own token); no statement when there are none."""
+    ids = list({user_id for user_id in user_ids if user_id is not None})
     if not ids:
-        return
+        return {}
     found = await _load(
         context, lambda session, ids: load_visible_users(session, context.caller, ids), ids
     )
     if isinstance(found, Exception):
-        for permission in permissions:
-            if permission.row.created_by_id is not None:
-                permission.plan_creator(found)
-        return
-    # A nested user is one of many on the page: never with the caller's own token.
-    creators = {
-        user_id: User.shaped(context, user, items_on_page=0) for user_id, user in found.items()
-    }
-    for permission in permissions:
-        if permission.row.created_by_id is not None:
-            permission.plan_creator(creators.get(permission.row.created_by_id))
-    if "createdBy" in fields:
-        await plan_users(context, list(creators.values()), fields["createdBy"])
+        return found
+    return {user_id: User.shaped(context, user, items_on_page=0) for user_id, user in found.items()}
