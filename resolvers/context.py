@@ -88,6 +88,7 @@ class Context:
         self.caller = caller
         self.lock = asyncio.Lock()
         self.loaders = UserLoaders.build(session, caller, self.lock)
+        self.scope_loaders = ScopeLoaders.build(session, caller, self.lock)
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[AsyncSession]:

@@ -2,9 +2,16 @@
 
 Each batch function answers for every key it is given (``None`` or ``[]`` where nothing
 matches), in key order, as DataLoader requires. The rules and queries come from the core:
-permissions from ``load_permissions``, tokens from ``tokens_by_user``, pending emails from
-``requested_emails``, and ``visible_users`` filters users through ``filtered_users(caller)``
-so that a ``createdBy`` the caller may not see resolves to null.
+permissions, with their roles, customers and projects, from ``load_scoped_permissions``,
+tokens from ``tokens_by_user``, pending emails from ``requested_emails``, and
+``visible_users`` filters users through ``filtered_users(caller)`` so that a ``createdBy``
+the caller may not see resolves to null. ``roles``, ``customers`` and ``projects`` load rows by
+id, for the objects a permission or a project refers to when they were not loaded with it (a
+scope's permissions, a project's customer).
+
+The ``users``, ``me`` and ``user`` queries do not wait for these: they plan what the document
+selects and load it for the whole page at once (``resolvers/users/planning.py``), so the
+loaders serve only the users nobody planned for (a mutation's payload).
 """
 
 from __future__ import annotations
@@ -21,11 +28,11 @@ from strawberry.dataloader import DataLoader
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.listing import filtered_users
-from gql_users.accounts.permissions import PermissionRow, load_permissions
+from gql_users.accounts.permission_scopes import ScopedPermission, load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.db.models import AuthToken, Customer, Project, Role, User
 
-Row = TypeVar("Row", Role, Customer, Project, User)
+Row = TypeVar("Row", Role, Customer, Project)
 Key = TypeVar("Key")
 Value = TypeVar("Value")
 
@@ -42,14 +49,17 @@ def _serialised(
     return run
 
 
-def _by_key(rows: Sequence[Row], keys: Sequence[int], key: Callable[[Row], int]) -> list[Any]:
-    found = {key(row): row for row in rows}
-    return [found.get(wanted) for wanted in keys]
+async def load_visible_users(
+    session: AsyncSession, caller: Caller, user_ids: Sequence[int]
+) -> dict[int, User]:
+    """The users among ``user_ids`` that ``caller`` may see, by id; one statement."""
+    statement = filtered_users(caller).where(User.id.in_(user_ids))
+    return {user.id: user for user in (await session.scalars(statement)).all()}
 
 
 @dataclass(frozen=True, slots=True)
 class UserLoaders:
-    permissions: DataLoader[int, list[PermissionRow]]
+    permissions: DataLoader[int, list[ScopedPermission]]
     roles: DataLoader[int, Role | None]
     customers: DataLoader[int, Customer | None]
     projects: DataLoader[int, Project | None]
@@ -59,20 +69,21 @@ class UserLoaders:
 
     @classmethod
     def build(cls, session: AsyncSession, caller: Caller, lock: asyncio.Lock) -> UserLoaders:
-        async def permissions(user_ids: list[int]) -> list[list[PermissionRow]]:
-            loaded = await load_permissions(session, user_ids)
+        async def permissions(user_ids: list[int]) -> list[list[ScopedPermission]]:
+            loaded = await load_scoped_permissions(session, user_ids)
             return [loaded[user_id] for user_id in user_ids]
 
-        def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Row | None]]]:
-            async def load(ids: list[int]) -> list[Row | None]:
+        def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Any]]]:
+            async def load(ids: list[int]) -> list[Any]:
                 rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
-                return _by_key(rows, ids, lambda row: row.id)
+                found = {row.id: row for row in rows}
+                return [found.get(wanted) for wanted in ids]
 
             return load
 
         async def visible_users(user_ids: list[int]) -> list[User | None]:
-            statement = filtered_users(caller).where(User.id.in_(user_ids))
-            return _by_key((await session.scalars(statement)).all(), user_ids, lambda u: u.id)
+            found = await load_visible_users(session, caller, user_ids)
+            return [found.get(user_id) for user_id in user_ids]
 
         async def tokens(user_ids: list[int]) -> list[AuthToken | None]:
             found = await tokens_by_user(session, user_ids)

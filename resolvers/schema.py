@@ -16,6 +16,7 @@ from strawberry.types.graphql import OperationType
 
 from gql_users.settings import Settings
 from resolvers.auth.mutations import AuthMutations
+from resolvers.execution import executor_for
 from resolvers.masking import PresentErrors
 from resolvers.operation_metrics import CountOperations
 from resolvers.protection import Limits, protection_extensions
@@ -65,7 +66,7 @@ class Schema(strawberry.Schema):
 @lru_cache(maxsize=8)
 def _schema_for(limits: Limits) -> Schema:
     extensions: list[Any] = [CountOperations, *protection_extensions(limits), PresentErrors]
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -74,6 +75,9 @@ def _schema_for(limits: Limits) -> Schema:
         # above meaningful.
         config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=None),
     )
+    # Known once the schema is built: which fields the executor may read directly.
+    schema.execution_context_class = executor_for(schema._schema)
+    return schema
 
 
 def build_schema(settings: Settings | None = None) -> Schema:

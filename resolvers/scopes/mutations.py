@@ -83,7 +83,7 @@ async def _grant_write(info: Info, input: RoleGrantInput, write: GrantWrite) -> 
             row = await get_visible_permission(session, context.caller, grant.uuid)
         except NotFound:
             return PermissionPayload()
-        return PermissionPayload(permission=Permission(row=row))
+        return PermissionPayload(permission=Permission(context, row))
 
 
 @strawberry.type

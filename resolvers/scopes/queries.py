@@ -183,9 +183,10 @@ class ScopeQueries:
         try:
             async with context.database() as session:
                 if type_name == "User":
-                    return User.shaped(caller, await get_visible_user(session, caller, uuid))
+                    return User.shaped(context, await get_visible_user(session, caller, uuid))
                 if type_name == "Permission":
-                    return Permission(row=await get_visible_permission(session, caller, uuid))
+                    row = await get_visible_permission(session, caller, uuid)
+                    return Permission(context, row)
                 kind = ScopeKind.CUSTOMER if type_name == "Customer" else ScopeKind.PROJECT
                 found = await get_visible_scope(session, caller, kind, uuid)
         except NotFound:

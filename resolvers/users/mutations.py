@@ -49,7 +49,7 @@ class UserMutations:
                 )
             except InputProblem as problem:
                 return CreateUserPayload(user_errors=user_errors(problem))
-        return CreateUserPayload(user=User.shaped(context.caller, user))
+        return CreateUserPayload(user=User.shaped(context, user))
 
     @strawberry.mutation(
         description="Change the fields given in input (staff, or the user themselves)."
@@ -66,7 +66,7 @@ class UserMutations:
                 )
             except InputProblem as problem:
                 return UpdateUserPayload(user_errors=user_errors(problem))
-        return UpdateUserPayload(user=User.shaped(context.caller, user))
+        return UpdateUserPayload(user=User.shaped(context, user))
 
     @strawberry.mutation(description="Delete a user for good (staff only).")
     async def delete_user(self, info: Info, uuid: UUID) -> DeleteUserPayload | None:
@@ -97,7 +97,7 @@ class UserMutations:
                 )
             except InputProblem as problem:
                 return ChangeEmailPayload(user_errors=user_errors(problem))
-        return ChangeEmailPayload(user=User.shaped(context.caller, target))
+        return ChangeEmailPayload(user=User.shaped(context, target))
 
     @strawberry.mutation(description="Drop the user's pending email change, if any.")
     async def cancel_change_email(self, info: Info, uuid: UUID) -> CancelChangeEmailPayload | None:
@@ -105,7 +105,7 @@ class UserMutations:
         async with core_write(context) as session:
             outcome = await operations.cancel_change_email(session, context.caller, uuid)
         return CancelChangeEmailPayload(
-            cancelled=outcome.cancelled, user=User.shaped(context.caller, outcome.user)
+            cancelled=outcome.cancelled, user=User.shaped(context, outcome.user)
         )
 
     @strawberry.mutation(
@@ -134,7 +134,7 @@ class UserMutations:
                 )
             except InputProblem as problem:
                 return ChangePasswordPayload(user_errors=user_errors(problem))
-        return ChangePasswordPayload(user=User.shaped(context.caller, target))
+        return ChangePasswordPayload(user=User.shaped(context, target))
 
     @strawberry.mutation(
         description="Synchronise the user from eduTEAMS (staff, or the user themselves)."

@@ -18,12 +18,14 @@ from gql_users.accounts.keyset import (
 )
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
 from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, sort_columns
+from gql_users.db import models
 from resolvers.context import Info
 from resolvers.users.connections import PageInfo
 from resolvers.users.cursors import MAX_CURSOR_LENGTH, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
 from resolvers.users.paging import DEFAULT_PAGE_SIZE, keyset_request
 from resolvers.users.payloads import UserAuthToken
+from resolvers.users.planning import plan_users, selected_below
 from resolvers.users.types import User, UserConnection, UserEdge
 
 TOO_MANY_ORDER_KEYS = f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
@@ -33,8 +35,11 @@ TOO_MANY_ORDER_KEYS = f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
 class UserQueries:
     @strawberry.field(description="The caller.")
     async def me(self, info: Info) -> User:
-        user = ensure_authenticated(info.context.caller)
-        return User.shaped(info.context.caller, user, client_address=info.context.client_address)
+        context = info.context
+        user = ensure_authenticated(context.caller)
+        me = User.shaped(context, user, client_address=context.client_address)
+        await plan_users(context, [me], selected_below(info))
+        return me
 
     @strawberry.field(description="A user by uuid; null when it does not exist or is not visible.")
     async def user(self, info: Info, uuid: UUID) -> User | None:
@@ -45,7 +50,9 @@ class UserQueries:
                 found = await get_visible_user(session, caller, uuid)
         except NotFound:
             return None
-        return User.shaped(caller, found)
+        user = User.shaped(info.context, found)
+        await plan_users(info.context, [user], selected_below(info))
+        return user
 
     @strawberry.field(
         description="A user's token, expired or not (staff only), as REST's "
@@ -96,13 +103,17 @@ class UserQueries:
         )
         async with context.database() as session:
             page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
+
+        def cursor_of(user: models.User) -> str:
+            return encode_cursor(position_of(user, page.columns), page.columns, key)
+
         edges = [
-            UserEdge(
-                node=User.shaped(context.caller, user, items_on_page=len(page.users)),
-                cursor=encode_cursor(position_of(user, page.columns), page.columns, key),
-            )
+            UserEdge(User.shaped(context, user, items_on_page=len(page.users)), cursor_of)
             for user in page.users
         ]
+        await plan_users(
+            context, [edge.node for edge in edges], selected_below(info, "edges", "node")
+        )
         page_info = PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,

@@ -61,8 +61,9 @@ async def _changes(info: Info, what: Watch) -> AsyncGenerator[Change]:
             yield change
 
 
-def _shaped(change: Change) -> User | None:
-    return None if change.user is None else User.shaped(change.caller, change.user)
+def _shaped(info: Info, change: Change) -> User | None:
+    """The changed user as the subscriber may see it (the context's caller is theirs by now)."""
+    return None if change.user is None else User.shaped(info.context, change.user)
 
 
 @strawberry.type
@@ -74,14 +75,16 @@ class UserSubscriptions:
     async def user_changed(self, info: Info, uuid: UUID) -> AsyncGenerator[UserChange]:
         async for change in _changes(info, Watch(USER_KINDS, uuid)):
             yield UserChange(
-                kind=UserChangeKind(change.kind.value), uuid=uuid, user=_shaped(change)
+                kind=UserChangeKind(change.kind.value), uuid=uuid, user=_shaped(info, change)
             )
 
     @strawberry.subscription(description="Changes of every user you may see.")
     async def users_changed(self, info: Info) -> AsyncGenerator[UserChange]:
         async for change in _changes(info, Watch(USER_KINDS)):
             yield UserChange(
-                kind=UserChangeKind(change.kind.value), uuid=change.user_uuid, user=_shaped(change)
+                kind=UserChangeKind(change.kind.value),
+                uuid=change.user_uuid,
+                user=_shaped(info, change),
             )
 
     @strawberry.subscription(description="Changes of the roles of one user you may see.")
@@ -90,5 +93,5 @@ class UserSubscriptions:
     ) -> AsyncGenerator[PermissionsChange]:
         async for change in _changes(info, Watch({Kind.PERMISSIONS}, user_uuid)):
             if change.user is not None:
-                shaped = User.shaped(change.caller, change.user)
+                shaped = User.shaped(info.context, change.user)
                 yield PermissionsChange(user_uuid=user_uuid, user=shaped)

@@ -7,13 +7,22 @@ and customers, projects and users lead to each other through nested connections
 REST name, typed, described and shown by the entry. A ``User`` carries the set of fields its
 caller may read (``shaping.readable_fields``, the rule the REST shim renders from); an entry
 outside it resolves to null, which is why exactly the entries some caller may not read are
-nullable. Fields computed from the users row are sync resolvers; only fields whose entry
-loads details (token, permissions, requested email) are ``async``, through a DataLoader.
+nullable.
+
+The fields of ``User`` and ``Permission`` have no resolver, but for the nested connections
+and ``id``: Strawberry reads each as an attribute, which spares graphql-core an ``Info``, the
+arguments and a coroutine per field and item. They are descriptors (``Computed``) that compute
+the value when it is read, from the users row, the settings and what was loaded for them. The
+users queries load what their document selects for the whole page before any field is read
+(``planning.py``), a permission's role, scope and customer with it (``GraphObjects``); a part
+nobody loaded (a mutation payload's user, the objects of a customer's or project's
+permissions, say) reads as an awaitable that loads it through the request's DataLoaders,
+batched for every item, which graphql-core awaits like a resolver's coroutine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
@@ -22,10 +31,15 @@ from uuid import UUID
 import strawberry
 from strawberry.types.field import StrawberryField
 
-from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.keyset import position_of
 from gql_users.accounts.listing import count_users
+from gql_users.accounts.permission_scopes import (
+    CustomerRecord,
+    ProjectRecord,
+    RoleRecord,
+    ScopedPermission,
+)
 from gql_users.accounts.permissions import PermissionRow
 from gql_users.accounts.scope_links import (
     PERMISSIONS_OF_SCOPE,
@@ -34,9 +48,15 @@ from gql_users.accounts.scope_links import (
 )
 from gql_users.accounts.scopes import ScopeKind
 from gql_users.accounts.shaping import readable_fields
-from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails, UserField
+from gql_users.accounts.user_fields import (
+    FIELD_BY_NAME,
+    USER_FIELD_TABLE,
+    Source,
+    UserDetails,
+    UserField,
+)
 from gql_users.db import models
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.node import Node
 from resolvers.users.connections import Connection, PageInfo, nested_connection
 
@@ -51,7 +71,7 @@ class Role:
     is_system_role: bool
 
     @classmethod
-    def from_model(cls, role: models.Role) -> Role:
+    def from_model(cls, role: models.Role | RoleRecord) -> Role:
         return cls(
             uuid=role.uuid,
             name=role.name,
@@ -75,7 +95,7 @@ class Customer(Node):
         return self.uuid
 
     @classmethod
-    def from_model(cls, customer: models.Customer) -> Customer:
+    def from_model(cls, customer: models.Customer | CustomerRecord) -> Customer:
         return cls(
             uuid=customer.uuid,
             name=customer.name,
@@ -120,6 +140,8 @@ class Project(Node):
     created: datetime
     pk: strawberry.Private[int]
     customer_id: strawberry.Private[int]
+    known_customer: strawberry.Private[Customer | None] = None
+    """The customer, when it was loaded with the project (else read through a loader)."""
 
     def node_uuid(self) -> UUID:
         return self.uuid
@@ -133,11 +155,11 @@ class Project(Node):
     ) -> Connection[Permission]:
         return await _scope_permissions(info, ScopeKind.PROJECT, self.pk, first, after)
 
-    @strawberry.field
-    async def customer(self, info: Info) -> Customer:
-        customer = await info.context.loaders.customers.load(self.customer_id)
-        assert customer is not None, "projects.customer_id is a non-null foreign key"
-        return Customer.from_model(customer)
+    @strawberry.field(graphql_type=Customer)
+    def customer(self, info: Info) -> Customer | Awaitable[Customer]:
+        if self.known_customer is not None:
+            return self.known_customer
+        return _customer_of(info.context, self.customer_id)
 
     @classmethod
     def from_model(cls, project: models.Project) -> Project:
@@ -149,6 +171,12 @@ class Project(Node):
             pk=project.id,
             customer_id=project.customer_id,
         )
+
+
+async def _customer_of(context: Context, customer_id: int) -> Customer:
+    customer = await context.loaders.customers.load(customer_id)
+    assert customer is not None, "projects.customer_id is a non-null foreign key"
+    return Customer.from_model(customer)
 
 
 async def _scope_permissions(
@@ -163,7 +191,7 @@ async def _scope_permissions(
         slices=loaders.permissions[kind],
         counts=loaders.permission_counts[kind],
         columns=PERMISSIONS_OF_SCOPE,
-        node=lambda row: Permission(row=row),
+        node=lambda row: Permission(info.context, row),
         position=lambda row: (row.uuid,),
     )
 
@@ -171,116 +199,210 @@ async def _scope_permissions(
 Scope = Annotated[Customer | Project, strawberry.union("Scope")]
 
 
+class GraphObjects:
+    """The GraphQL objects of loaded records: one per role, customer and project."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[type, int], Any] = {}
+
+    def one(self, record: RoleRecord | CustomerRecord | ProjectRecord, make: Any) -> Any:
+        key = (type(record), record.id)
+        found = self.made.get(key)
+        if found is None:
+            found = self.made[key] = make(record)
+        return found
+
+    def role(self, record: RoleRecord) -> Role:
+        return cast(Role, self.one(record, Role.from_model))
+
+    def customer(self, record: CustomerRecord) -> Customer:
+        return cast(Customer, self.one(record, Customer.from_model))
+
+    def scope(self, record: CustomerRecord | ProjectRecord) -> Customer | Project:
+        if isinstance(record, CustomerRecord):
+            return self.customer(record)
+        return cast(Project, self.one(record, self._project))
+
+    def _project(self, record: ProjectRecord) -> Project:
+        customer = self.customer(record.customer)
+        return Project(
+            uuid=record.uuid,
+            name=record.name,
+            description=record.description,
+            created=record.created,
+            pk=record.id,
+            customer_id=customer.pk,
+            known_customer=customer,
+        )
+
+    def permissions(self, context: Context, loaded: list[ScopedPermission]) -> list[Permission]:
+        return [
+            Permission(
+                context,
+                scoped.row,
+                Related(
+                    role=self.role(scoped.role),
+                    scope=self.scope(scoped.scope),
+                    customer=self.customer(scoped.customer) if scoped.customer else None,
+                ),
+            )
+            for scoped in loaded
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """The objects a permission refers to, when they were loaded with it."""
+
+    role: Role
+    scope: Customer | Project
+    customer: Customer | None
+
+
+CREATOR_NOTE = "Null when unknown or not visible to you, as createdBy."
+PROJECT_CUSTOMER = "The project's customer; null for a customer-level role."
+
+PERMISSION_ROW_ATTRIBUTES = {
+    "user_uuid": "user_uuid",
+    "user_name": "user_full_name",
+    "user_slug": "user_slug",
+    "created": "created",
+    "expiration_time": "expiration_time",
+    "role_name": "role_name",
+    "role_description": "role_description",
+    "role_uuid": "role_uuid",
+    "scope_type": "scope_type",
+    "scope_uuid": "scope_uuid",
+    "scope_name": "scope_name",
+    "customer_uuid": "customer_uuid",
+    "customer_name": "customer_name",
+}
+"""The fields of ``Permission`` read from its ``PermissionRow``, by the row's attribute."""
+
+CREATOR_FIELDS = frozenset({"created_by_full_name", "created_by_username", "created_by"})
+RELATED_FIELDS = frozenset({"role", "scope", "customer"})
+
+NOT_LOADED: Any = object()
+"""A user nobody looked up yet (distinct from None: looked up, unknown or not visible)."""
+
+
 @strawberry.type(description="An active role of a user in a customer or a project.")
 class Permission(Node):
-    row: strawberry.Private[PermissionRow]
+    """A permission's fields are read from its row, from the objects it refers to (``Related``,
+    when they were loaded with it, else loaded by id through the request's DataLoaders) and
+    from its holder and creator as the caller may see them (planned, else loaded)."""
+
+    user_uuid: UUID
+    user_name: str
+    user_slug: str
+    created: datetime
+    expiration_time: datetime | None
+    created_by_full_name: str | None = strawberry.field(description=CREATOR_NOTE)
+    created_by_username: str | None = strawberry.field(description=CREATOR_NOTE)
+    role_name: str
+    role_description: str
+    role_uuid: UUID
+    scope_type: str = strawberry.field(description='"customer" or "project".')
+    scope_uuid: UUID
+    scope_name: str
+    customer_uuid: UUID | None = strawberry.field(description=PROJECT_CUSTOMER)
+    customer_name: str | None = strawberry.field(description=PROJECT_CUSTOMER)
+    role: Role
+    scope: Scope = strawberry.field(description="The customer or project the role is held in.")
+    customer: Customer | None = strawberry.field(description=PROJECT_CUSTOMER)
+    user: User | None = strawberry.field(
+        description="Who holds the role; null when not visible to you."
+    )
+    created_by: User | None = strawberry.field(
+        description="Who granted the role; null when unknown or not visible to you."
+    )
+
+    def __init__(self, context: Context, row: PermissionRow, related: Related | None = None):
+        self.row = row
+        self._context = context
+        self._related = related
+        self._holder: User | Exception | None = NOT_LOADED
+        self._creator: User | Exception | None = (
+            NOT_LOADED if row.created_by_id is not None else None
+        )
+
+    def __repr__(self) -> str:
+        return f"Permission(id={self.row.id})"
 
     def node_uuid(self) -> UUID:
         return self.row.uuid
 
-    @strawberry.field
-    def user_uuid(self) -> UUID:
-        return self.row.user_uuid
+    def plan_creator(self, creator: User | Exception | None) -> None:
+        """Who granted the role as the caller may see them (None: unknown or not visible),
+        or why that could not be loaded (raised by each field that needs it)."""
+        self._creator = creator
 
-    @strawberry.field
-    def user_name(self) -> str:
-        return self.row.user_full_name
+    def plan_holder(self, holder: User | Exception | None) -> None:
+        """Who holds the role as the caller may see them (None: not visible), or why that
+        could not be loaded."""
+        self._holder = holder
 
-    @strawberry.field
-    def user_slug(self) -> str:
-        return self.row.user_slug
+    def read(self, name: str) -> object:
+        """The value of the field ``name`` (its Python name)."""
+        attribute = PERMISSION_ROW_ATTRIBUTES.get(name)
+        if attribute is not None:
+            return getattr(self.row, attribute)
+        if name in RELATED_FIELDS:
+            if self._related is not None:
+                return getattr(self._related, name)
+            if name == "customer" and self.row.customer_id is None:
+                return None
+            return self._related_later(name)
+        if name == "user":
+            holder = self._holder
+            if holder is NOT_LOADED:
+                return self._holder_later()
+            if isinstance(holder, Exception):
+                raise holder
+            return holder
+        assert name in CREATOR_FIELDS, name
+        if self._creator is NOT_LOADED:
+            return self._creator_later(name)
+        return self._about_creator(name)
 
-    @strawberry.field
-    def created(self) -> datetime:
-        return self.row.created
-
-    @strawberry.field
-    def expiration_time(self) -> datetime | None:
-        return self.row.expiration_time
-
-    async def _creator(self, info: Info) -> models.User | None:
-        """Who granted the role, if the caller may see them (else None, as for ``createdBy``)."""
-        if self.row.created_by_id is None:
-            return None
-        return await info.context.loaders.visible_users.load(self.row.created_by_id)
-
-    @strawberry.field(description="Null when unknown or not visible to you, as createdBy.")
-    async def created_by_full_name(self, info: Info) -> str | None:
-        return self.row.created_by_full_name if await self._creator(info) else None
-
-    @strawberry.field(description="Null when unknown or not visible to you, as createdBy.")
-    async def created_by_username(self, info: Info) -> str | None:
-        return self.row.created_by_username if await self._creator(info) else None
-
-    @strawberry.field
-    def role_name(self) -> str:
-        return self.row.role_name
-
-    @strawberry.field
-    def role_description(self) -> str:
-        return self.row.role_description
-
-    @strawberry.field
-    def role_uuid(self) -> UUID:
-        return self.row.role_uuid
-
-    @strawberry.field(description='"customer" or "project".')
-    def scope_type(self) -> str:
-        return self.row.scope_type
-
-    @strawberry.field
-    def scope_uuid(self) -> UUID:
-        return self.row.scope_uuid
-
-    @strawberry.field
-    def scope_name(self) -> str:
-        return self.row.scope_name
-
-    @strawberry.field(description="The project's customer; null for a customer-level role.")
-    def customer_uuid(self) -> UUID | None:
-        return self.row.customer_uuid
-
-    @strawberry.field(description="The project's customer; null for a customer-level role.")
-    def customer_name(self) -> str | None:
-        return self.row.customer_name
-
-    @strawberry.field
-    async def role(self, info: Info) -> Role:
-        role = await info.context.loaders.roles.load(self.row.role_id)
-        assert role is not None, "user_roles.role_id is a non-null foreign key"
-        return Role.from_model(role)
-
-    @strawberry.field(description="The customer or project the role is held in.")
-    async def scope(self, info: Info) -> Scope:
-        loaders = info.context.loaders
-        if self.row.scope_type == "customer":
-            customer = await loaders.customers.load(self.row.scope_id)
-            assert customer is not None, "permissions are loaded with their scope"
-            return Customer.from_model(customer)
-        project = await loaders.projects.load(self.row.scope_id)
-        assert project is not None, "permissions are loaded with their scope"
-        return Project.from_model(project)
-
-    @strawberry.field(description="The project's customer; null for a customer-level role.")
-    async def customer(self, info: Info) -> Customer | None:
-        if self.row.customer_id is None:
-            return None
-        customer = await info.context.loaders.customers.load(self.row.customer_id)
-        return Customer.from_model(customer) if customer else None
-
-    @strawberry.field(description="Who holds the role; null when not visible to you.")
-    async def user(self, info: Info) -> User | None:
-        holder = await info.context.loaders.visible_users.load(self.row.user_id)
-        # One of many on a page: never with the caller's own token.
-        return User.shaped(info.context.caller, holder, items_on_page=0) if holder else None
-
-    @strawberry.field(description="Who granted the role; null when unknown or not visible to you.")
-    async def created_by(self, info: Info) -> User | None:
-        creator = await self._creator(info)
+    def _about_creator(self, name: str) -> object:
+        creator = self._creator
         if creator is None:
             return None
+        if isinstance(creator, Exception):
+            raise creator
+        return creator if name == "created_by" else getattr(self.row, name)
+
+    async def _visible_user(self, user_id: int) -> User | None:
+        found = await self._context.loaders.visible_users.load(user_id)
         # A nested user is one of many on the page: never with the caller's own token.
-        return User.shaped(info.context.caller, creator, items_on_page=0)
+        return User.shaped(self._context, found, items_on_page=0) if found else None
+
+    async def _creator_later(self, name: str) -> object:
+        created_by_id = self.row.created_by_id
+        assert created_by_id is not None
+        self._creator = await self._visible_user(created_by_id)
+        return self._about_creator(name)
+
+    async def _holder_later(self) -> User | None:
+        self._holder = holder = await self._visible_user(self.row.user_id)
+        return holder
+
+    async def _related_later(self, name: str) -> Role | Customer | Project:
+        """The role, scope or customer (of a project-level role) loaded by id."""
+        loaders = self._context.loaders
+        row = self.row
+        if name == "role":
+            role = await loaders.roles.load(row.role_id)
+            assert role is not None, "user_roles.role_id is a non-null foreign key"
+            return Role.from_model(role)
+        if name == "scope" and row.scope_type == "project":
+            project = await loaders.projects.load(row.scope_id)
+            assert project is not None, "permissions are loaded with their scope"
+            return Project.from_model(project)
+        customer_id = row.scope_id if name == "scope" else row.customer_id
+        assert customer_id is not None, "a project-level role has the project's customer"
+        return await _customer_of(self._context, customer_id)
 
 
 T = TypeVar("T")
@@ -289,63 +411,18 @@ ScopeNode = TypeVar("ScopeNode", "Customer", "Project")
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
 
+HIDEABLE = frozenset(entry.name for entry in USER_FIELD_TABLE if entry.hideable)
+LOADED = {entry.name: entry.source for entry in USER_FIELD_TABLE if entry.source.loaded}
+"""The fields some caller may not read, and those loaded beyond the users row (by source)."""
 
-async def _details(info: Info, user_id: int, source: Source) -> UserDetails:
-    """The part of the user's details ``source`` names, from the request's DataLoaders."""
-    loaders = info.context.loaders
-    if source is Source.TOKEN:
-        return UserDetails(token=await loaders.tokens.load(user_id))
-    if source is Source.PERMISSIONS:
-        return UserDetails(permissions=await loaders.permissions.load(user_id))
-    assert source is Source.REQUESTED_EMAIL, source
-    return UserDetails(requested_email=await loaders.requested_emails.load(user_id))
-
-
-@dataclass(frozen=True, slots=True)
-class Nested:
-    """How the GraphQL type of a field differs from its ``user_fields`` type."""
-
-    type: Any
-    convert: Callable[[Any], object]
-
-
-NESTED: dict[str, Nested] = {
-    "permissions": Nested(list[Permission], lambda rows: [Permission(row=row) for row in rows]),
-}
+GRAPHQL_TYPES: dict[str, Any] = {"permissions": list[Permission]}
+"""The GraphQL type of a field when it differs from its ``user_fields`` type."""
 
 
 def _generated_field(entry: UserField) -> StrawberryField:
-    """The GraphQL field of ``entry``: null when the caller may not read it (so nullable),
-    else the entry's value, with its details loaded first when it needs some."""
-    nested = NESTED.get(entry.name)
-    graphql_type = nested.type if nested else entry.type
-    convert = nested.convert if nested else None
-
-    def shown(user: User) -> bool:
-        return not entry.hideable or entry.name in user.readable
-
-    def finish(value: object) -> object:
-        return convert(value) if convert else value
-
-    if entry.source.loaded:
-
-        async def resolve_loaded(self: User, info: Info) -> object:
-            if not shown(self):
-                return None
-            details = await _details(info, self.model.id, entry.source)
-            return finish(entry.value(self.model, info.context.settings, details))
-
-        resolver: Callable[..., object] = resolve_loaded
-    else:
-
-        def resolve(self: User, info: Info) -> object:
-            if not shown(self):
-                return None
-            return finish(entry.value(self.model, info.context.settings, NO_DETAILS))
-
-        resolver = resolve
+    """The GraphQL field of ``entry``: nullable when some caller may not read it."""
+    graphql_type = GRAPHQL_TYPES.get(entry.name, entry.type)
     field = strawberry.field(
-        resolver=resolver,
         name=entry.graphql_name,
         description=entry.description,
         graphql_type=graphql_type | None if entry.hideable else graphql_type,
@@ -373,31 +450,98 @@ def _with_table_fields(cls: type[T]) -> type[T]:
 class User(Node):
     """One field per ``user_fields`` entry (generated), then ``ipAddress``, ``customers`` and
     ``projects``. A ``User`` carries the fields its caller may read; an entry outside them
-    resolves to null."""
+    reads as null."""
 
     model: strawberry.Private[models.User]
     readable: strawberry.Private[frozenset[str]]
-    client_address: strawberry.Private[str | None] = None
+
+    # docs/api-differences.md#ip-address-on-me-only
+    ip_address = strawberry.field(
+        graphql_type=str | None,
+        description="The address you call from, as REST's me shows it: only on me, else null.",
+    )
+
+    def __init__(
+        self,
+        context: Context,
+        model: models.User,
+        readable: frozenset[str],
+        client_address: str | None = None,
+    ) -> None:
+        self.model = model
+        self.readable = readable
+        self.ip_address = client_address
+        self._context = context
+        self._details: dict[Source, UserDetails | Exception] = {}
+        self._permissions: list[Permission] | Exception | None = None
 
     @classmethod
     def shaped(
         cls,
-        caller: Caller,
+        context: Context,
         user: models.User,
         *,
         items_on_page: int | None = None,
         client_address: str | None = None,
     ) -> User:
-        """``user`` with the fields ``caller`` may read; ``items_on_page`` as in
+        """``user`` with the fields the caller may read; ``items_on_page`` as in
         ``readable_fields`` (None for a user shown on its own); ``client_address`` for ``me``."""
-        fields = readable_fields(caller, user, items_on_page=items_on_page)
-        return cls(model=user, readable=frozenset(fields), client_address=client_address)
+        fields = readable_fields(context.caller, user, items_on_page=items_on_page)
+        return cls(context, user, frozenset(fields), client_address)
 
-    @strawberry.field(
-        description="The address you call from, as REST's me shows it: only on me, else null."
-    )
-    def ip_address(self) -> str | None:  # docs/api-differences.md#ip-address-on-me-only
-        return self.client_address
+    def __repr__(self) -> str:
+        return f"User(id={self.model.id})"
+
+    def plan(self, source: Source, details: UserDetails | Exception) -> None:
+        """Hand over the part of the user's details that ``source`` names, loaded already, or
+        why it could not be loaded (raised by each field that needs it, as a resolver would,
+        so the other fields keep their values)."""
+        self._details[source] = details
+
+    def plan_permissions(self, permissions: list[Permission] | Exception) -> None:
+        self._permissions = permissions
+
+    def read(self, name: str) -> object:
+        """The value of the field ``name`` (its Python name, a ``user_fields`` entry's)."""
+        entry = FIELD_BY_NAME[name]
+        if name in HIDEABLE and name not in self.readable:
+            return None
+        source = LOADED.get(name)
+        if source is None:
+            return entry.value(self.model, self._context.settings, NO_DETAILS)
+        if source is Source.PERMISSIONS:
+            permissions = self._permissions
+            if permissions is None:
+                return self._permissions_later()
+            if isinstance(permissions, Exception):
+                raise permissions
+            return permissions
+        details = self._details.get(source)
+        if details is None:
+            return self._value_later(entry)
+        if isinstance(details, Exception):
+            raise details
+        return entry.value(self.model, self._context.settings, details)
+
+    async def _value_later(self, entry: UserField) -> object:
+        loaders = self._context.loaders
+        user_id = self.model.id
+        details: UserDetails
+        if entry.source is Source.TOKEN:
+            details = UserDetails(token=await loaders.tokens.load(user_id))
+        else:
+            assert entry.source is Source.REQUESTED_EMAIL, entry.source
+            details = UserDetails(requested_email=await loaders.requested_emails.load(user_id))
+        self._details[entry.source] = details
+        return entry.value(self.model, self._context.settings, details)
+
+    def _permissions_later(self) -> Awaitable[list[Permission]]:
+        async def load() -> list[Permission]:
+            loaded = await self._context.loaders.permissions.load(self.model.id)
+            self._permissions = GraphObjects().permissions(self._context, loaded)
+            return self._permissions
+
+        return load()
 
     def node_uuid(self) -> UUID:
         return self.model.uuid
@@ -443,10 +587,46 @@ class User(Node):
         )
 
 
+class Computed:
+    """A field of ``User``, ``Permission`` or ``UserEdge`` as Strawberry reads it: ``read``
+    computes the value. Set on the classes once Strawberry has made them (it declares the
+    fields from the class as written), in place of the dataclass attributes they never hold."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(
+        self, instance: User | Permission | UserEdge | None, owner: type | None = None
+    ) -> Any:
+        if instance is None:
+            return self
+        return instance.read(self.name)
+
+
+for _name in PERMISSION_ROW_ATTRIBUTES.keys() | CREATOR_FIELDS | RELATED_FIELDS | {"user"}:
+    setattr(Permission, _name, Computed(_name))
+for _entry in USER_FIELD_TABLE:
+    setattr(User, _entry.name, Computed(_entry.name))
+
+
 @strawberry.type
 class UserEdge:
     node: User
     cursor: str = strawberry.field(description="Opaque; valid only with the same orderBy.")
+
+    def __init__(self, node: User, cursor_of: Callable[[models.User], str]) -> None:
+        self.node = node
+        self._cursor_of = cursor_of
+
+    def read(self, name: str) -> object:
+        """The cursor, made when it is read (signing one costs more than most fields)."""
+        assert name == "cursor", name
+        return self._cursor_of(self.node.model)
+
+
+UserEdge.cursor = Computed("cursor")  # type: ignore[assignment]
 
 
 @strawberry.type(description="A page of users in a keyset-paged list.")

@@ -1,0 +1,157 @@
+"""Look-ahead: load what a document selects on users for all of them at once, before any of
+their fields is read.
+
+``plan_users`` reads the names of the fields selected on ``User`` (fragments and inline
+fragments merged in, whatever their type condition or directives: a field that will not be
+shown is at worst loaded for nothing) and loads, each in one statement for all the users: the
+tokens, the pending emails, the permissions with their roles and scopes, and the users who
+hold and granted them, whose own selection is planned in turn (one more step per nesting of
+``user`` or ``createdBy``, whatever the page size). What it loads is handed to the objects, so
+that their fields are plain reads (``types.py``); anything it did not load is still loaded on
+demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types.nodes import SelectedField, Selection
+
+from gql_users.accounts.email_change import requested_emails
+from gql_users.accounts.permission_scopes import load_scoped_permissions
+from gql_users.accounts.tokens import tokens_by_user
+from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
+from resolvers.context import Context, Info
+from resolvers.loaders import load_visible_users
+from resolvers.users.types import GraphObjects, Permission, User
+
+SOURCE_BY_GRAPHQL_NAME = {entry.graphql_name: entry.source for entry in USER_FIELD_TABLE}
+
+LoadById = Callable[[AsyncSession, list[int]], Awaitable[dict[int, Any]]]
+
+DETAILS: dict[Source, tuple[LoadById, Callable[[Any], UserDetails]]] = {
+    Source.TOKEN: (tokens_by_user, lambda token: UserDetails(token=token)),
+    Source.REQUESTED_EMAIL: (requested_emails, lambda email: UserDetails(requested_email=email)),
+}
+"""The parts of a user's details loaded apart from the permissions: how, by user id, and how
+each user's value makes their ``UserDetails``."""
+
+CREATOR_FIELDS = ("createdBy", "createdByFullName", "createdByUsername")
+"""The fields of ``Permission`` that need to know whether the caller may see the creator."""
+
+Selections = Sequence[Selection]
+Loaded = TypeVar("Loaded")
+
+
+def fields_of(selections: Iterable[Selection]) -> dict[str, list[Selection]]:
+    """The fields selected in ``selections``, by name, each with the selections below it
+    (those of every alias and fragment that selects it, merged)."""
+    found: dict[str, list[Selection]] = {}
+    pending = list(selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, SelectedField):
+            found.setdefault(selection.name, []).extend(selection.selections)
+        else:
+            pending.extend(selection.selections)
+    return found
+
+
+def selected_below(info: Info, *path: str) -> list[Selection]:
+    """What is selected below the resolver's own field and then ``path`` (field names)."""
+    selections: list[Selection] = []
+    for field in info.selected_fields:
+        selections.extend(field.selections)
+    for name in path:
+        selections = fields_of(selections).get(name, [])
+    return selections
+
+
+async def _load(
+    context: Context,
+    load: Callable[[AsyncSession, list[int]], Awaitable[Loaded]],
+    ids: list[int],
+) -> Loaded | Exception:
+    """What ``load`` returns for ``ids``, or the exception it raised: handed to the objects,
+    each field that needs the part raises it, at its own path, and the other fields keep
+    their values (as with a resolver that failed)."""
+    try:
+        async with context.database() as session:
+            return await load(session, ids)
+    except Exception as error:  # noqa: BLE001 - raised again by the fields, see above
+        return error
+
+
+async def plan_users(context: Context, users: Sequence[User], selections: Selections) -> None:
+    """Load what ``selections`` (on ``User``) need beyond the users rows, for all ``users``."""
+    if not users:
+        return
+    fields = fields_of(selections)
+    sources = {SOURCE_BY_GRAPHQL_NAME.get(name) for name in fields}
+    ids = list(dict.fromkeys(user.model.id for user in users))
+    for source, (load, details_of) in DETAILS.items():
+        if source in sources:
+            found = await _load(context, load, ids)
+            for user in users:
+                user.plan(
+                    source,
+                    found if isinstance(found, Exception) else details_of(found.get(user.model.id)),
+                )
+    if Source.PERMISSIONS in sources:
+        loaded = await _load(context, load_scoped_permissions, ids)
+        if isinstance(loaded, Exception):
+            for user in users:
+                user.plan_permissions(loaded)
+            return
+        objects = GraphObjects()
+        permissions: list[Permission] = []
+        for user in users:
+            own = objects.permissions(context, loaded[user.model.id])
+            user.plan_permissions(own)
+            permissions += own
+        await plan_creators(context, permissions, fields_of(fields["permissions"]))
+
+
+async def plan_creators(
+    context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
+) -> None:
+    """Who holds and who granted each permission, as the caller may see them, when the
+    selection asks (one statement each), with their own selections planned in turn."""
+    if "user" in fields:
+        holders = await _visible_users(context, [p.row.user_id for p in permissions])
+        for permission in permissions:
+            permission.plan_holder(
+                holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
+            )
+        if not isinstance(holders, Exception):
+            await plan_users(context, list(holders.values()), fields["user"])
+    if not any(name in fields for name in CREATOR_FIELDS):
+        return
+    granted = [p for p in permissions if p.row.created_by_id is not None]
+    creators = await _visible_users(context, [p.row.created_by_id for p in granted])
+    for permission in granted:
+        permission.plan_creator(
+            creators
+            if isinstance(creators, Exception)
+            else creators.get(permission.row.created_by_id)
+        )
+    if "createdBy" in fields and not isinstance(creators, Exception):
+        await plan_users(context, list(creators.values()), fields["createdBy"])
+
+
+async def _visible_users(
+    context: Context, user_ids: Sequence[int | None]
+) -> dict[int | None, User] | Exception:
+    """The users among ``user_ids`` the caller may see, by id, each shaped as one of many on
+    the page (never with the caller's own token); no statement when there are none."""
+    ids = list({user_id for user_id in user_ids if user_id is not None})
+    if not ids:
+        return {}
+    found = await _load(
+        context, lambda session, ids: load_visible_users(session, context.caller, ids), ids
+    )
+    if isinstance(found, Exception):
+        return found
+    return {user_id: User.shaped(context, user, items_on_page=0) for user_id, user in found.items()}
