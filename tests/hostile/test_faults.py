@@ -130,6 +130,76 @@ async def test_postgresql_stopped_under_load_answers_503_then_recovers(
     assert later and all(200 <= a.status < 300 for a in later), later[:3]
 
 
+async def test_the_graph_routes_answer_503_while_postgresql_is_down_and_lose_no_grant(
+    own_postgres: tuple[StoppablePostgres, str],
+    own_factory: Factory,
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+) -> None:
+    """Customers, projects and role grants, through REST and GraphQL, while the database is
+    stopped: each is the documented 503; once it is back, the refused grant can be made, and
+    exactly once."""
+    postgres, url = own_postgres
+    staff = await own_factory.user("graphstaff", is_staff=True)
+    member = await own_factory.user("graphmember")
+    customer = await own_factory.customer("Outage customer")
+    project = await own_factory.project(customer, "Outage project")
+    auth = await own_factory.auth(staff)
+    await own_factory.session.close()
+    server = LiveServer(tmp_path, database_url=url)
+    server.start()
+    base = server.base_url
+    grant = {"role": "PROJECT.MEMBER", "user": member.uuid.hex}
+    add_user = f"{base}/api/projects/{project.uuid.hex}/add_user/"
+    grant_mutation = {
+        "query": "mutation ($input: RoleGrantInput!) { grantRole(input: $input) "
+        "{ permission { roleName } } }",
+        "variables": {
+            "input": {
+                "scopeType": "PROJECT",
+                "scopeUuid": project.uuid.hex,
+                "role": "PROJECT.ADMIN",
+                "user": member.uuid.hex,
+            }
+        },
+    }
+    try:
+        await asyncio.to_thread(postgres.halt)
+        answers = [
+            await timed(http, "GET", f"{base}/api/customers/", headers=auth),
+            await timed(http, "POST", f"{base}/api/customers/", headers=auth, json={"name": "N"}),
+            await timed(http, "GET", f"{base}/api/projects/{project.uuid.hex}/", headers=auth),
+            await timed(http, "POST", add_user, headers=auth, json=grant),
+            await timed(
+                http, "POST", f"{base}/graphql", headers=auth,
+                json={"query": "{ customers(first: 5) { edges { node { name } } } }"},
+            ),
+            await timed(
+                http, "POST", f"{base}/graphql", headers=auth, json=grant_mutation
+            ),
+        ]  # fmt: skip
+        await asyncio.to_thread(postgres.resume)
+        for answer in answers:
+            assert_unavailable(answer)
+        deadline = time.monotonic() + RECOVERY
+        while True:
+            granted = await timed(http, "POST", add_user, headers=auth, json=grant)
+            if granted.status != 503 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert granted.status == 201, granted.body
+        again = await timed(http, "POST", add_user, headers=auth, json=grant)
+        assert again.status == 400, again.body
+        team = await timed(
+            http, "GET", f"{base}/api/projects/{project.uuid.hex}/list_users/", headers=auth
+        )
+    finally:
+        server.stop()
+    assert team.status == 200
+    assert [entry["role_name"] for entry in team.body] == ["PROJECT.MEMBER"]
+    assert "Traceback" not in server.log_path.read_text(errors="replace")
+
+
 # --- Pool exhausted, statement and lock timeouts -------------------------------------------
 
 FAST = {
