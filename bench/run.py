@@ -27,6 +27,7 @@ import io
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -64,6 +65,28 @@ GRAPHQL_PAGE = """query Page($after: String) {
 GRAPHQL_WALK = """query Walk($after: String) {
   users(first: 50, after: $after) { pageInfo { endCursor hasNextPage } }
 }"""
+GRAPHQL_WIDE = """query Wide {
+  users(first: 50) {
+    totalCount
+    edges { node { uuid username fullName email firstName lastName organization jobTitle
+      phoneNumber civilNumber isActive isStaff isSupport dateJoined
+      permissions {
+        role { name description } created expirationTime
+        scope { ... on Customer { uuid name abbreviation } ... on Project { uuid name } }
+        customer { uuid name } createdBy { username fullName } user { username fullName email }
+      } } }
+  }
+}"""
+"""Heavier than the bench page on the server's side for the same SQL: the worker target's
+request, so that one process, not the database or the load generator, is the bottleneck."""
+RARE_USERS = [
+    {"username": f"rare.searched{n}", "email": f"quintessa.vandersloot{n}@bench.example",
+     "first_name": "Quintessa", "last_name": f"Vandersloot-{n}"}
+    for n in range(3)
+]  # fmt: skip
+"""Added to the deep datasets through the REST API (the baseline's too): a search that matches
+3 users, to compare with the exact username lookup on equal terms (as many rows rendered)."""
+RARE_TERM = "vandersloot"
 GRAPHQL_FILTER = """query Find($filter: UserFilterInput) {
   users(first: 50, filter: $filter) { edges { node { uuid username fullName } } }
 }"""
@@ -86,6 +109,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     token: str
+    database_pid: int | None = None  # PostgreSQL's postmaster; None on SQLite
 
 
 @dataclass
@@ -125,8 +149,8 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (gunicorn workers), in KiB."""
+def process_tree(pid: int) -> list[int]:
+    """A process and its children (gunicorn's workers, PostgreSQL's backends)."""
     pids = [pid]
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -134,8 +158,13 @@ def rss_kib(pid: int) -> int:
                 pids.append(int(stat.parent.name))
         except (OSError, ValueError, IndexError):
             continue
+    return pids
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (gunicorn workers), in KiB."""
     total = 0
-    for item in pids:
+    for item in process_tree(pid):
         try:
             for line in Path(f"/proc/{item}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -143,6 +172,67 @@ def rss_kib(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each process still alive, in seconds."""
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found
+
+
+def machine_busy() -> tuple[float, float]:
+    """Busy and total CPU time of the whole machine so far (all cores), in ticks."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuMeter:
+    """CPU spent during one run by the server (with its workers), by PostgreSQL (all its
+    processes; none for SQLite) and by the load generator, and how busy the machine was: the
+    figures behind the "what 2 cores allow" bound of the worker target."""
+
+    def __init__(self, server_pid: int, database_pid: int | None) -> None:
+        self.server = process_tree(server_pid)
+        self.database = process_tree(database_pid) if database_pid else []
+
+    def __enter__(self) -> CpuMeter:
+        self.started = (cpu_seconds(self.server), cpu_seconds(self.database))
+        self.client = client_cpu()
+        self.busy = machine_busy()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        def spent(before: dict[int, float], pids: list[int]) -> float:
+            after = cpu_seconds(pids)
+            return sum(after[pid] - before[pid] for pid in after if pid in before)
+
+        busy, total = machine_busy()
+        self.figures = {
+            "server": spent(self.started[0], self.server),
+            "database": spent(self.started[1], self.database),
+            "client": client_cpu() - self.client,
+            "machine_busy": (busy - self.busy[0]) / max(1, total - self.busy[1]),
+        }
+
+
+def client_cpu() -> float:
+    """CPU seconds of the load generator so far: hey is a child the run reaps, the asyncio
+    client runs in this process (which does little else meanwhile)."""
+    children, own = (
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+        resource.getrusage(resource.RUSAGE_SELF),
+    )
+    return children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime
 
 
 STARTED = time.monotonic()
@@ -465,6 +555,12 @@ def scenarios(data: list[Dataset], deep_pages: int) -> list[Scenario]:
                 Scenario(f"{key}/me", key, "REST GET /api/users/me/", "/api/users/me/",
                          ["floor", *gql], (1, 4)),
             ]  # fmt: skip
+            if dataset.backend == "postgresql":
+                plan.append(
+                    Scenario(f"{key}/graphql-wide", key,
+                             "GraphQL users(first: 50), every user field, nested permissions",
+                             "/graphql", ["current", "current-2w"], (4,), {"query": GRAPHQL_WIDE})
+                )  # fmt: skip
             continue
         deep_rest = max(1, dataset.users // 50 - 2)
         deep_cursor = min(deep_pages, deep_rest)
@@ -473,6 +569,9 @@ def scenarios(data: list[Dataset], deep_pages: int) -> list[Scenario]:
             "full_name": ("full_name=jurimae", {"fullName": "jurimae"}),
             "query": ("query=okafor", {"query": "okafor"}),
             "email": ("email=jurimae", None),
+            "full_name-rare": (f"full_name={RARE_TERM}", {"fullName": RARE_TERM}),
+            "query-rare": (f"query={RARE_TERM}", {"query": RARE_TERM}),
+            "email-rare": (f"email={RARE_TERM}", None),
         }
         plan += [
             Scenario(f"{key}/rest-page-1", key, "REST page 1", "/api/users/?page_size=50",
@@ -539,6 +638,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         pg = PostgresServer()
         pg_url = pg.start()
         stack.callback(pg.stop)
+        postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
         servers: dict[tuple[str, str], Server] = {}
         processes: list[subprocess.Popen[bytes]] = []
 
@@ -593,8 +693,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         base, process = start_gql_users(trees[name], url, workdir, label, count)
                     processes.append(process)
                     servers[(dataset.key, kind)] = Server(
-                        kind, dataset.key, base, process, tokens[name]
-                    )
+                        kind, dataset.key, base, process, tokens[name],
+                        postmaster if dataset.backend == "postgresql" else None,
+                    )  # fmt: skip
         active = prepare(plan, servers, results)
         say(f"setup done; measuring {len(active)} scenarios")
         for round_number in range(args.rounds):
@@ -606,10 +707,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     shift = round_number % len(names)
                     for name in names[shift:] + names[:shift]:
                         server = servers[(scenario.dataset, name)]
-                        if hey:
-                            run = run_hey(hey, server, scenario, clients, args.seconds)
-                        else:
-                            run = asyncio.run(run_asyncio(server, scenario, clients, args.seconds))
+                        with CpuMeter(server.process.pid, server.database_pid) as meter:
+                            if hey:
+                                run = run_hey(hey, server, scenario, clients, args.seconds)
+                            else:
+                                run = asyncio.run(
+                                    run_asyncio(server, scenario, clients, args.seconds)
+                                )
+                        run["cpu_s"] = meter.figures
                         rss = rss_kib(server.process.pid)
                         key = f"{scenario.dataset}/{name}"
                         results["rss_kib"][key] = max(results["rss_kib"].get(key, 0), rss)
@@ -628,6 +733,10 @@ def prepare(
     """Bodies per server (deep cursors walked once), then one probe per scenario and server:
     HTTP 200, the SQL statements it ran, and the floor's bytes against gql-users'."""
     active = []
+    for (dataset, name), server in servers.items():
+        deep = any(s.dataset == dataset and "filter" in s.key for s in plan)
+        if deep and name != "floor":
+            add_rare_users(server)
     for scenario in plan:
         if "{username}" in scenario.path or "{username}" in json.dumps(scenario.graphql):
             username = middle_username(servers[(scenario.dataset, "current")])
@@ -669,6 +778,22 @@ def prepare(
     return active
 
 
+def add_rare_users(server: Server) -> None:
+    """``RARE_USERS``, created through the API as staff (already there: left as they are)."""
+    for user in RARE_USERS:
+        request = urllib.request.Request(
+            server.url + "/api/users/", data=json.dumps(user).encode(), method="POST"
+        )
+        request.add_header("Authorization", f"Token {server.token}")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=60):
+                pass
+        except urllib.error.HTTPError as error:
+            if error.code != 400:  # 400: the username is taken, from an earlier server's run
+                raise
+
+
 def middle_username(server: Server) -> str:
     """A username from the middle of the list, for the exact lookup."""
     probe = Scenario("probe", server.dataset, "", "/api/users/?page_size=1", [], (1,))
@@ -706,8 +831,24 @@ def summarize(results: dict[str, Any]) -> None:
             "rps_rounds": [len(r["latencies_ms"]) / r["elapsed_s"] for r in runs],
             "p50_ms": percentile(0.5), "p90_ms": percentile(0.9), "p99_ms": percentile(0.99),
             "mean_ms": statistics.fmean(latencies) if latencies else None,
+            **cpu_per_request(runs),
         })  # fmt: skip
     results["summary"] = summary
+
+
+def cpu_per_request(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """CPU milliseconds per answered request by the server, the database and the load
+    generator, and the machine's busy share, over the runs that were metered."""
+    metered = [run for run in runs if "cpu_s" in run and run["latencies_ms"]]
+    requests = sum(len(run["latencies_ms"]) + run["errors"] for run in metered)
+    if not requests:
+        return {}
+    per_request = {
+        f"cpu_{part}_ms": sum(run["cpu_s"][part] for run in metered) / requests * 1000
+        for part in ("server", "database", "client")
+    }
+    busy = statistics.fmean(run["cpu_s"]["machine_busy"] for run in metered)
+    return {**per_request, "machine_busy": busy}
 
 
 def main() -> None:
