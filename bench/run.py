@@ -584,14 +584,16 @@ def scenarios(data: list[Dataset], deep_pages: int) -> list[Scenario]:
                      "/graphql", gql, (1,), {"query": GRAPHQL_PAGE, "deep": deep_cursor}),
         ]  # fmt: skip
         for name, (query, graphql_filter) in filters.items():
+            # The rare term's scenarios serve one verdict each: the current version only.
+            servers = ["current"] if name.endswith("-rare") else gql
             plan.append(
                 Scenario(f"{key}/rest-filter-{name}", key, f"REST ?{query}",
-                         f"/api/users/?page_size=50&{query}", gql, (1,))
+                         f"/api/users/?page_size=50&{query}", list(servers), (1,))
             )  # fmt: skip
             if graphql_filter:
                 plan.append(
                     Scenario(f"{key}/graphql-filter-{name}", key, f"GraphQL filter {name}",
-                             "/graphql", gql, (1,),
+                             "/graphql", list(servers), (1,),
                              {"query": GRAPHQL_FILTER, "variables": {"filter": graphql_filter}})
                 )  # fmt: skip
     return plan
