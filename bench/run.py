@@ -562,7 +562,9 @@ def scenarios(data: list[Dataset], deep_pages: int) -> list[Scenario]:
                              "/graphql", ["current", "current-2w"], (4,), {"query": GRAPHQL_WIDE})
                 )  # fmt: skip
             continue
-        deep_rest = max(1, dataset.users // 50 - 2)
+        # The middle page: the deepest page for a server that may walk the index from either
+        # end (the last pages are as near to one end as the first).
+        deep_rest = max(1, dataset.users // 50 // 2)
         deep_cursor = min(deep_pages, deep_rest)
         filters = {
             "username": ("username={username}", {"username": "{username}"}),
