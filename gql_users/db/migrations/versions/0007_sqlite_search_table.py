@@ -20,7 +20,7 @@ import warnings
 
 from alembic import op
 
-from gql_users.db.search import CREATE_STATEMENTS, DROP_STATEMENTS, sqlite_has_trigram
+from gql_users.db import search
 
 revision = "0007"
 down_revision = "0006"
@@ -36,15 +36,15 @@ SKIPPED = (
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    if not sqlite_has_trigram():
+    if not search.sqlite_has_trigram():
         warnings.warn(SKIPPED, stacklevel=1)
         return
-    for statement in CREATE_STATEMENTS:
+    for statement in search.CREATE_STATEMENTS:
         op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    for statement in DROP_STATEMENTS:
+    for statement in search.DROP_STATEMENTS:
         op.execute(statement)
