@@ -63,17 +63,27 @@ _DELETE_OLD = (
     f"VALUES ('delete', old.id, {_values('old')});"
 )
 
-CREATE_STATEMENTS = (
-    # columnsize=0: no per-row column sizes, which only ranking (bm25) would read.
-    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5({_columns}, content='users', "
-    "content_rowid='id', tokenize='trigram', columnsize=0)",
+TRIGGER_STATEMENTS = (
     f"CREATE TRIGGER {SEARCH_TABLE}_insert AFTER INSERT ON users BEGIN {_INSERT_NEW} END",
     f"CREATE TRIGGER {SEARCH_TABLE}_delete AFTER DELETE ON users BEGIN {_DELETE_OLD} END",
     # Only writes to a searched column (or the id) touch the index: a login's last_login does not.
     f"CREATE TRIGGER {SEARCH_TABLE}_update AFTER UPDATE OF id, {_columns} ON users "
     f"BEGIN {_DELETE_OLD} {_INSERT_NEW} END",
-    # The rows that exist already.
-    f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('rebuild')",
+)
+"""The triggers that keep the table in step with ``users``. They belong to ``users``: a later
+migration that makes SQLite copy the table (a batch operation that ALTER TABLE cannot do, such
+as changing a column's type) drops them with the old table, and must create them again and
+``REBUILD`` the index (docs/architecture.md#how-to-add-a-user-field-end-to-end)."""
+
+REBUILD = f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('rebuild')"
+"""Index every row of ``users`` anew."""
+
+CREATE_STATEMENTS = (
+    # columnsize=0: no per-row column sizes, which only ranking (bm25) would read.
+    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5({_columns}, content='users', "
+    "content_rowid='id', tokenize='trigram', columnsize=0)",
+    *TRIGGER_STATEMENTS,
+    REBUILD,  # the rows that exist already
 )
 """Migration 0007's statements: the table, its triggers and the index of the existing rows."""
 
