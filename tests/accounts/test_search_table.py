@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, closing
@@ -30,7 +31,7 @@ from gql_users.accounts.filters import UserFilter, filter_conditions
 from gql_users.db import search
 from gql_users.db.engine import create_engine, create_sessionmaker
 from gql_users.db.migrate import alembic_config, migrate
-from gql_users.db.models import EmailChangeRequest, User
+from gql_users.db.models import SEARCHED_COLUMNS, EmailChangeRequest, User
 from gql_users.db.search import SEARCH_TABLE, trigram_query
 from gql_users.eduteams.client import EduteamsClient
 from gql_users.settings import Settings
@@ -384,6 +385,36 @@ async def test_the_longest_term_is_answered(
 # --- the query the table is asked --------------------------------------------------------------
 
 
+@pytest.mark.skipif(not SQLITE, reason="the search table is SQLite's")
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [
+        ("full_name", {"query_field"}),
+        ("user_keyword", {"query_field", "email", "username"}),
+        ("query", {"first_name", "last_name", "civil_number", "username", "email"}),
+        ("native_name", {"native_name"}),
+        ("organization", {"organization"}),
+        ("job_title", {"job_title"}),
+        ("email", {"email"}),
+    ],
+)
+async def test_each_filter_asks_the_table_about_the_columns_it_compares(
+    session: AsyncSession, name: str, columns: set[str]
+) -> None:
+    """The table is asked about exactly the columns whose LIKE conditions then decide (were it
+    asked about fewer, it could miss a match), all of them columns it indexes."""
+    await session.execute(text("SELECT 1"))  # connected: the engine has looked for the table
+    staff = Caller(User(is_staff=True))
+    user_filter = UserFilter.from_values({name: "Ann Lee"})
+    statement = select(User.id).where(*filter_conditions(user_filter, staff))
+    compiled = statement.compile(session.get_bind())
+    [query] = [value for value in compiled.params.values() if " : " in str(value)]
+    asked = {column for names in re.findall(r"\{([^}]*)\}", query) for column in names.split()}
+    compared = set(re.findall(r"lower\(users\.(\w+)\) LIKE", str(compiled)))
+    assert asked == compared == columns
+    assert columns <= set(SEARCHED_COLUMNS)
+
+
 def test_each_substring_is_one_quoted_phrase_in_its_columns() -> None:
     query = trigram_query(
         [
@@ -437,6 +468,8 @@ async def test_api_creates_updates_and_deletes_keep_the_table_in_step(
     before = on_every_filter(["kallas", "riigikogu", "minister", "valitsus", "Ōsaka"])
     found = await assert_same_as_a_scan(session, database_url, tmp_path, staff, before)
     assert {"kallas"} in found
+    listed = await client.get("/api/users/?query=KALLAS&field=username", headers=headers)
+    assert await listed.json() == [{"username": "kallas"}]  # through the server's own engine
 
     changed = await client.patch(
         url,
