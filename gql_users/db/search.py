@@ -193,7 +193,8 @@ class Prefiltered(ColumnElement[bool]):
         self.prefilter = User.id.in_(matched)
 
     def self_group(self, against: OperatorType | None = None) -> ColumnElement[Any]:
-        """In parentheses wherever it is not simply ANDed with other conditions."""
+        """In parentheses wherever it is not simply ANDed with other conditions (``_asbool``: a
+        WHERE clause of this condition alone), so that PostgreSQL gets the SQL it got before."""
         return self if against in (None, operators.and_, operators._asbool) else Grouping(self)
 
 
