@@ -12,8 +12,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import TypeAlias
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, false, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, false, or_, select
+from sqlalchemy.orm import QueryableAttribute
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
@@ -21,6 +23,7 @@ from gql_users.accounts.grants import is_current
 from gql_users.accounts.validation import NULL_CHARACTERS, max_length_message
 from gql_users.db.folding import fold_ascii
 from gql_users.db.models import Customer, Project, Role, User, UserRole
+from gql_users.db.search import prefiltered
 
 MAX_FILTER_LENGTH = 8_190
 """The longest filter value, in characters; for a list, its items joined by commas (as REST's
@@ -165,9 +168,22 @@ def icontains(column: SQLColumnExpression[str | None], value: str) -> ColumnElem
     :value || '%'`` on PostgreSQL behave alike for ASCII; SQLite's ``lower()`` leaves non-ASCII
     letters alone, PostgreSQL folds them. On PostgreSQL the trigram index of ``column``
     (``models.POSTGRESQL_TRIGRAM_INDEXES``) serves the match, so ``column`` must be a bare
-    column that has one.
+    column that has one; on SQLite the search table does (``_matching_ids``).
     """
     return column.icontains(value, autoescape=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Substring:
+    """``value`` anywhere in ``column`` (one of ``models.SEARCHED_COLUMNS``), ignoring case:
+    ``icontains``."""
+
+    column: QueryableAttribute[str | None]
+    value: str
+
+
+Search: TypeAlias = tuple[Substring, ...]
+"""A substring filter: the row matches if it holds one of these substrings."""
 
 
 def apply_filter(statement: Select[User], user_filter: UserFilter, caller: Caller) -> Select[User]:
@@ -188,23 +204,23 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
     """The WHERE conditions of ``user_filter``, for callers that compose their own statement."""
     f = user_filter
     conditions: list[ColumnElement[bool]] = []
-    searches: list[ColumnElement[bool]] = []  # the substring matches: see _matching_ids
+    searches: list[Search] = []  # the substring matches: see _matching_ids
     if f.username is not None:
         conditions.append(User.username == f.username)
     if f.username_list is not None:
         conditions.append(User.username.in_(f.username_list) if f.username_list else false())
     if f.full_name is not None:
-        searches.append(icontains(User.query_field, fold_ascii(f.full_name)))
+        searches.append((Substring(User.query_field, fold_ascii(f.full_name)),))
     if f.user_keyword is not None:
         searches.append(
-            or_(
-                icontains(User.query_field, fold_ascii(f.user_keyword)),
-                icontains(User.email, f.user_keyword),
-                icontains(User.username, f.user_keyword),
+            (
+                Substring(User.query_field, fold_ascii(f.user_keyword)),
+                Substring(User.email, f.user_keyword),
+                Substring(User.username, f.user_keyword),
             )
         )
     if f.query is not None:
-        searches.append(_query_condition(f.query))
+        searches.append(_query_search(f.query))
     for column, value in (
         (User.native_name, f.native_name),
         (User.organization, f.organization),
@@ -212,7 +228,7 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
         (User.email, f.email),
     ):
         if value is not None:
-            searches.append(icontains(column, value))
+            searches.append((Substring(column, value),))
     for exact_column, exact_value in (
         (User.phone_number, f.phone_number),
         (User.description, f.description),
@@ -247,33 +263,46 @@ def filter_conditions(user_filter: UserFilter, caller: Caller) -> list[ColumnEle
     return conditions
 
 
-def _matching_ids(searches: Sequence[ColumnElement[bool]]) -> Select[int]:
-    """The ids of the users matching every substring condition, computed once per statement.
+def _matching_ids(searches: Sequence[Search]) -> Select[int]:
+    """The ids of the users matching every substring search, computed once per statement.
 
     A materialized CTE, so that the database finds the matches first (by the trigram indexes
-    on PostgreSQL, by one scan on SQLite) and only then orders, pages and counts them: left
-    inline, a selective search on a page ordered by username walks the ordering's index and
-    tests every row against each substring, and the page and its total each search again.
+    on PostgreSQL, by the trigram search table on SQLite) and only then orders, pages and
+    counts them: left inline, a selective search on a page ordered by username walks the
+    ordering's index and tests every row against each substring, and the page and its total
+    each search again. On SQLite the search table only narrows the rows that the ``icontains``
+    conditions then test (``search.prefiltered``): it cannot serve a substring shorter than
+    three characters, and it folds more than SQLite's ``lower()``; such a search scans.
     """
-    matches = select(User.id).where(*searches).cte("matches").prefix_with("MATERIALIZED")
+    condition = and_(*(or_(*(icontains(s.column, s.value) for s in search)) for search in searches))
+    terms = [[(s.column.key, s.value) for s in search] for search in searches]
+    matches = (
+        select(User.id)
+        .where(prefiltered(condition, terms))
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
     return select(matches.c.id)
 
 
-def _query_condition(value: str) -> ColumnElement[bool]:
+def _query_search(value: str) -> Search:
     """icontains on first/last name, civil number, username or email; with two or more words,
     word 1 in first_name OR word 2 in last_name also matches (a widening, as in Waldur)."""
     alternatives = [
-        icontains(User.first_name, value),
-        icontains(User.last_name, value),
-        icontains(User.civil_number, value),
-        icontains(User.username, value),
-        icontains(User.email, value),
+        Substring(column, value)
+        for column in (
+            User.first_name,
+            User.last_name,
+            User.civil_number,
+            User.username,
+            User.email,
+        )
     ]
     words = value.split()
     if len(words) > 1:
-        alternatives.append(icontains(User.first_name, words[0]))
-        alternatives.append(icontains(User.last_name, words[1]))
-    return or_(*alternatives)
+        alternatives.append(Substring(User.first_name, words[0]))
+        alternatives.append(Substring(User.last_name, words[1]))
+    return tuple(alternatives)
 
 
 def _customer_member_ids(customer_uuid: uuid.UUID) -> Select[int]:

@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_
 
 from gql_users.db.faults import DatabaseBusy
+from gql_users.db.search import detect_search_table
 
 # Defaults for engines made outside the server (the CLI, migrations, tests); the server passes
 # its GQL_USERS_DATABASE_* settings. Seconds; docs/hardening.md#database-faults.
@@ -166,6 +167,7 @@ def create_engine(
     engine = create_async_engine(parsed, **kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
+        event.listen(engine.sync_engine, "first_connect", detect_search_table(engine.dialect))
         SQLiteWriters(busy_timeout).listen(engine)
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     return engine

@@ -297,20 +297,24 @@ POSTGRESQL_CODE_POINT_INDEXES: dict[str, str] = {
 }
 """PostgreSQL-only expression indexes (migration 0002) that serve the code-point orderings."""
 
+SEARCHED_COLUMNS: tuple[str, ...] = (
+    "query_field",
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "civil_number",
+    "native_name",
+    "organization",
+    "job_title",
+)
+"""The columns of ``users`` that the substring (``icontains``) filters of the user list compare
+(gql_users/accounts/filters.py): PostgreSQL has a trigram index on each, SQLite one full-text
+table over all of them (``gql_users.db.search``)."""
+
 POSTGRESQL_TRIGRAM_INDEXES: dict[str, str] = {
-    f"ix_users_{column}_trgm": f"{column} gin_trgm_ops"
-    for column in (
-        "query_field",
-        "username",
-        "email",
-        "first_name",
-        "last_name",
-        "civil_number",
-        "native_name",
-        "organization",
-        "job_title",
-    )
+    f"ix_users_{column}_trgm": f"{column} gin_trgm_ops" for column in SEARCHED_COLUMNS
 }
-"""PostgreSQL-only GIN trigram indexes (migration 0005) on the columns that the ``icontains``
-filters compare (gql_users/accounts/filters.py; ``column ILIKE '%' || :value || '%'`` on
-PostgreSQL), so that a substring search reads the index rather than every row."""
+"""PostgreSQL-only GIN trigram indexes (migration 0005) on the ``SEARCHED_COLUMNS``
+(``column ILIKE '%' || :value || '%'`` on PostgreSQL), so that a substring search reads the
+index rather than every row."""

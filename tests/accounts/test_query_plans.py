@@ -2,11 +2,12 @@
 
 EXPLAIN (EXPLAIN QUERY PLAN on SQLite) of the statements the list builds shows that a keyset
 cursor bounds the index scan, rather than being checked row by row, and that the substring
-filters read the trigram indexes on PostgreSQL. The test tables are tiny, on which a planner
-rightly prefers reading the whole table; the PostgreSQL tests therefore ``SET enable_seqscan =
-off`` in their session, which leaves the planner's choice among indexes (and whether a condition
-is an index bound or a filter) observable without 100,000 rows; the keyset tests also turn off
-bitmap scans, so that the plan shows whether the ordered index scan is bounded.
+filters read the trigram indexes on PostgreSQL and the trigram search table on SQLite. The test
+tables are tiny, on which a planner rightly prefers reading the whole table; the PostgreSQL tests
+therefore ``SET enable_seqscan = off`` in their session, which leaves the planner's choice among
+indexes (and whether a condition is an index bound or a filter) observable without 100,000 rows;
+the keyset tests also turn off bitmap scans, so that the plan shows whether the ordered index
+scan is bounded.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gql_users.accounts.keyset import keyset_condition, position_of
 from gql_users.accounts.listing import page_statement
 from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
 from gql_users.db.models import POSTGRESQL_TRIGRAM_INDEXES, User
+from gql_users.db.search import SEARCH_TABLE
 from tests.conftest import BACKEND, Factory
 
 
@@ -127,28 +129,57 @@ async def test_a_deep_rest_page_skips_over_the_index_not_the_table(
     assert "Seq Scan" not in plan, plan
 
 
-@pytest.mark.skipif(BACKEND != "postgresql", reason="trigram indexes exist on PostgreSQL only")
+SCANS_USERS = r"^SCAN users( USING COVERING INDEX \w+)?$"
+"""A SQLite plan line that reads every user (from the table or from one of its indexes)."""
+
+SUBSTRING_FILTERS = [
+    {"full_name": "ann"},
+    {"email": "exa"},  # on an empty table, longer values cost more than reading a b-tree
+    {"organization": "uni"},
+    {"native_name": "ann"},
+    {"job_title": "eng"},
+    {"user_keyword": "ann"},
+    {"query": "ann smith"},
+    {"full_name": "ann", "email": "exa", "query": 'O"Neil AND *'},
+]
+
+
+@pytest.mark.parametrize("values", SUBSTRING_FILTERS)
+async def test_substring_filters_read_the_trigram_indexes(
+    session: AsyncSession, values: dict[str, object]
+) -> None:
+    """PostgreSQL reads the trigram indexes; SQLite reads its trigram search table (migration
+    0007) and then fetches the users it found by id, never scanning the users table."""
+    staff = Caller(User(is_staff=True))
+    conditions = filter_conditions(UserFilter.from_values(values), staff)
+    plan = await plan_of(session, select(User.id).where(*conditions))
+    if PG:
+        used = set(re.findall(r"ix_users_\w+_trgm", plan))
+        assert used and used <= set(POSTGRESQL_TRIGRAM_INDEXES), plan
+        assert "Seq Scan" not in plan, plan
+    else:
+        assert re.search(rf"^SCAN {SEARCH_TABLE} VIRTUAL TABLE INDEX \d+:M", plan, re.M), plan
+        assert "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+        assert not re.search(SCANS_USERS, plan, re.M), plan
+
+
+@pytest.mark.skipif(PG, reason="the search table exists on SQLite only")
 @pytest.mark.parametrize(
     "values",
     [
-        {"full_name": "ann"},
-        {"email": "exa"},  # on an empty table, longer values cost more than reading a b-tree
-        {"organization": "uni"},
-        {"native_name": "ann"},
-        {"job_title": "eng"},
-        {"user_keyword": "ann"},
-        {"query": "ann smith"},
+        {"email": "ex"},
+        {"query": "ann li"},  # the widening's second word is too short
+        {"full_name": "Франсуа"},  # folded to ASCII, nothing is left to search for
     ],
 )
-async def test_substring_filters_read_the_trigram_indexes(
+async def test_substrings_too_short_for_a_trigram_scan_the_users(
     session: AsyncSession, values: dict[str, object]
 ) -> None:
     staff = Caller(User(is_staff=True))
     conditions = filter_conditions(UserFilter.from_values(values), staff)
     plan = await plan_of(session, select(User.id).where(*conditions))
-    used = set(re.findall(r"ix_users_\w+_trgm", plan))
-    assert used and used <= set(POSTGRESQL_TRIGRAM_INDEXES), plan
-    assert "Seq Scan" not in plan, plan
+    assert re.search(SCANS_USERS, plan, re.M), plan
+    assert SEARCH_TABLE not in plan, plan
 
 
 # --- the row-value form returns what the OR-chain does ----------------------------------------

@@ -21,6 +21,7 @@ from gql_users.db.models import (
     Base,
     Role,
 )
+from gql_users.db.search import is_search_table
 from tests.conftest import BACKEND
 
 POSTGRESQL_ONLY_INDEXES = {**POSTGRESQL_CODE_POINT_INDEXES, **POSTGRESQL_TRIGRAM_INDEXES}
@@ -28,12 +29,15 @@ POSTGRESQL_ONLY_INDEXES = {**POSTGRESQL_CODE_POINT_INDEXES, **POSTGRESQL_TRIGRAM
 
 def differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "include_object": not_postgresql_only}
+        connection, opts={"compare_type": True, "include_object": not_backend_only}
     )
     return list(compare_metadata(context, Base.metadata))
 
 
-def not_postgresql_only(obj: Any, name: str | None, type_: str, *_args: Any) -> bool:
+def not_backend_only(obj: Any, name: str | None, type_: str, *_args: Any) -> bool:
+    """Not one of PostgreSQL's own indexes nor SQLite's search table (and its shadow tables)."""
+    if type_ == "table":
+        return not is_search_table(name or "")
     return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES)
 
 
@@ -42,7 +46,7 @@ def describe(connection: Connection) -> dict[str, Any]:
     inspector = inspect(connection)
     schema: dict[str, Any] = {}
     for table in sorted(inspector.get_table_names()):
-        if table == "alembic_version":
+        if table == "alembic_version" or is_search_table(table):
             continue
         schema[table] = {
             "columns": [(c["name"], c["nullable"]) for c in inspector.get_columns(table)],
