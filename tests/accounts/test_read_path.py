@@ -21,7 +21,7 @@ from gql_users.db.engine import create_read_sessionmaker
 from gql_users.db.models import User
 from gql_users.rest.representation import field_render, render_user, render_users
 from gql_users.settings import Settings
-from tests.conftest import Factory
+from tests.conftest import BACKEND, Factory
 from tests.world import VISIBLE_TO, World
 
 EVERY_ROW = PageRequest(page=1, size=300)
@@ -38,7 +38,7 @@ async def test_one_page_statement_serves_each_caller_of_a_kind_their_own_users(
         if name == "identity_manager":  # may not list
             continue
         caller = Caller(user=world.user(name))
-        shapes[name] = page_rows_statement(caller, UserFilter(), [])
+        shapes[name] = page_rows_statement(caller, UserFilter(), [], BACKEND)
         rows, page = await list_users_page(session, caller, UserFilter(), [], EVERY_ROW)
         seen[name] = sorted(row.username for row in rows)
         assert page.total == len(rows), name
@@ -129,10 +129,10 @@ async def test_a_cached_page_statement_sees_a_grant_expire(
     soon = datetime.now(UTC) + timedelta(seconds=1)
     await factory.grant(colleague, "CUSTOMER.SUPPORT", customer, expiration_time=soon)
     caller = Caller(user=owner)
-    statement = page_rows_statement(caller, UserFilter(), [])
+    statement = page_rows_statement(caller, UserFilter(), [], BACKEND)
     rows, _ = await list_users_page(session, caller, UserFilter(), [], EVERY_ROW)
     assert {row.username for row in rows} == {"cached_owner", "cached_colleague"}
     await asyncio.sleep(1.2)
     rows, _ = await list_users_page(session, caller, UserFilter(), [], EVERY_ROW)
     assert {row.username for row in rows} == {"cached_owner"}
-    assert page_rows_statement(caller, UserFilter(), []) is statement
+    assert page_rows_statement(caller, UserFilter(), [], BACKEND) is statement
