@@ -36,7 +36,7 @@ from gql_users.accounts.errors import ListingRefused, NotFound
 from gql_users.accounts.filters import UserFilter, apply_filter
 from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
 from gql_users.accounts.pagination import INVALID_PAGE, LAST_PAGE, Page, PageRequest
-from gql_users.accounts.permissions import POSTGRESQL
+from gql_users.accounts.permissions import POSTGRESQL, in_wire_form
 from gql_users.accounts.validation import parse_uuid
 from gql_users.accounts.visibility import CallerId, visible_users
 from gql_users.db.models import User
@@ -150,18 +150,23 @@ async def list_users_page(
     return rows, page_request.resolve(total)
 
 
+NOT_RENDERED = ("password", "details", "modified", "last_sync", "last_login", "query_field")
+"""Columns no user field shows: neither the password hash nor the claims kept from a remote
+account (``details``) are ever rendered, nor the bookkeeping and the search column."""
+
+
 USER_COLUMNS = tuple(
-    column for column in User.__table__.c if column.key not in ("password", "details")
+    in_wire_form(column) for column in User.__table__.c if column.key not in NOT_RENDERED
 )
-"""The columns of a ``UserRow``: neither the password hash nor the claims kept from a remote
-account (``details``) are ever rendered."""
+"""The columns of a ``UserRow``, uuids, datetimes and dates in their wire form."""
 
 UserRow: TypeAlias = Any
-"""A row of the users table (every column but the password hash) and the list's ``total``,
-read by attribute as a ``User`` is (``_UserTuple``)."""
+"""A row of the users table (the columns some field shows) and the list's ``total``, read by
+attribute as a ``User`` is (``_UserTuple``), but with its uuid, datetimes and dates already
+in their wire form (text: docs/architecture.md#values-in-their-wire-form)."""
 
 _UserTuple: Any = namedtuple(  # type: ignore[misc]  # the names come from the table
-    "_UserTuple", [*(column.key for column in USER_COLUMNS), "total"]
+    "_UserTuple", [*(column.name for column in USER_COLUMNS), "total"]
 )
 """A named tuple rather than SQLAlchemy's ``Row``, whose attributes are looked up by name at
 each read: a page's body reads some 1,500 of them."""

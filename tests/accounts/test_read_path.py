@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -19,7 +21,12 @@ from gql_users.accounts.user_details import load_user_details_by_id
 from gql_users.accounts.user_fields import FIELD_BY_NAME, USER_FIELD_TABLE
 from gql_users.db.engine import create_read_sessionmaker
 from gql_users.db.models import User
-from gql_users.rest.representation import field_render, render_user, render_users
+from gql_users.rest.representation import (
+    field_render,
+    render_user,
+    render_users,
+    wire_row_render,
+)
 from gql_users.settings import Settings
 from tests.conftest import BACKEND, Factory
 from tests.world import VISIBLE_TO, World
@@ -61,20 +68,29 @@ async def test_cached_statements_keep_filters_orderings_and_pages_apart(
     assert [row.username for row in second] == ["owner_b"] and page.total == 2
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {  # microseconds, a birth date, an image
+            "birth_date": date(1815, 12, 10),
+            "agreement_date": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+            "affiliations": ["staff@example.org"],
+            "image": "ada.png",
+        },
+        {  # whole seconds (written without a fraction), no birth date, no agreement
+            "date_joined": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+            "agreement_date": None,
+        },
+    ],
+)
 async def test_a_row_renders_as_its_user_does_field_by_field(
-    session: AsyncSession, factory: Factory, settings: Settings
+    session: AsyncSession, factory: Factory, settings: Settings, fields: dict[str, Any]
 ) -> None:
-    """Every entry's render, over the user's row and over the ``User``, equals the entry's own
-    ``render``; so do whole bodies, for the user themselves and for a staff caller."""
+    """Every entry's render, over the user's row (its uuid, datetimes and dates loaded in their
+    wire form) and over the ``User``, equals the entry's own ``render``; so do whole bodies,
+    for the user themselves and for a staff caller."""
     ada = await factory.user(
-        "ada",
-        first_name="Ada",
-        last_name="Lovelace ",
-        birth_date=date(1815, 12, 10),
-        agreement_date=datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
-        affiliations=["staff@example.org"],
-        image="ada.png",
-        token_lifetime=7200,
+        "ada", first_name="Ada", last_name="Lovelace ", token_lifetime=7200, **fields
     )
     await factory.grant(ada, "CUSTOMER.OWNER", await factory.customer())
     await factory.token(ada)
@@ -84,13 +100,14 @@ async def test_a_row_renders_as_its_user_does_field_by_field(
         session, Caller(user=staff), UserFilter(username="ada"), [], EVERY_ROW
     )
     [row] = rows
+    assert isinstance(row.uuid, str) and isinstance(row.date_joined, str)
     details = await load_user_details_by_id(session, [ada.id])
     for entry in USER_FIELD_TABLE:
         expected = entry.render(settings, user, details[ada.id])
-        assert field_render(entry)(row, settings, details[ada.id]) == expected, entry.name
+        assert wire_row_render(entry)(row, settings, details[ada.id]) == expected, entry.name
         assert field_render(entry)(user, settings, details[ada.id]) == expected, entry.name
     for caller in (Caller(user=user), Caller(user=staff)):
-        from_row = render_users(settings, caller, rows, details, items_on_page=1)
+        from_row = render_users(settings, caller, rows, details, items_on_page=1, wire_rows=True)
         assert from_row == [render_user(settings, caller, user, details[ada.id], items_on_page=1)]
     assert from_row[0]["full_name"] == "Ada Lovelace"
     assert set(FIELD_BY_NAME) >= set(from_row[0])
