@@ -135,6 +135,26 @@ async def test_a_deep_rest_page_skips_over_the_index_not_the_table(
     assert "Seq Scan" not in plan, plan
 
 
+async def test_a_colleague_list_is_driven_by_the_callers_roles(session: AsyncSession) -> None:
+    """A caller who is neither staff nor support sees themselves and the holders of roles in
+    their customers and projects: the list (its total here) reads those roles by the indexes
+    of their scopes and looks the few users up by id, rather than testing every user (and
+    every role) against the visibility condition."""
+    plain = Caller(User(id=1, is_staff=False))
+    statement = page_statement(plain, UserFilter(), [], BACKEND, offset=0, limit=10)
+    plan = await plan_of(session, statement)
+    if PG:
+        filters = [line for line in plan.splitlines() if "Filter:" in line]
+        assert not [line for line in filters if "SubPlan" in line], plan  # no row tested
+        for scope in ("customer", "project"):  # the colleagues' roles, by the scope's index
+            assert re.search(rf"Index Cond: \({scope}_id = caller_role", plan), plan
+    else:
+        for scope in ("customer", "project"):
+            assert f"ix_user_roles_{scope}_id_is_active" in plan, plan
+        assert "SCAN user_roles" not in plan, plan
+        assert not re.search(r"SCAN users\b(?! USING)", plan), plan
+
+
 @pytest.mark.skipif(BACKEND != "postgresql", reason="trigram indexes exist on PostgreSQL only")
 @pytest.mark.parametrize(
     "values",

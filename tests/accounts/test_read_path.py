@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -19,6 +20,7 @@ from gql_users.accounts.ordering import OrderKey
 from gql_users.accounts.pagination import PageRequest
 from gql_users.accounts.user_details import load_user_details_by_id
 from gql_users.accounts.user_fields import FIELD_BY_NAME, USER_FIELD_TABLE
+from gql_users.accounts.wire import render_datetime
 from gql_users.db.engine import create_read_sessionmaker
 from gql_users.db.models import User
 from gql_users.rest.representation import (
@@ -153,3 +155,31 @@ async def test_a_cached_page_statement_sees_a_grant_expire(
     rows, _ = await list_users_page(session, caller, UserFilter(), [], EVERY_ROW)
     assert {row.username for row in rows} == {"cached_owner"}
     assert page_rows_statement(caller, UserFilter(), [], BACKEND) is statement
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the text SQLite stores")
+@pytest.mark.parametrize(
+    ("stored", "wire"),
+    [
+        ("2024-01-02 03:04:05.000006", "2024-01-02T03:04:05.000006Z"),
+        ("2024-01-02 03:04:05.000000", "2024-01-02T03:04:05Z"),
+        ("2024-01-02 03:04:05", "2024-01-02T03:04:05Z"),  # as CURRENT_TIMESTAMP writes it
+        ("2024-01-02T03:04:05.5", "2024-01-02T03:04:05.500000Z"),
+    ],
+)
+async def test_a_datetime_sqlite_holds_is_written_as_its_user_shows_it(
+    session: AsyncSession, factory: Factory, stored: str, wire: str
+) -> None:
+    """The list reads SQLite's datetime text as it is stored, in whatever form it was written,
+    and writes it as the ``User`` loaded from the same row would be."""
+    staff = await factory.user("root", is_staff=True)
+    await session.execute(
+        text("UPDATE users SET date_joined = :stored WHERE id = :id"),
+        {"stored": stored, "id": staff.id},
+    )
+    await session.commit()
+    await session.refresh(staff)  # the User as loaded from the stored text
+    rows, _ = await list_users_page(
+        session, Caller(user=staff), UserFilter(username="root"), [], EVERY_ROW
+    )
+    assert rows[0].date_joined == wire == render_datetime(staff.date_joined)
