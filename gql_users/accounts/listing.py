@@ -11,14 +11,32 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    UnaryExpression,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
 from gql_users.accounts.errors import ListingRefused, NotFound
 from gql_users.accounts.filters import UserFilter, apply_filter
-from gql_users.accounts.ordering import OrderKey, order_by_clauses
+from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
 from gql_users.accounts.pagination import INVALID_PAGE, LAST_PAGE, Page, PageRequest
+from gql_users.accounts.permissions import POSTGRESQL, in_wire_form
 from gql_users.accounts.validation import parse_uuid
 from gql_users.accounts.visibility import CallerId, visible_users
 from gql_users.db.models import User
@@ -87,7 +105,8 @@ async def list_users(
         NotAuthenticated, PermissionDenied: see ``ensure_can_list_users``.
     """
     total = await count_users(session, caller, user_filter)
-    statement = page_statement(caller, user_filter, ordering, offset=offset, limit=limit)
+    dialect = session.get_bind().dialect.name
+    statement = page_statement(caller, user_filter, ordering, dialect, offset=offset, limit=limit)
     users, _ = await _users_and_total(session, statement)
     return users, total
 
@@ -131,18 +150,23 @@ async def list_users_page(
     return rows, page_request.resolve(total)
 
 
+NOT_RENDERED = ("password", "details", "modified", "last_sync", "last_login", "query_field")
+"""Columns no user field shows: neither the password hash nor the claims kept from a remote
+account (``details``) are ever rendered, nor the bookkeeping and the search column."""
+
+
 USER_COLUMNS = tuple(
-    column for column in User.__table__.c if column.key not in ("password", "details")
+    in_wire_form(column) for column in User.__table__.c if column.key not in NOT_RENDERED
 )
-"""The columns of a ``UserRow``: neither the password hash nor the claims kept from a remote
-account (``details``) are ever rendered."""
+"""The columns of a ``UserRow``, uuids, datetimes and dates in their wire form."""
 
 UserRow: TypeAlias = Any
-"""A row of the users table (every column but the password hash) and the list's ``total``,
-read by attribute as a ``User`` is (``_UserTuple``)."""
+"""A row of the users table (the columns some field shows) and the list's ``total``, read by
+attribute as a ``User`` is (``_UserTuple``), but with its uuid, datetimes and dates already
+in their wire form (text: docs/architecture.md#values-in-their-wire-form)."""
 
 _UserTuple: Any = namedtuple(  # type: ignore[misc]  # the names come from the table
-    "_UserTuple", [*(column.key for column in USER_COLUMNS), "total"]
+    "_UserTuple", [*(column.name for column in USER_COLUMNS), "total"]
 )
 """A named tuple rather than SQLAlchemy's ``Row``, whose attributes are looked up by name at
 each read: a page's body reads some 1,500 of them."""
@@ -151,20 +175,21 @@ CALLER_ID = "caller_id"
 PAGE_OFFSET = "page_offset"
 PAGE_LIMIT = "page_limit"
 MAX_CACHED_PAGE_STATEMENTS = 256
-_page_rows_statements: dict[tuple[bool, UserFilter, tuple[OrderKey, ...]], Select[Any]] = {}
+_page_rows_statements: dict[tuple[str, bool, UserFilter, tuple[OrderKey, ...]], Select[Any]] = {}
 
 
 def page_rows_statement(
-    caller: Caller, user_filter: UserFilter, ordering: Sequence[OrderKey]
+    caller: Caller, user_filter: UserFilter, ordering: Sequence[OrderKey], dialect: str
 ) -> Select[Any]:
     """``page_statement`` over ``USER_COLUMNS``, with the caller's id, the offset and the limit
-    as parameters (``CALLER_ID``, ``PAGE_OFFSET``, ``PAGE_LIMIT``).
+    as parameters (``CALLER_ID``, ``PAGE_OFFSET``, ``PAGE_LIMIT``), for the database
+    ``dialect`` names.
 
-    Built once for each kind of caller (privileged or not: nothing else of the caller shapes
-    it), filter and ordering, and reused, so that a repeated page costs neither building the
-    statement nor compiling it. The cache forgets everything when it is full.
+    Built once for each database, kind of caller (privileged or not: nothing else of the
+    caller shapes it), filter and ordering, and reused, so that a repeated page costs neither
+    building the statement nor compiling it. The cache forgets everything when it is full.
     """
-    key = (caller.is_privileged, user_filter, tuple(ordering))
+    key = (dialect, caller.is_privileged, user_filter, tuple(ordering))
     statement = _page_rows_statements.get(key)
     if statement is None:
         if len(_page_rows_statements) >= MAX_CACHED_PAGE_STATEMENTS:
@@ -174,6 +199,7 @@ def page_rows_statement(
             listed,
             USER_COLUMNS,
             ordering,
+            dialect,
             offset=bindparam(PAGE_OFFSET, type_=Integer),
             limit=bindparam(PAGE_LIMIT, type_=Integer),
         )
@@ -191,8 +217,8 @@ async def _user_rows_and_total(
 ) -> tuple[list[UserRow], int]:
     """Run a ``page_rows_statement``: its rows, and the total (0 when the page is empty)."""
     user = ensure_authenticated(caller)
-    statement = page_rows_statement(caller, user_filter, ordering)
     connection = await session.connection()
+    statement = page_rows_statement(caller, user_filter, ordering, connection.dialect.name)
     parameters = {CALLER_ID: user.id, PAGE_OFFSET: offset, PAGE_LIMIT: limit}
     rows: list[UserRow] = [
         _UserTuple._make(row) for row in await connection.execute(statement, parameters)
@@ -204,46 +230,118 @@ def page_statement(
     caller: Caller,
     user_filter: UserFilter,
     ordering: Sequence[OrderKey],
+    dialect: str,
     *,
     offset: int,
     limit: int,
 ) -> Select[User, int]:
-    """The users of one page, each with the total of the whole filtered list (``total``)."""
+    """The users of one page, each with the total of the whole filtered list (``total``), for
+    the database ``dialect`` names."""
     listed = filtered_users(caller, user_filter)
-    return _deferred_join(listed, (User,), ordering, offset=offset, limit=limit)
+    return _deferred_join(listed, (User,), ordering, dialect, offset=offset, limit=limit)
 
 
 def _deferred_join(
     listed: Select[User],
     columns: Sequence[Any],
     ordering: Sequence[OrderKey],
+    dialect: str,
     *,
     offset: int | BindParameter[int],
     limit: int | BindParameter[int],
 ) -> Select[Any]:
-    """``columns`` of the users of one page of ``listed``, with the list's ``total``.
+    """``columns`` of the users of one page of ``listed``, with the list's ``total``
+    (docs/architecture.md#deep-pages).
 
-    A deferred join: the subquery pages over the ids alone, which the index of the ordering
-    holds, so the rows skipped by a deep offset are never read from the table; only the page's
-    rows are. The total is an uncorrelated scalar subquery, which the database evaluates once,
-    so no separate count is needed while the page has a row. (``count(*) OVER ()`` in the ids
-    subquery would do the same on PostgreSQL, but makes SQLite sort the whole list.)
+    A deferred join: the page's ids are paged alone, over the index of the ordering, so the rows
+    skipped by the offset are never read from the table; only the page's rows are, by id. The
+    ids come from whichever end of the list is nearer: a page in the back half walks the index
+    backwards, skipping ``total - offset - limit`` entries instead of ``offset``, so the last
+    page costs what the first does and no page walks more than half the list. Both walks are
+    in the statement; the one not taken has a ``LIMIT`` of 0 and is never run.
+
+    The total is counted once, in a materialized CTE that both walks and the ``total`` column
+    read, so no separate count is needed while the page has a row. (``count(*) OVER ()`` in the
+    ids subquery would do the same on PostgreSQL, but makes SQLite sort the whole list.)
+
+    The page's rows are then fetched by id. PostgreSQL cannot know how many ids a ``LIMIT``
+    computed from the total yields and would plan a join for a tenth of the table (a hash of
+    every user), so there the ids are an array built first, which is an index condition of the
+    primary key whatever its length (``= ANY(ARRAY(...))``). SQLite is given the join, which
+    it runs for each walk (a rowid lookup per id; given ``IN`` instead, it would rather read
+    the whole table in the ordering's index order than sort 50 rows).
     """
-    clauses = order_by_clauses(ordering)
-    page_ids = (
-        listed.with_only_columns(User.id)
-        .order_by(*clauses)
-        .offset(offset)
-        .limit(limit)
-        .subquery("page_ids")
+    columns_to_sort = sort_columns(ordering)
+    total_cte = (
+        listed.with_only_columns(func.count(User.id).label("n"))
+        .cte("total")
+        .prefix_with("MATERIALIZED")
     )
-    total = listed.with_only_columns(func.count(User.id)).correlate(None).scalar_subquery()
-    return (
-        select(*columns, total.label("total"))
-        .select_from(User)
-        .join(page_ids, User.id == page_ids.c.id)
-        .order_by(*clauses)
+    total = select(total_cte.c.n).scalar_subquery()
+    offset_ = literal(offset, Integer) if isinstance(offset, int) else offset
+    limit_ = literal(limit, Integer) if isinstance(limit, int) else limit
+    from_front = offset_ * 2 < total
+    forward = _page_ids(
+        listed,
+        [column.clause for column in columns_to_sort],
+        limit=case((from_front, limit_), else_=0),
+        offset=offset_,
     )
+    left = total - offset_  # rows from the offset to the end (negative past the end)
+    backward = _page_ids(
+        listed,
+        [_reversed(column) for column in columns_to_sort],
+        limit=case((from_front | (left <= 0), 0), (left < limit_, left), else_=limit_),
+        offset=case((left - limit_ > 0, left - limit_), else_=0),
+    )
+    page_ids = union_all(forward, backward)
+    statement = select(*columns, total.label("total"))
+    if dialect == POSTGRESQL:
+        statement = statement.where(InArray(User.__table__.c.id, page_ids))
+    else:
+        ids = page_ids.subquery("page_ids")
+        statement = statement.select_from(ids).join(User, User.id == ids.c.id)
+    return statement.order_by(*(column.clause for column in columns_to_sort))
+
+
+def _page_ids(
+    listed: Select[User],
+    clauses: Sequence[UnaryExpression[Any]],
+    *,
+    limit: ColumnElement[int],
+    offset: ColumnElement[int],
+) -> Select[Any]:
+    """The ids of ``listed`` in the order of ``clauses``, ``limit`` of them after ``offset``,
+    as a plain ``SELECT id FROM (...)`` (SQLite allows no ``LIMIT`` in a member of a UNION)."""
+    walk = listed.with_only_columns(User.id).order_by(*clauses).limit(limit).offset(offset)
+    ids = walk.subquery()
+    return select(ids.c.id)
+
+
+def _reversed(column: SortColumn) -> UnaryExpression[Any]:
+    return column.expression.asc() if column.descending else column.expression.desc()
+
+
+class InArray(ColumnElement[bool]):
+    """PostgreSQL's ``column = ANY(ARRAY(ids))``: ``column`` among the values ``ids`` selects,
+    gathered into an array before the outer statement runs."""
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[int], ids: CompoundSelect[Any]) -> None:
+        self.column = column
+        self.ids = ids
+
+
+@compiles(InArray, "postgresql")
+def _compile_in_array(element: InArray, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY({compiler.process(element.ids, asfrom=False, **kw)}))"
 
 
 async def _users_and_total(

@@ -8,25 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     SQLColumnExpression,
+    Uuid,
     any_,
     bindparam,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.grants import is_current
-from gql_users.accounts.wire import render_datetime, render_optional_datetime, render_uuid
-from gql_users.db.models import Customer, Project, Role, User, UserRole
+from gql_users.accounts.wire import (
+    WireDate,
+    WireDateTime,
+    WireUuid,
+    render_datetime,
+    render_optional_datetime,
+    render_uuid,
+)
+from gql_users.db.models import Customer, Project, Role, User, UserRole, UTCDateTime
 from gql_users.events import Event, Kind, publish
 
 ScopeType = Literal["customer", "project"]
@@ -170,6 +181,12 @@ def to_permission_row(values: Sequence[Any]) -> PermissionRow:
     """A ``permissions_statement`` row (or the same columns, in the same order, from a
     statement that selects them as a subquery) as a ``PermissionRow``. The columns are unpacked
     by position: a page of permissions is read without a lookup by name per value."""
+    return PermissionRow._make(_permission_fields(values))
+
+
+def _permission_fields(values: Sequence[Any]) -> tuple[Any, ...]:
+    """The fields of ``to_permission_row``'s ``PermissionRow``, in its order, of whatever type
+    the columns were loaded as (``waldur_permission`` loads them in their wire form)."""
     (
         id_,
         uuid,
@@ -216,7 +233,7 @@ def to_permission_row(values: Sequence[Any]) -> PermissionRow:
             project_customer_name,
         )
     # Positional, in PermissionRow's field order (keywords would cost more than the tuple).
-    return PermissionRow(
+    return (
         id_,
         uuid,
         user_id,
@@ -270,26 +287,110 @@ def permission_to_waldur(row: PermissionRow) -> dict[str, Any]:
     ``created_by_*`` is left out when the role has no (remaining) creator, ``customer_*`` for
     a customer-scoped role (docs/fields.md#permissions).
     """
+    return _waldur_permission(
+        render_uuid(row.user_uuid),
+        row.user_full_name,
+        row.user_slug,
+        render_datetime(row.created),
+        render_optional_datetime(row.expiration_time),
+        row.created_by_full_name,
+        row.created_by_username,
+        row.role_name,
+        row.role_description,
+        render_uuid(row.role_uuid),
+        row.scope_type,
+        render_uuid(row.scope_uuid),
+        row.scope_name,
+        None if row.customer_uuid is None else render_uuid(row.customer_uuid),
+        row.customer_name,
+    )
+
+
+def _waldur_permission(
+    user_uuid: str,
+    user_name: str,
+    user_slug: str,
+    created: str,
+    expiration_time: str | None,
+    created_by_full_name: str | None,
+    created_by_username: str | None,
+    role_name: str,
+    role_description: str,
+    role_uuid: str,
+    scope_type: ScopeType,
+    scope_uuid: str,
+    scope_name: str,
+    customer_uuid: str | None,
+    customer_name: str | None,
+) -> dict[str, Any]:
+    """``permission_to_waldur`` of values already in their wire form."""
     rendered: dict[str, Any] = {
-        "user_uuid": render_uuid(row.user_uuid),
-        "user_name": row.user_full_name,
-        "user_slug": row.user_slug,
-        "created": render_datetime(row.created),
-        "expiration_time": render_optional_datetime(row.expiration_time),
+        "user_uuid": user_uuid,
+        "user_name": user_name,
+        "user_slug": user_slug,
+        "created": created,
+        "expiration_time": expiration_time,
     }
-    if row.created_by_username is not None:
-        rendered["created_by_full_name"] = row.created_by_full_name
-        rendered["created_by_username"] = row.created_by_username
-    rendered["role_name"] = row.role_name
-    rendered["role_description"] = row.role_description
-    rendered["role_uuid"] = render_uuid(row.role_uuid)
-    rendered["scope_type"] = row.scope_type
-    rendered["scope_uuid"] = render_uuid(row.scope_uuid)
-    rendered["scope_name"] = row.scope_name
-    if row.customer_uuid is not None:
-        rendered["customer_uuid"] = render_uuid(row.customer_uuid)
-        rendered["customer_name"] = row.customer_name
+    if created_by_username is not None:
+        rendered["created_by_full_name"] = created_by_full_name
+        rendered["created_by_username"] = created_by_username
+    rendered["role_name"] = role_name
+    rendered["role_description"] = role_description
+    rendered["role_uuid"] = role_uuid
+    rendered["scope_type"] = scope_type
+    rendered["scope_uuid"] = scope_uuid
+    rendered["scope_name"] = scope_name
+    if customer_uuid is not None:
+        rendered["customer_uuid"] = customer_uuid
+        rendered["customer_name"] = customer_name
     return rendered
+
+
+def in_wire_form(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``column`` loaded as its wire form's text when it holds uuids or datetimes
+    (docs/architecture.md#values-in-their-wire-form), else as it is."""
+    for sql_type, wire_type in ((Uuid, WireUuid), (UTCDateTime, WireDateTime), (Date, WireDate)):
+        if isinstance(column.type, sql_type):
+            return type_coerce(column, wire_type()).label(column.name)
+    return column
+
+
+class RenderedPermissions(list[dict[str, Any]]):
+    """A user's permissions already in their Waldur form, oldest first: made by
+    ``waldur_permission`` from columns loaded in their wire form, with no ``PermissionRow`` on
+    the way (the REST details, ``user_details``)."""
+
+
+_WALDUR_FIELDS = itemgetter(
+    *(
+        PermissionRow._fields.index(name)
+        for name in (
+            "user_uuid",
+            "user_full_name",
+            "user_slug",
+            "created",
+            "expiration_time",
+            "created_by_full_name",
+            "created_by_username",
+            "role_name",
+            "role_description",
+            "role_uuid",
+            "scope_type",
+            "scope_uuid",
+            "scope_name",
+            "customer_uuid",
+            "customer_name",
+        )
+    )
+)
+"""The fields of a ``PermissionRow`` that its Waldur body shows, in ``_waldur_permission``'s
+order."""
+
+
+def waldur_permission(values: Sequence[Any]) -> dict[str, Any]:
+    """``permission_to_waldur`` of a ``permissions_statement`` row (or its columns in the same
+    order) whose columns were loaded through ``in_wire_form``: nothing is converted."""
+    return _waldur_permission(*_WALDUR_FIELDS(_permission_fields(values)))
 
 
 async def publish_permissions_changed(session: AsyncSession, *user_uuids: UUID) -> None:

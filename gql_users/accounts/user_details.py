@@ -1,7 +1,9 @@
 """What a user representation needs beyond the users row, loaded for a whole page at once.
 
 Tokens, pending email changes (at most one each per user) and active permissions come in one
-statement, whatever the page size, so a page of 50 users costs what a page of 5 does.
+statement, whatever the page size, so a page of 50 users costs what a page of 5 does. The
+permissions' uuids and datetimes are loaded in their wire form and made into their Waldur
+bodies at once (``RenderedPermissions``): REST shows nothing else of them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from gql_users.accounts.permissions import (
     PERMISSION_COLUMNS,
     POSTGRESQL,
     USER_IDS,
-    PermissionRow,
+    RenderedPermissions,
     in_user_ids,
+    in_wire_form,
     permissions_statement,
-    to_permission_row,
+    waldur_permission,
 )
 from gql_users.accounts.user_fields import UserDetails
 from gql_users.db.models import AuthToken, EmailChangeRequest, User
@@ -41,7 +44,7 @@ def _details_statement(dialect: str) -> Select[*tuple[Any, ...]]:
             AuthToken.key.label("token_key"),
             AuthToken.created.label("token_created"),
             EmailChangeRequest.email.label("requested_email"),
-            permission,
+            *(in_wire_form(column) for column in permission.c),
         )
         .outerjoin(AuthToken, AuthToken.user_id == User.id)
         .outerjoin(EmailChangeRequest, EmailChangeRequest.user_id == User.id)
@@ -66,7 +69,8 @@ PERMISSION_FIRST = len(_DETAILS[POSTGRESQL].selected_columns) - PERMISSION_COLUM
 
 
 async def load_user_details(session: AsyncSession, users: Sequence[User]) -> dict[int, UserDetails]:
-    """Tokens, active permissions (oldest first) and requested emails of ``users``."""
+    """Tokens, active permissions (oldest first, in their Waldur form) and requested emails of
+    ``users``."""
     return await load_user_details_by_id(session, [user.id for user in users])
 
 
@@ -81,13 +85,13 @@ async def load_user_details_by_id(
     rows = await connection.execute(details_statement(connection.dialect.name), {USER_IDS: ids})
     tokens: dict[int, TokenColumns | None] = {}
     emails: dict[int, str | None] = {}
-    permissions: dict[int, list[PermissionRow]] = {user_id: [] for user_id in ids}
+    permissions = {user_id: RenderedPermissions() for user_id in ids}
     for record in rows:
         user_id, key, token_created, email = record[:PERMISSION_FIRST]
         tokens[user_id] = None if key is None else TokenColumns(key, token_created)
         emails[user_id] = email
         if record[PERMISSION_FIRST] is not None:  # the permission's id: a user without any
-            permissions[user_id].append(to_permission_row(record[PERMISSION_FIRST:]))
+            permissions[user_id].append(waldur_permission(record[PERMISSION_FIRST:]))
     return {
         user_id: UserDetails(
             token=tokens.get(user_id),

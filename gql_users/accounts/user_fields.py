@@ -18,7 +18,12 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from gql_users.accounts.images import image_url
-from gql_users.accounts.permissions import PermissionRow, full_name, permission_to_waldur
+from gql_users.accounts.permissions import (
+    PermissionRow,
+    RenderedPermissions,
+    full_name,
+    permission_to_waldur,
+)
 from gql_users.accounts.tokens import token_expires_at
 from gql_users.accounts.user_input import identity_provider_fields
 from gql_users.accounts.wire import wire_form
@@ -42,7 +47,7 @@ class UserDetails:
     (``user_details.load_user_details``), or one part at a time by GraphQL's DataLoaders."""
 
     token: SessionToken | None = None
-    permissions: list[PermissionRow] = field(default_factory=list)
+    permissions: list[PermissionRow] | RenderedPermissions = field(default_factory=list)
     requested_email: str | None = None
 
     def token_expires_at(self, user: User) -> datetime | None:
@@ -156,7 +161,12 @@ class UserField:
 
 def user_url(settings: Settings, user: User) -> str:
     """The REST URL of ``user``: its ``url`` field and the ``Location`` of a created user."""
-    return f"{settings.public_url}api/users/{user.uuid.hex}/"
+    return user_url_of(settings, user.uuid.hex)
+
+
+def user_url_of(settings: Settings, uuid_hex: str) -> str:
+    """``user_url`` of the user with this uuid, given as 32 hex digits."""
+    return f"{settings.public_url}api/users/{uuid_hex}/"
 
 
 def _model(
@@ -178,7 +188,11 @@ def _identity_provider(name: str, type_: Any) -> UserField:
     return UserField(name, type_, Source.DERIVED, value)
 
 
-def _permissions_to_waldur(rows: list[PermissionRow]) -> list[dict[str, Any]]:
+def _permissions_to_waldur(
+    rows: list[PermissionRow] | RenderedPermissions,
+) -> list[dict[str, Any]]:
+    if isinstance(rows, RenderedPermissions):  # the REST details: in their Waldur form already
+        return rows
     return [permission_to_waldur(row) for row in rows]
 
 

@@ -15,11 +15,13 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
     false,
-    or_,
+    literal,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -68,7 +70,7 @@ def visible_users(caller: Caller, caller_id: CallerId | None = None) -> Select[U
     return statement.where(
         User.is_active == true(),
         User.is_staff == false(),
-        or_(User.id == own_id, User.id.in_(_colleague_ids(own_id))),
+        User.id.in_(_self_and_colleague_ids(own_id)),
     )
 
 
@@ -101,13 +103,23 @@ def _scopes_visible_to(
     return statement.where(model.id.in_(visible_ids(user.id)))
 
 
-def _colleague_ids(caller_id: CallerId) -> Select[int]:
-    """Ids of users with an active role in a customer or project visible to the caller."""
-    return select(UserRole.user_id).where(
-        is_current(UserRole),
-        or_(
-            UserRole.customer_id.in_(_visible_customer_ids(caller_id)),
-            UserRole.project_id.in_(_visible_project_ids(caller_id)),
+def _self_and_colleague_ids(caller_id: CallerId) -> CompoundSelect[int]:
+    """The caller's id, and the ids of users with a current role in a customer or project
+    visible to the caller.
+
+    One ``UNION ALL`` of three selects, so that the user list is one ``IN`` that a database can
+    drive from these few ids (an ``OR`` of the caller's id and the colleagues, or of the two
+    kinds of scope, makes PostgreSQL test every user and every role instead); each select reads
+    the roles by the index of its scope.
+    """
+    own_id = literal(caller_id, Integer) if isinstance(caller_id, int) else caller_id
+    return union_all(
+        select(own_id),
+        select(UserRole.user_id).where(
+            is_current(UserRole), UserRole.customer_id.in_(_visible_customer_ids(caller_id))
+        ),
+        select(UserRole.user_id).where(
+            is_current(UserRole), UserRole.project_id.in_(_visible_project_ids(caller_id))
         ),
     )
 

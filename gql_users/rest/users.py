@@ -105,7 +105,7 @@ async def list_or_count(request: web.Request) -> web.Response:
     details = await load_user_details_by_id(session, [user.id for user in page_users])
     fields = requested_fields(query)
     body = render_users(
-        settings, caller, page_users, details, fields, items_on_page=len(page_users)
+        settings, caller, page_users, details, fields, len(page_users), wire_rows=True
     )
     return json_response(body, headers=headers)
 

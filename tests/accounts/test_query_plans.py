@@ -108,25 +108,53 @@ async def test_a_cursor_bounds_the_index_scan(
         assert "TEMP B-TREE" not in plan, plan
 
 
-@pytest.mark.parametrize("ordering", [[], [OrderKey("email")]])
+@pytest.mark.parametrize("ordering", [[], [OrderKey("email")], [OrderKey("email", True)]])
 async def test_a_deep_rest_page_skips_over_the_index_not_the_table(
     session: AsyncSession, ordering: list[OrderKey]
 ) -> None:
     """The ids of the page come from the ordering's index alone (an index-only scan: no table
-    row is read for the rows the offset skips); only the page's rows are then fetched by id,
-    and only they are sorted again."""
+    row is read for the rows the offset skips), walked forwards or backwards from whichever end
+    of the list is nearer; only the page's rows are then fetched by id, and only they are
+    sorted again: no sort of the whole list, whatever the direction of the ordering."""
     staff = Caller(User(is_staff=True))
-    statement = page_statement(staff, UserFilter(), ordering, offset=3000, limit=10)
+    statement = page_statement(staff, UserFilter(), ordering, BACKEND, offset=3000, limit=10)
     plan = await plan_of(session, statement, ordered=True)
     index = "email" if ordering else "username"
     if PG:
-        assert re.search(rf"Index Only Scan using ix_users_{index}_c on users", plan), plan
-        assert re.search(r"Index Scan using users_pkey on users|Index Cond: \(id = ", plan), plan
+        walks = re.findall(rf"Index Only Scan (Backward )?using ix_users_{index}_c on users", plan)
+        assert sorted(walks) == ["", "Backward "], plan  # one walk from each end
+        assert "Index Cond: (id = ANY (" in plan, plan  # the page's rows, by primary key
+        # One sort, of the page's rows; "-email" ends on the ascending id, so an "Incremental
+        # Sort" orders the ties of equal emails as the index yields them, not the whole list.
+        assert len(re.findall(r"(?<!Incremental )Sort  \(", plan)) == 1, plan
+        assert plan.startswith("Sort"), plan
     else:
-        assert re.search(rf"SCAN users USING COVERING INDEX \S*({index}|autoindex)", plan), plan
-        assert "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
-        assert plan.count("TEMP B-TREE") == 1, plan  # the page's rows, not the whole list
+        walks = re.findall(rf"SCAN users USING COVERING INDEX \S*({index}|autoindex)", plan)
+        assert len(walks) == 2, plan
+        assert plan.count("SEARCH users USING INTEGER PRIMARY KEY (rowid=?)") == 2, plan
+        # each walk's rows, not the whole list (a "RIGHT PART" sorts only ties of equal emails)
+        assert plan.count("USE TEMP B-TREE FOR ORDER BY") == 2, plan
     assert "Seq Scan" not in plan, plan
+
+
+async def test_a_colleague_list_is_driven_by_the_callers_roles(session: AsyncSession) -> None:
+    """A caller who is neither staff nor support sees themselves and the holders of roles in
+    their customers and projects: the list (its total here) reads those roles by the indexes
+    of their scopes and looks the few users up by id, rather than testing every user (and
+    every role) against the visibility condition."""
+    plain = Caller(User(id=1, is_staff=False))
+    statement = page_statement(plain, UserFilter(), [], BACKEND, offset=0, limit=10)
+    plan = await plan_of(session, statement)
+    if PG:
+        filters = [line for line in plan.splitlines() if "Filter:" in line]
+        assert not [line for line in filters if "SubPlan" in line], plan  # no row tested
+        for scope in ("customer", "project"):  # the colleagues' roles, by the scope's index
+            assert re.search(rf"Index Cond: \({scope}_id = caller_role", plan), plan
+    else:
+        for scope in ("customer", "project"):
+            assert f"ix_user_roles_{scope}_id_is_active" in plan, plan
+        assert "SCAN user_roles" not in plan, plan
+        assert not re.search(r"SCAN users\b(?! USING)", plan), plan
 
 
 SCANS_USERS = r"^SCAN users( USING COVERING INDEX \w+)?$"
@@ -241,7 +269,9 @@ async def test_a_searched_page_and_its_total_search_once(
     ``matches`` CTE; the page and its total both read that set rather than testing every row
     of the ordering's index against each substring again."""
     staff = Caller(User(is_staff=True))
-    statement = page_statement(staff, UserFilter.from_values(values), [], offset=0, limit=50)
+    statement = page_statement(
+        staff, UserFilter.from_values(values), [], BACKEND, offset=0, limit=50
+    )
     plan = await plan_of(session, statement)
     if PG:
         assert plan.count("CTE matches") == 1, plan
@@ -251,4 +281,4 @@ async def test_a_searched_page_and_its_total_search_once(
         assert all(plan.index(line) < cte_end for line in searched), plan
     else:
         assert plan.count("MATERIALIZE matches") == 1, plan
-        assert plan.count("SCAN matches") == 2, plan  # the page and the total read it
+        assert plan.count("SCAN matches") == 3, plan  # the total and the walk from either end
