@@ -35,9 +35,11 @@ again gives the same values, errors included. A coroutine read and given up is c
 reading again makes a new one (``_discard``), so that none is left never awaited.
 
 Plans are kept across requests in a bounded LRU (``Plans``) keyed on the identity of the
-field nodes of the selection: a parsed document is cached by Strawberry, so the same text
-gives the same nodes; each entry holds its nodes (ids are not reused while it lives) and the
-fragment definitions it used (checked by identity on use).
+field nodes of the selection: a parsed document is cached by Strawberry (``ParserCache``), so
+the same text gives the same nodes; each entry holds its nodes (ids are not reused while it
+lives) and the fragment definitions it used (checked by identity on use). A selection is
+compiled the second time it is asked for with the same values of its variables (at most
+``MAX_VARIANTS`` of them): a document sent once goes the general way, not worth compiling.
 
 This reaches into graphql-core 3.3.2 and Strawberry 0.341 internals: the executor's
 ``complete_value``/``execute_field`` signatures, ``FieldDetails`` (no ``@defer`` usage nor
@@ -167,11 +169,17 @@ def definition_of(object_type: GraphQLObjectType) -> StrawberryObjectDefinition 
 
 
 def by_class(types: Iterable[GraphQLObjectType]) -> dict[type, GraphQLObjectType]:
-    """The Strawberry class behind each of ``types``."""
+    """The Strawberry class behind each of ``types`` that a union resolves by its class alone
+    (Strawberry matches the definition the class carries; a generic type's values need more
+    than their class, and are left out)."""
     found: dict[type, GraphQLObjectType] = {}
     for object_type in types:
         definition = definition_of(object_type)
-        if definition is not None:
+        if (
+            definition is not None
+            and not definition.is_graphql_generic
+            and definition.concrete_of is None
+        ):
             found[definition.origin] = object_type
     return found
 
@@ -434,6 +442,9 @@ class Selection:
     variables: tuple[str, ...]
     compilable: bool
     variants: dict[tuple[Any, ...], Callable[[Any], Any] | None] = field(default_factory=dict)
+    seen: set[tuple[Any, ...]] = field(default_factory=set)
+    """Variants asked for once (compiled when asked for again: a document sent once is not
+    worth compiling)."""
 
     def same_fragments(self, fragments: Mapping[str, FragmentDetails]) -> bool:
         for name, definition in self.fragments:
@@ -507,7 +518,9 @@ class Plans:
     ) -> Callable[[Any], Any] | None:
         """The compiled completion of a value of ``return_type`` with the sub-selection of
         ``fdl`` in ``request``, or None when it cannot be compiled."""
-        if not _object_inside(return_type):
+        if not _object_inside(return_type) or any(
+            details.defer_usage or details.fragment_variable_values for details in fdl
+        ):
             return None
         nodes = tuple(details.node for details in fdl)
         key = (id(return_type), tuple(map(id, nodes)))
@@ -526,9 +539,11 @@ class Plans:
             values = tuple(coerced.get(name, Undefined) for name in selection.variables)
             if values in selection.variants:
                 return selection.variants[values]
+            if values not in selection.seen:
+                if len(selection.seen) < MAX_VARIANTS:
+                    selection.seen.add(values)
+                return None
         except TypeError:  # a value that is not hashable
-            return None
-        if len(selection.variants) >= MAX_VARIANTS:
             return None
         compiled: Callable[[Any], Any] | None
         try:

@@ -310,8 +310,8 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         return await_completed()
 
 
-def executor_for(schema: GraphQLSchema) -> type[PlainFieldsExecutor]:
-    """A ``PlainFieldsExecutor`` class that knows the plain fields of ``schema`` and keeps its
-    compiled selections."""
-    attributes = {"plain": plain_fields(schema), "plans": Plans(schema)}
+def executor_for(schema: GraphQLSchema, plans: int = 256) -> type[PlainFieldsExecutor]:
+    """A ``PlainFieldsExecutor`` class that knows the plain fields of ``schema`` and keeps up
+    to ``plans`` compiled selections."""
+    attributes = {"plain": plain_fields(schema), "plans": Plans(schema, plans)}
     return type("PlainFieldsExecutor", (PlainFieldsExecutor,), attributes)
