@@ -1,20 +1,33 @@
-"""graphql-core's executor with a short path for plain fields.
+"""graphql-core's executor with compiled plain subtrees and a short path for plain fields.
 
 A page of users with their permissions is well over a thousand fields, nearly all of them read
 from an attribute (``types.py``: no resolver). graphql-core executes each one the general way:
 an ``Info`` object, the arguments, Strawberry's default resolver (``getattr``), then value
-completion (non-null, list, leaf, abstract, object). ``PlainFieldsExecutor`` reads the
-attribute itself when the field takes no arguments and its resolver is Strawberry's default
-one, and calls the method itself when its resolver is a plain method of the object alone (no
-arguments, no ``info``, not async, no extension: a ``Node``'s ``id``); then a scalar or an enum
-is coerced, and an object (of an object type whose ``is_type_of``, if it has one, accepts it,
-or of a union member known by its class) has its own fields executed, which is what value
-completion would do next. Anything else (null where null is not allowed, an
-exception, an awaitable, a failed coercion, another class) is completed the general way from
-the value already read, and lists, fields with arguments or resolvers, and requests that run
-middleware take graphql-core's own path; only a list's non-null object items skip the
-general completion to have their fields executed. The result is the value graphql-core would have
-produced, errors included.
+completion (non-null, list, leaf, abstract, object).
+
+First, when a value of an object type (a list of them, a union of them) is completed and its
+whole sub-selection is plain, recursively, ``PlainFieldsExecutor`` completes it with the
+function compiled for that selection (``compiled.py``: one pass per object, no ``Path``, no
+``Info``); the compiled function is looked up once per request and field group. It gives up on
+anything unusual (``Fallback``), and the subtree is then completed as below, from the same
+value: the response is the same either way.
+
+Else, field by field: ``PlainFieldsExecutor`` reads the attribute itself when the field takes
+no arguments and its resolver is Strawberry's default one, and calls the method itself when its
+resolver is a plain method of the object alone (no arguments, no ``info``, not async, no
+extension: a ``Node``'s ``id``); then a scalar or an enum is coerced, and an object (of an
+object type whose ``is_type_of``, if it has one, accepts it, or of a union member known by its
+class) has its own fields executed, which is what value completion would do next. Anything else
+(null where null is not allowed, an exception, an awaitable, a failed coercion, another class)
+is completed the general way from the value already read, and fields with arguments or
+resolvers, and requests that run middleware, take graphql-core's own path (with a middleware,
+nothing is compiled either); only a list's non-null object items skip the general completion to
+have their fields executed. The result is the value graphql-core would have produced, errors
+included.
+
+This overrides graphql-core 3.3.2 internals (``execute_field``, ``complete_value``,
+``collect_and_execute_subfields``, ``handle_field_error``, ``build_resolve_info``) under
+Strawberry 0.341's executor: see ``compiled.py`` for what to re-check when either is bumped.
 """
 
 from __future__ import annotations
