@@ -209,11 +209,21 @@ DOCUMENTS = [
 
 
 def outcome(result: Any) -> tuple[Any, list[tuple[Any, ...]]]:
+    """The data, in its keys' order, and the errors with their paths and locations."""
     errors = [
         (error.message, error.path, [(loc.line, loc.column) for loc in error.locations or []])
         for error in result.errors or []
     ]
-    return result.data, errors
+    return in_order(result.data), errors
+
+
+def in_order(data: Any) -> Any:
+    """``data`` with each dict as the list of its items: equal only in the same order."""
+    if isinstance(data, dict):
+        return [(key, in_order(value)) for key, value in data.items()]
+    if isinstance(data, list):
+        return [in_order(item) for item in data]
+    return data
 
 
 @contextmanager
@@ -251,8 +261,10 @@ async def test_compiled_code_answers_as_graphql_core_does_whatever_goes_wrong() 
             with no_coroutine_left():
                 got = outcome(await schema.execute(document))
             assert got == expected, document
-    data, errors = await reference(DOCUMENTS[0])
-    assert [tuple(path) for _message, path, _locations in errors] == [
+    result = await strawberry.Schema(query=Query).execute(DOCUMENTS[0])
+    data = result.data
+    assert data is not None
+    assert [tuple(error.path or ()) for error in result.errors or []] == [
         ("people", 3, "greeting"),  # a method that raises: the person is null
         ("people", 4, "computed"),  # a read that raises: the field is null
         ("people", 7, "friend", "best"),  # null on a non-null field: the friend is null
@@ -369,7 +381,7 @@ def plans_of(settings: Settings) -> Plans:
 
 def same(compiled: GraphQLResponse, general: GraphQLResponse) -> None:
     assert compiled.status == general.status == 200
-    assert compiled.data == general.data
+    assert in_order(compiled.data) == in_order(general.data)
     assert [(e["message"], e.get("path"), e.get("locations")) for e in compiled.errors] == [
         (e["message"], e.get("path"), e.get("locations")) for e in general.errors
     ]
