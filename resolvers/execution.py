@@ -129,6 +129,10 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             self.plain = {}
             self.plans = None
         self.completers: dict[tuple[int, int], tuple[FieldDetailsList, Completer | None]] = {}
+        self.declined: Path | None = None
+        """Where compiled code last gave up: the general way completes the value there, and
+        its own completions at the same path (the type inside a non-null or a list) are not
+        tried again."""
 
     def completer(
         self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList
@@ -153,13 +157,15 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         self.completers[key] = (field_details_list, completer)
         return completer
 
-    def run_compiled(self, completer: Completer, value: Any) -> Any:
-        """The value completed by compiled code, or ``Fallback`` when it gave up."""
+    def run_compiled(self, completer: Completer, value: Any, path: Path) -> Any:
+        """The value at ``path`` completed by compiled code, or ``Fallback`` when it gave
+        up."""
         plans = cast(Plans, self.plans)
         try:
             completed = completer(value)
         except Exception:  # noqa: BLE001 - the subtree is completed the general way
             plans.fallbacks += 1
+            self.declined = path
             return Fallback
         plans.completed += 1
         return completed
@@ -188,7 +194,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
             if plain.coerce is None:
                 completer = self.completer(plain.return_type, field_details_list)
                 if completer is not None:
-                    completed = self.run_compiled(completer, value)
+                    completed = self.run_compiled(completer, value, path)
                     if completed is not Fallback:
                         return completed
             if plain.coerce is not None:
@@ -256,9 +262,11 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         """A value whose whole sub-selection is plain is completed by compiled code; else a
         non-null object (each item of a list of them, mostly) goes straight to its own
         fields, which is where graphql-core's completion ends for it."""
-        completer = self.completer(return_type, field_details_list)
+        completer = (
+            None if path is self.declined else self.completer(return_type, field_details_list)
+        )
         if completer is not None:
-            completed = self.run_compiled(completer, result)
+            completed = self.run_compiled(completer, result, path)
             if completed is not Fallback:
                 return completed
         if type(return_type) is GraphQLNonNull and result is not None:

@@ -302,6 +302,19 @@ async def test_good_values_are_completed_by_compiled_code_alone() -> None:
     }  # fmt: skip
 
 
+async def test_a_value_given_up_is_completed_the_general_way_without_trying_it_again() -> None:
+    schema, plans = compiled_schema()
+    document = "{ people { computed } }"
+    for _ in range(2):  # the general way, then compiled
+        await schema.execute(document)
+    before = (plans.completed, plans.fallbacks)
+    result = await schema.execute(document)
+    assert outcome(result) == await reference(document)
+    # The list is given up (eve's read raises), and completed the general way: each person
+    # compiled, but for eve, fay and wes (an awaitable); the list itself is not tried again.
+    assert (plans.completed - before[0], plans.fallbacks - before[1]) == (len(people()) - 3, 4)
+
+
 SKIPPING = """
 query Skipping($a: Boolean!, $b: Boolean!, $c: Boolean!, $d: Boolean!, $e: Boolean!) {
   good {
