@@ -34,9 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, cast
-from uuid import UUID
 
 from graphql import (
     GraphQLList,
@@ -55,10 +53,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import get_strawberry_type_cast
 
-from resolvers.compiled import Fallback, Plans, Request, by_class, plain_reads
-
-SCALAR_VALUES = frozenset({str, int, float, bool, UUID, datetime, date})
-"""Classes of values that are never awaitable (checked before the general test)."""
+from resolvers.compiled import NEVER_AWAITABLE, Fallback, Plans, Request, by_class, plain_reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +193,7 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                     if completed is not Fallback:
                         return completed
             if plain.coerce is not None:
-                if type(value) in SCALAR_VALUES or not self.is_awaitable(value):
+                if type(value) in NEVER_AWAITABLE or not self.is_awaitable(value):
                     try:
                         coerced = plain.coerce(value)
                     except Exception:  # noqa: BLE001 - coerced again and reported below
