@@ -1,32 +1,43 @@
-"""graphql-core's executor with a short path for plain fields.
+"""graphql-core's executor with compiled plain subtrees and a short path for plain fields.
 
 A page of users with their permissions is well over a thousand fields, nearly all of them read
 from an attribute (``types.py``: no resolver). graphql-core executes each one the general way:
 an ``Info`` object, the arguments, Strawberry's default resolver (``getattr``), then value
-completion (non-null, list, leaf, abstract, object). ``PlainFieldsExecutor`` reads the
-attribute itself when the field takes no arguments and its resolver is Strawberry's default
-one, and calls the method itself when its resolver is a plain method of the object alone (no
-arguments, no ``info``, not async, no extension: a ``Node``'s ``id``); then a scalar or an enum
-is coerced, and an object (of an object type whose ``is_type_of``, if it has one, accepts it,
-or of a union member known by its class) has its own fields executed, which is what value
-completion would do next. Anything else (null where null is not allowed, an
-exception, an awaitable, a failed coercion, another class) is completed the general way from
-the value already read, and lists, fields with arguments or resolvers, and requests that run
-middleware take graphql-core's own path; only a list's non-null object items skip the
-general completion to have their fields executed. The result is the value graphql-core would have
-produced, errors included.
+completion (non-null, list, leaf, abstract, object).
+
+First, when a value of an object type (a list of them, a union of them) is completed and its
+whole sub-selection is plain, recursively, ``PlainFieldsExecutor`` completes it with the
+function compiled for that selection (``compiled.py``: one pass per object, no ``Path``, no
+``Info``); the compiled function is looked up once per request and field group. It gives up on
+anything unusual (``Fallback``), and the subtree is then completed as below, from the same
+value: the response is the same either way.
+
+Else, field by field: ``PlainFieldsExecutor`` reads the attribute itself when the field takes
+no arguments and its resolver is Strawberry's default one, and calls the method itself when its
+resolver is a plain method of the object alone (no arguments, no ``info``, not async, no
+extension: a ``Node``'s ``id``); then a scalar or an enum is coerced, and an object (of an
+object type whose ``is_type_of``, if it has one, accepts it, or of a union member known by its
+class) has its own fields executed, which is what value completion would do next. Anything else
+(null where null is not allowed, an exception, an awaitable, a failed coercion, another class)
+is completed the general way from the value already read, and fields with arguments or
+resolvers, and requests that run middleware, take graphql-core's own path (with a middleware,
+nothing is compiled either); only a list's non-null object items skip the general completion to
+have their fields executed. The result is the value graphql-core would have produced, errors
+included.
+
+This overrides graphql-core 3.3.2 internals (``execute_field``, ``complete_value``,
+``collect_and_execute_subfields``, ``handle_field_error``, ``build_resolve_info``) under
+Strawberry 0.341's executor: see ``compiled.py`` for what to re-check when either is bumped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from operator import attrgetter
 from typing import Any, cast
-from uuid import UUID
 
 from graphql import (
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -40,20 +51,17 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import get_strawberry_type_cast
-from strawberry.types.field import StrawberryField
 
-SCALAR_VALUES = frozenset({str, int, float, bool, UUID, datetime, date})
-"""Classes of values that are never awaitable (checked before the general test)."""
+from resolvers.compiled import NEVER_AWAITABLE, Fallback, Plans, Request, by_class, plain_reads
 
 
 @dataclass(frozen=True, slots=True)
 class PlainField:
     """How to read one plain field: its attribute (or the method of the object that computes
     it), whether null is allowed, and either the coercion of its scalar or enum type, or its
-    object type, or for a union the object type of each class its values may have."""
+    object type, or for a union the object type of each class its values may have; a list
+    has none of them (it is compiled, or completed the general way)."""
 
     read: Callable[[Any], Any]
     nullable: bool
@@ -66,67 +74,28 @@ class PlainField:
 PlainFields = Mapping[GraphQLObjectType, Mapping[str, PlainField]]
 
 
-def _reader(definition: StrawberryField) -> Callable[[Any], Any] | None:
-    """How to read the field without Strawberry's resolver wrapping: its attribute, or its
-    resolver when that is a plain method of the object alone; None for any other field."""
-    if definition.extensions or definition.permission_classes:
-        return None
-    if definition.is_basic_field:
-        return attrgetter(definition.python_name)
-    resolver = definition.base_resolver
-    if (
-        resolver is None
-        or resolver.is_async
-        or resolver.arguments
-        or resolver.info_parameter is not None
-        or resolver.root_parameter is not None
-        or resolver.self_parameter is None
-    ):
-        return None
-    method = resolver.wrapped_func
-    if isinstance(method, staticmethod | classmethod):
-        return None
-    return method
-
-
 def plain_fields(schema: GraphQLSchema) -> PlainFields:
     """Per object type, its fields that Strawberry reads as an attribute or computes with a
-    plain method (``_reader``), that take no arguments and are leaves, objects or unions, by
-    GraphQL name."""
+    plain method (``plain_reads``): leaves, objects, unions and lists, by GraphQL name."""
     found: dict[GraphQLObjectType, dict[str, PlainField]] = {}
-    for named in schema.type_map.values():
-        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
-            continue
-        for name, field in named.fields.items():
-            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if not isinstance(definition, StrawberryField) or field.args:
-                continue
-            read = _reader(definition)
-            if read is None:
-                continue
-            nullable_type = get_nullable_type(field.type)
-            nullable = not is_non_null_type(field.type)
+    for named, reads in plain_reads(schema).items():
+        for name, plain_read in reads.items():
+            field_type = named.fields[name].type
+            nullable_type = get_nullable_type(field_type)
+            read, nullable = plain_read.read, not is_non_null_type(field_type)
             plain: PlainField | None = None
             if is_leaf_type(nullable_type):
                 coerce = nullable_type.coerce_output_value
-                plain = PlainField(read, nullable, field.type, coerce=coerce)
+                plain = PlainField(read, nullable, field_type, coerce=coerce)
             elif isinstance(nullable_type, GraphQLObjectType):
-                plain = PlainField(read, nullable, field.type, object_type=nullable_type)
+                plain = PlainField(read, nullable, field_type, object_type=nullable_type)
             elif isinstance(nullable_type, GraphQLUnionType):
-                union_types = _by_class(nullable_type.types)
-                plain = PlainField(read, nullable, field.type, union_types=union_types)
+                union_types = by_class(nullable_type.types)
+                plain = PlainField(read, nullable, field_type, union_types=union_types)
+            elif isinstance(nullable_type, GraphQLList):
+                plain = PlainField(read, nullable, field_type)
             if plain is not None:
                 found.setdefault(named, {})[name] = plain
-    return found
-
-
-def _by_class(types: Iterable[GraphQLObjectType]) -> dict[type, GraphQLObjectType]:
-    """The Strawberry class behind each of ``types``."""
-    found: dict[type, GraphQLObjectType] = {}
-    for object_type in types:
-        definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        if isinstance(definition, StrawberryObjectDefinition):
-            found[definition.origin] = object_type
     return found
 
 
@@ -138,16 +107,63 @@ def accepts(object_type: GraphQLObjectType, value: Any) -> bool:
     return is_type_of is None or is_type_of(value, cast(Any, None)) is True
 
 
+Completer = Callable[[Any], Any]
+
+
 class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; ``plain`` is set per schema (``executor_for``)."""
+    """Strawberry's executor; ``plain`` and ``plans`` are set per schema (``executor_for``)."""
 
     plain: PlainFields = {}
+    plans: Plans | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         if manager is not None and manager.middlewares:
-            self.plain = {}  # a middleware sees every field: the general way only
+            # A middleware sees every field: the general way only.
+            self.plain = {}
+            self.plans = None
+        self.completers: dict[tuple[int, int], tuple[FieldDetailsList, Completer | None]] = {}
+        self.declined: Path | None = None
+        """Where compiled code last gave up: the general way completes the value there, and
+        its own completions at the same path (the type inside a non-null or a list) are not
+        tried again."""
+
+    def completer(
+        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        """The compiled completion of a value of ``return_type`` with the sub-selection of
+        ``field_details_list`` (None: not compiled), looked up once per request and field
+        group (the group is kept with it, so that its id is not reused meanwhile)."""
+        key = (id(return_type), id(field_details_list))
+        found = self.completers.get(key)
+        if found is not None:
+            return found[1]
+        completer = None
+        if self.plans is not None:
+            request = Request(
+                self.schema,
+                self.fragments,
+                self.variable_values,
+                self.operation,
+                self.hide_suggestions,
+            )
+            completer = self.plans.completer(return_type, field_details_list, request)
+        self.completers[key] = (field_details_list, completer)
+        return completer
+
+    def run_compiled(self, completer: Completer, value: Any, path: Path) -> Any:
+        """The value at ``path`` completed by compiled code, or ``Fallback`` when it gave
+        up."""
+        plans = cast(Plans, self.plans)
+        try:
+            completed = completer(value)
+        except Exception:  # noqa: BLE001 - the subtree is completed the general way
+            plans.fallbacks += 1
+            self.declined = path
+            return Fallback
+        plans.completed += 1
+        return completed
 
     def execute_field(
         self,
@@ -170,8 +186,14 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         if value is None and plain.nullable:
             return None
         if value is not None and not isinstance(value, Exception):
+            if plain.coerce is None:
+                completer = self.completer(plain.return_type, field_details_list)
+                if completer is not None:
+                    completed = self.run_compiled(completer, value, path)
+                    if completed is not Fallback:
+                        return completed
             if plain.coerce is not None:
-                if type(value) in SCALAR_VALUES or not self.is_awaitable(value):
+                if type(value) in NEVER_AWAITABLE or not self.is_awaitable(value):
                     try:
                         coerced = plain.coerce(value)
                     except Exception:  # noqa: BLE001 - coerced again and reported below
@@ -232,8 +254,16 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        """A non-null object (each item of a list of them, mostly) goes straight to its own
+        """A value whose whole sub-selection is plain is completed by compiled code; else a
+        non-null object (each item of a list of them, mostly) goes straight to its own
         fields, which is where graphql-core's completion ends for it."""
+        completer = (
+            None if path is self.declined else self.completer(return_type, field_details_list)
+        )
+        if completer is not None:
+            completed = self.run_compiled(completer, result, path)
+            if completed is not Fallback:
+                return completed
         if type(return_type) is GraphQLNonNull and result is not None:
             object_type = return_type.of_type
             if (
@@ -296,6 +326,8 @@ class PlainFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         return await_completed()
 
 
-def executor_for(schema: GraphQLSchema) -> type[PlainFieldsExecutor]:
-    """A ``PlainFieldsExecutor`` class that knows the plain fields of ``schema``."""
-    return type("PlainFieldsExecutor", (PlainFieldsExecutor,), {"plain": plain_fields(schema)})
+def executor_for(schema: GraphQLSchema, plans: int = 256) -> type[PlainFieldsExecutor]:
+    """A ``PlainFieldsExecutor`` class that knows the plain fields of ``schema`` and keeps up
+    to ``plans`` compiled selections."""
+    attributes = {"plain": plain_fields(schema), "plans": Plans(schema, plans)}
+    return type("PlainFieldsExecutor", (PlainFieldsExecutor,), attributes)
