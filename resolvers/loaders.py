@@ -28,7 +28,8 @@ from strawberry.dataloader import DataLoader
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.listing import filtered_users
-from gql_users.accounts.permission_scopes import ScopedPermission, load_scoped_permissions
+from gql_users.accounts.permission_scopes import ScopedPermissions, load_scoped_permissions
+from gql_users.accounts.permissions import PermissionRow
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.db.models import AuthToken, Customer, Project, Role, User
 
@@ -59,7 +60,7 @@ async def load_visible_users(
 
 @dataclass(frozen=True, slots=True)
 class UserLoaders:
-    permissions: DataLoader[int, list[ScopedPermission]]
+    permissions: DataLoader[int, tuple[list[PermissionRow], ScopedPermissions]]
     roles: DataLoader[int, Role | None]
     customers: DataLoader[int, Customer | None]
     projects: DataLoader[int, Project | None]
@@ -69,9 +70,11 @@ class UserLoaders:
 
     @classmethod
     def build(cls, session: AsyncSession, caller: Caller, lock: asyncio.Lock) -> UserLoaders:
-        async def permissions(user_ids: list[int]) -> list[list[ScopedPermission]]:
+        async def permissions(
+            user_ids: list[int],
+        ) -> list[tuple[list[PermissionRow], ScopedPermissions]]:
             loaded = await load_scoped_permissions(session, user_ids)
-            return [loaded[user_id] for user_id in user_ids]
+            return [(loaded.by_user[user_id], loaded) for user_id in user_ids]
 
         def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Any]]]:
             async def load(ids: list[int]) -> list[Any]:

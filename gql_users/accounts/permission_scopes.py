@@ -11,15 +11,13 @@ columns of the rows it already joins.
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,8 +32,7 @@ from gql_users.accounts.permissions import (
 from gql_users.db.models import Customer, Project, Role
 
 
-@dataclass(frozen=True, slots=True)
-class RoleRecord:
+class RoleRecord(NamedTuple):
     id: int
     uuid: UUID
     name: str
@@ -45,8 +42,7 @@ class RoleRecord:
     is_system_role: bool
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerRecord:
+class CustomerRecord(NamedTuple):
     id: int
     uuid: UUID
     name: str
@@ -55,8 +51,7 @@ class CustomerRecord:
     created: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectRecord:
+class ProjectRecord(NamedTuple):
     id: int
     uuid: UUID
     name: str
@@ -66,14 +61,19 @@ class ProjectRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ScopedPermission:
-    """One active role of a user (``row``) with the objects it refers to; ``customer`` is the
-    project's customer, None for a customer-level role (as ``row.customer_id``)."""
+class ScopedPermissions:
+    """The active permissions of some users, oldest first, and the objects they refer to,
+    one record each however many permissions share it.
 
-    row: PermissionRow
-    role: RoleRecord
-    scope: CustomerRecord | ProjectRecord
-    customer: CustomerRecord | None
+    A permission refers to its role (``row.role_id``), to the customer or project it is held
+    in (``row.scope_type``, ``row.scope_id``) and, for a project-level role, to the project's
+    customer (``row.customer_id``, None for a customer-level role).
+    """
+
+    by_user: dict[int, list[PermissionRow]]
+    roles: dict[int, RoleRecord]
+    customers: dict[int, CustomerRecord]
+    projects: dict[int, ProjectRecord]
 
 
 def _scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
@@ -118,96 +118,93 @@ def scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
     return _SCOPED_PERMISSIONS[POSTGRESQL if dialect == POSTGRESQL else "other"]
 
 
-Record = TypeVar("Record", RoleRecord, CustomerRecord, ProjectRecord)
+class _Extra(NamedTuple):
+    """The columns ``_scoped_permissions_statement`` adds to ``permissions_statement``'s, in
+    its order: read only when a role, customer or project is met for the first time, and
+    those of a scope only for a permission held in that kind of scope (they are null in the
+    others, outer-joined)."""
+
+    role_scope_type: str
+    role_is_active: bool
+    role_is_system_role: bool
+    scope_customer_abbreviation: str
+    scope_customer_description: str
+    scope_customer_created: datetime
+    project_description: str
+    project_created: datetime
+    project_customer_abbreviation: str
+    project_customer_description: str
+    project_customer_created: datetime
 
 
-def _role(record: Row[*tuple[Any, ...]]) -> RoleRecord:
-    return RoleRecord(
-        id=record.role_id,
-        uuid=record.role_uuid,
-        name=record.role_name,
-        description=record.role_description,
-        scope_type=record.role_scope_type,
-        is_active=record.role_is_active,
-        is_system_role=record.role_is_system_role,
-    )
-
-
-def _customer(record: Row[*tuple[Any, ...]], prefix: str) -> CustomerRecord:
-    """The scope's customer (``prefix`` ``scope_customer``) or the project's."""
-    return CustomerRecord(
-        id=getattr(record, f"{prefix}_id"),
-        uuid=getattr(record, f"{prefix}_uuid"),
-        name=getattr(record, f"{prefix}_name"),
-        abbreviation=getattr(record, f"{prefix}_abbreviation"),
-        description=getattr(record, f"{prefix}_description"),
-        created=getattr(record, f"{prefix}_created"),
-    )
-
-
-class _Records:
-    """One record per role, customer and project of a load, however many permissions share it."""
-
-    def __init__(self) -> None:
-        self.made: dict[tuple[type, int], Any] = {}
-
-    def one(self, kind: type[Record], id_: int, make: Callable[[], Record]) -> Record:
-        found: Record | None = self.made.get((kind, id_))
-        if found is None:
-            found = self.made[kind, id_] = make()
-        return found
-
-    def scoped(self, record: Row[*tuple[Any, ...]]) -> ScopedPermission:
-        row = to_permission_row(record[:PERMISSION_COLUMNS])
-        role = self.one(RoleRecord, record.role_id, lambda: _role(record))
-        if record.scope_customer_id is not None:
-            scope = self.one(
-                CustomerRecord,
-                record.scope_customer_id,
-                lambda: _customer(record, "scope_customer"),
-            )
-            return ScopedPermission(row=row, role=role, scope=scope, customer=None)
-        customer = self.one(
-            CustomerRecord,
-            record.project_customer_id,
-            lambda: _customer(record, "project_customer"),
-        )
-        project = self.one(
-            ProjectRecord,
-            record.project_id,
-            lambda: ProjectRecord(
-                id=record.project_id,
-                uuid=record.project_uuid,
-                name=record.project_name,
-                description=record.project_description,
-                created=record.project_created,
-                customer=customer,
-            ),
-        )
-        return ScopedPermission(row=row, role=role, scope=project, customer=customer)
-
-
-@lru_cache(maxsize=4)
-def _record_class(columns: tuple[str, ...]) -> type[tuple[Any, ...]]:
-    """A named tuple of the statement's columns: reading its fields by name is several times
-    cheaper than reading a result ``Row``'s, and a page reads some thirty per permission."""
-    return namedtuple("ScopedPermissionRecord", columns)  # noqa: PYI024
+_SCOPED_COLUMNS = tuple(column.key for column in _SCOPED_PERMISSIONS[POSTGRESQL].selected_columns)
+assert _Extra._fields == _SCOPED_COLUMNS[PERMISSION_COLUMNS:], "_Extra: the added columns"
 
 
 async def load_scoped_permissions(
     session: AsyncSession, user_ids: Sequence[int]
-) -> dict[int, list[ScopedPermission]]:
+) -> ScopedPermissions:
     """The active permissions of each user, oldest first, with their objects; one statement
-    (none when ``user_ids`` is empty). Every requested id has a list, empty when the user
-    holds no active role."""
-    result: dict[int, list[ScopedPermission]] = {user_id: [] for user_id in user_ids}
-    if not result:
-        return result
-    records = _Records()
-    statement = scoped_permissions_statement(session.get_bind().dialect.name)
-    rows = await session.execute(statement, {USER_IDS: list(result)})
-    record_class: Any = _record_class(tuple(rows.keys()))
-    for row in rows:
-        record = record_class._make(row)
-        result[record.user_id].append(records.scoped(record))
-    return result
+    (none when ``user_ids`` is empty). Every requested id has a list in ``by_user``, empty
+    when the user holds no active role.
+
+    Each row is a ``PermissionRow`` (``to_permission_row``, as REST reads it) and three
+    lookups by id: the records are made once per role, customer and project of the load.
+    """
+    by_user: dict[int, list[PermissionRow]] = {user_id: [] for user_id in user_ids}
+    loaded = ScopedPermissions(by_user, {}, {}, {})
+    if not by_user:
+        return loaded
+    roles, customers, projects = loaded.roles, loaded.customers, loaded.projects
+    connection = await session.connection()
+    statement = scoped_permissions_statement(connection.dialect.name)
+    for values in await connection.execute(statement, {USER_IDS: list(by_user)}):
+        row = to_permission_row(values[:PERMISSION_COLUMNS])
+        by_user[row.user_id].append(row)
+        new_role = row.role_id not in roles
+        new_scope = row.scope_id not in (customers if row.customer_id is None else projects)
+        if not (new_role or new_scope):
+            continue
+        extra = _Extra._make(values[PERMISSION_COLUMNS:])
+        if new_role:
+            roles[row.role_id] = RoleRecord(
+                row.role_id,
+                row.role_uuid,
+                row.role_name,
+                row.role_description,
+                extra.role_scope_type,
+                extra.role_is_active,
+                extra.role_is_system_role,
+            )
+        if row.customer_id is None:
+            if new_scope:
+                customers[row.scope_id] = CustomerRecord(
+                    row.scope_id,
+                    row.scope_uuid,
+                    row.scope_name,
+                    extra.scope_customer_abbreviation,
+                    extra.scope_customer_description,
+                    extra.scope_customer_created,
+                )
+            continue
+        customer = customers.get(row.customer_id)
+        if customer is None:
+            assert row.customer_uuid is not None and row.customer_name is not None
+            customer = customers[row.customer_id] = CustomerRecord(
+                row.customer_id,
+                row.customer_uuid,
+                row.customer_name,
+                extra.project_customer_abbreviation,
+                extra.project_customer_description,
+                extra.project_customer_created,
+            )
+        if new_scope:
+            projects[row.scope_id] = ProjectRecord(
+                row.scope_id,
+                row.scope_uuid,
+                row.scope_name,
+                extra.project_description,
+                extra.project_created,
+                customer,
+            )
+    return loaded

@@ -105,10 +105,10 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
             for user in users:
                 user.plan_permissions(loaded)
             return
-        objects = GraphObjects()
+        objects = GraphObjects(loaded)
         permissions: list[Permission] = []
         for user in users:
-            own = objects.permissions(context, loaded[user.model.id])
+            own = objects.permissions(context, loaded.by_user[user.model.id])
             user.plan_permissions(own)
             permissions += own
         await plan_creators(context, permissions, fields_of(fields["permissions"]))

@@ -23,7 +23,6 @@ batched for every item, which graphql-core awaits like a resolver's coroutine.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
@@ -36,9 +35,8 @@ from gql_users.accounts.keyset import position_of
 from gql_users.accounts.listing import count_users
 from gql_users.accounts.permission_scopes import (
     CustomerRecord,
-    ProjectRecord,
     RoleRecord,
-    ScopedPermission,
+    ScopedPermissions,
 )
 from gql_users.accounts.permissions import PermissionRow
 from gql_users.accounts.scope_links import (
@@ -200,63 +198,56 @@ Scope = Annotated[Customer | Project, strawberry.union("Scope")]
 
 
 class GraphObjects:
-    """The GraphQL objects of loaded records: one per role, customer and project."""
+    """The GraphQL objects of one ``load_scoped_permissions``: one per role, customer and
+    project, made when a permission's field first reads it."""
 
-    def __init__(self) -> None:
-        self.made: dict[tuple[type, int], Any] = {}
+    def __init__(self, loaded: ScopedPermissions) -> None:
+        self.loaded = loaded
+        self._roles: dict[int, Role] = {}
+        self._customers: dict[int, Customer] = {}
+        self._projects: dict[int, Project] = {}
 
-    def one(self, record: RoleRecord | CustomerRecord | ProjectRecord, make: Any) -> Any:
-        key = (type(record), record.id)
-        found = self.made.get(key)
+    def role(self, role_id: int) -> Role:
+        found = self._roles.get(role_id)
         if found is None:
-            found = self.made[key] = make(record)
+            found = self._roles[role_id] = Role.from_model(self.loaded.roles[role_id])
         return found
 
-    def role(self, record: RoleRecord) -> Role:
-        return cast(Role, self.one(record, Role.from_model))
+    def customer(self, customer_id: int) -> Customer:
+        found = self._customers.get(customer_id)
+        if found is None:
+            record = self.loaded.customers[customer_id]
+            found = self._customers[customer_id] = Customer.from_model(record)
+        return found
 
-    def customer(self, record: CustomerRecord) -> Customer:
-        return cast(Customer, self.one(record, Customer.from_model))
-
-    def scope(self, record: CustomerRecord | ProjectRecord) -> Customer | Project:
-        if isinstance(record, CustomerRecord):
-            return self.customer(record)
-        return cast(Project, self.one(record, self._project))
-
-    def _project(self, record: ProjectRecord) -> Project:
-        customer = self.customer(record.customer)
-        return Project(
-            uuid=record.uuid,
-            name=record.name,
-            description=record.description,
-            created=record.created,
-            pk=record.id,
-            customer_id=customer.pk,
-            known_customer=customer,
-        )
-
-    def permissions(self, context: Context, loaded: list[ScopedPermission]) -> list[Permission]:
-        return [
-            Permission(
-                context,
-                scoped.row,
-                Related(
-                    role=self.role(scoped.role),
-                    scope=self.scope(scoped.scope),
-                    customer=self.customer(scoped.customer) if scoped.customer else None,
-                ),
+    def project(self, project_id: int) -> Project:
+        found = self._projects.get(project_id)
+        if found is None:
+            record = self.loaded.projects[project_id]
+            customer = self.customer(record.customer.id)
+            found = self._projects[project_id] = Project(
+                uuid=record.uuid,
+                name=record.name,
+                description=record.description,
+                created=record.created,
+                pk=record.id,
+                customer_id=customer.pk,
+                known_customer=customer,
             )
-            for scoped in loaded
-        ]
+        return found
 
+    def related(self, name: str, row: PermissionRow) -> Role | Customer | Project | None:
+        """The role, the scope or the project's customer (``name``) of a loaded permission."""
+        if name == "role":
+            return self.role(row.role_id)
+        if name == "scope":
+            if row.scope_type == "customer":
+                return self.customer(row.scope_id)
+            return self.project(row.scope_id)
+        return None if row.customer_id is None else self.customer(row.customer_id)
 
-@dataclass(frozen=True, slots=True)
-class Related:
-    """The objects a permission refers to, when they were loaded with it."""
-
-    role: Role
-    scope: Customer | Project
-    customer: Customer | None
+    def permissions(self, context: Context, rows: list[PermissionRow]) -> list[Permission]:
+        return [Permission(context, row, self) for row in rows]
 
 
 CREATOR_NOTE = "Null when unknown or not visible to you, as createdBy."
@@ -288,9 +279,10 @@ NOT_LOADED: Any = object()
 
 @strawberry.type(description="An active role of a user in a customer or a project.")
 class Permission(Node):
-    """A permission's fields are read from its row, from the objects it refers to (``Related``,
-    when they were loaded with it, else loaded by id through the request's DataLoaders) and
-    from its holder and creator as the caller may see them (planned, else loaded)."""
+    """A permission's fields are read from its row, from the objects it refers to (its
+    ``GraphObjects``, when they were loaded with it, else loaded by id through the request's
+    DataLoaders) and from its holder and creator as the caller may see them (planned, else
+    loaded)."""
 
     user_uuid: UUID
     user_name: str
@@ -317,10 +309,12 @@ class Permission(Node):
         description="Who granted the role; null when unknown or not visible to you."
     )
 
-    def __init__(self, context: Context, row: PermissionRow, related: Related | None = None):
+    def __init__(
+        self, context: Context, row: PermissionRow, objects: GraphObjects | None = None
+    ) -> None:
         self.row = row
         self._context = context
-        self._related = related
+        self._objects = objects
         self._holder: User | Exception | None = NOT_LOADED
         self._creator: User | Exception | None = (
             NOT_LOADED if row.created_by_id is not None else None
@@ -348,8 +342,8 @@ class Permission(Node):
         if attribute is not None:
             return getattr(self.row, attribute)
         if name in RELATED_FIELDS:
-            if self._related is not None:
-                return getattr(self._related, name)
+            if self._objects is not None:
+                return self._objects.related(name, self.row)
             if name == "customer" and self.row.customer_id is None:
                 return None
             return self._related_later(name)
@@ -537,8 +531,8 @@ class User(Node):
 
     def _permissions_later(self) -> Awaitable[list[Permission]]:
         async def load() -> list[Permission]:
-            loaded = await self._context.loaders.permissions.load(self.model.id)
-            self._permissions = GraphObjects().permissions(self._context, loaded)
+            rows, loaded = await self._context.loaders.permissions.load(self.model.id)
+            self._permissions = GraphObjects(loaded).permissions(self._context, rows)
             return self._permissions
 
         return load()
