@@ -23,8 +23,8 @@ from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.permission_scopes import load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
+from gql_users.accounts.user_rows import visible_users_by_id
 from resolvers.context import Context, Info
-from resolvers.loaders import load_visible_users
 from resolvers.users.types import GraphObjects, Permission, User
 
 SOURCE_BY_GRAPHQL_NAME = {entry.graphql_name: entry.source for entry in USER_FIELD_TABLE}
@@ -150,7 +150,7 @@ async def _visible_users(
     if not ids:
         return {}
     found = await _load(
-        context, lambda session, ids: load_visible_users(session, context.caller, ids), ids
+        context, lambda session, ids: visible_users_by_id(session, context.caller, ids), ids
     )
     if isinstance(found, Exception):
         return found

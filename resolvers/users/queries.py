@@ -18,7 +18,7 @@ from gql_users.accounts.keyset import (
 )
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
 from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, sort_columns
-from gql_users.db import models
+from gql_users.accounts.user_rows import UserRecord
 from resolvers.context import Info
 from resolvers.users.connections import PageInfo
 from resolvers.users.cursors import MAX_CURSOR_LENGTH, encode_cursor
@@ -104,7 +104,7 @@ class UserQueries:
         async with context.database() as session:
             page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
 
-        def cursor_of(user: models.User) -> str:
+        def cursor_of(user: UserRecord) -> str:
             return encode_cursor(position_of(user, page.columns), page.columns, key)
 
         edges = [

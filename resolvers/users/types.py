@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, cast
+from functools import cache
+from typing import Annotated, Any, TypeAlias, TypeVar, cast
 from uuid import UUID
 
 import strawberry
@@ -53,6 +54,7 @@ from gql_users.accounts.user_fields import (
     UserDetails,
     UserField,
 )
+from gql_users.accounts.user_rows import UserRecord
 from gql_users.db import models
 from resolvers.context import Context, Info
 from resolvers.node import Node
@@ -400,7 +402,15 @@ class Permission(Node):
 
 
 T = TypeVar("T")
+AnyUser: TypeAlias = models.User | UserRecord
 ScopeNode = TypeVar("ScopeNode", "Customer", "Project")
+
+
+@cache
+def _field_set(fields: tuple[str, ...]) -> frozenset[str]:
+    """The set of a shape of body's fields (``readable_fields`` gives one of a few tuples)."""
+    return frozenset(fields)
+
 
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
@@ -444,9 +454,11 @@ def _with_table_fields(cls: type[T]) -> type[T]:
 class User(Node):
     """One field per ``user_fields`` entry (generated), then ``ipAddress``, ``customers`` and
     ``projects``. A ``User`` carries the fields its caller may read; an entry outside them
-    reads as null."""
+    reads as null. ``model`` is the user, read by attribute: a ``User`` of the ORM, or a row of
+    the users table (``user_rows.UserRecord``: the lists and the users a permission refers to
+    are loaded as rows)."""
 
-    model: strawberry.Private[models.User]
+    model: strawberry.Private[AnyUser]
     readable: strawberry.Private[frozenset[str]]
 
     # docs/api-differences.md#ip-address-on-me-only
@@ -458,7 +470,7 @@ class User(Node):
     def __init__(
         self,
         context: Context,
-        model: models.User,
+        model: AnyUser,
         readable: frozenset[str],
         client_address: str | None = None,
     ) -> None:
@@ -473,7 +485,7 @@ class User(Node):
     def shaped(
         cls,
         context: Context,
-        user: models.User,
+        user: AnyUser,
         *,
         items_on_page: int | None = None,
         client_address: str | None = None,
@@ -481,7 +493,7 @@ class User(Node):
         """``user`` with the fields the caller may read; ``items_on_page`` as in
         ``readable_fields`` (None for a user shown on its own); ``client_address`` for ``me``."""
         fields = readable_fields(context.caller, user, items_on_page=items_on_page)
-        return cls(context, user, frozenset(fields), client_address)
+        return cls(context, user, _field_set(fields), client_address)
 
     def __repr__(self) -> str:
         return f"User(id={self.model.id})"
@@ -610,7 +622,7 @@ class UserEdge:
     node: User
     cursor: str = strawberry.field(description="Opaque; valid only with the same orderBy.")
 
-    def __init__(self, node: User, cursor_of: Callable[[models.User], str]) -> None:
+    def __init__(self, node: User, cursor_of: Callable[[AnyUser], str]) -> None:
         self.node = node
         self._cursor_of = cursor_of
 
