@@ -36,7 +36,7 @@ OFFSET over the rows before it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -58,14 +58,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.filters import FILTER_READS, UserFilter
-from gql_users.accounts.listing import USER_COLUMNS, ensure_can_list_users, filtered_users
+from gql_users.accounts.listing import ensure_can_list_users, filtered_users
 from gql_users.accounts.ordering import TIEBREAKER, OrderKey, SortColumn, sort_columns
 from gql_users.accounts.shaping import fields_readable_on_every_listed_user
 from gql_users.accounts.user_rows import (
+    EVERY_COLUMN,
     UserRecord,
     cached_statement,
     caller_id_parameter,
     caller_parameters,
+    record_columns,
+    selected_columns,
     user_records,
 )
 from gql_users.db.models import Customer, Project, User
@@ -263,13 +266,14 @@ def keyset_rows_statement(
     user_filter: UserFilter,
     ordering: Sequence[OrderKey],
     request: KeysetRequest,
+    columns: tuple[str, ...],
 ) -> Select[Any]:
-    """The statement of ``list_users_keyset``: ``USER_COLUMNS`` of the window, with the
-    caller's id, the positions (``AFTER``/``BEFORE``, ``position_parameters``), the offset and
-    the limit as parameters.
+    """The statement of ``list_users_keyset``: the ``columns`` (``record_columns``) of the
+    window's users, with the caller's id, the positions (``AFTER``/``BEFORE``,
+    ``position_parameters``), the offset and the limit as parameters.
 
-    Built once for each kind of caller (privileged or not), filter, ordering and shape of
-    request (which of after and before it has, and its direction), and reused.
+    Built once for each kind of caller (privileged or not), filter, ordering, shape of request
+    (which of after and before it has, and its direction) and columns, and reused.
     """
     key = (
         caller.is_privileged,
@@ -278,16 +282,17 @@ def keyset_rows_statement(
         request.after is not None,
         request.before is not None,
         request.backward,
+        columns,
     )
 
     def build() -> Select[Any]:
-        columns = sort_columns(ordering)
+        sorted_by = sort_columns(ordering)
         listed = filtered_users(caller, user_filter, caller_id_parameter())
         return window_statement(
-            listed.with_only_columns(*USER_COLUMNS),
-            columns,
-            after=None if request.after is None else position_parameters(columns, AFTER),
-            before=None if request.before is None else position_parameters(columns, BEFORE),
+            listed.with_only_columns(*selected_columns(columns)),
+            sorted_by,
+            after=None if request.after is None else position_parameters(sorted_by, AFTER),
+            before=None if request.before is None else position_parameters(sorted_by, BEFORE),
             backward=request.backward,
             offset=bindparam(WINDOW_OFFSET, type_=Integer),
             limit=bindparam(WINDOW_LIMIT, type_=Integer),
@@ -302,9 +307,11 @@ async def list_users_keyset(
     user_filter: UserFilter,
     ordering: Sequence[OrderKey],
     request: KeysetRequest,
+    wanted: Iterable[str] = EVERY_COLUMN,
 ) -> KeysetPage:
     """One page of the users visible to ``caller``, located by keyset positions; one statement
-    (``keyset_rows_statement``), whose rows are ``UserRecord``s.
+    (``keyset_rows_statement``), whose rows are ``UserRecord``s of the ``wanted`` columns and
+    the sort columns (``record_columns``: cursors are made from them).
 
     The window is ``fetch_window``'s, which the customer and project lists share.
 
@@ -314,6 +321,7 @@ async def list_users_keyset(
         user_filter: the list filters.
         ordering: the ordering keys; empty means username ascending.
         request: the window, direction, limit and offset.
+        wanted: the columns of the users table the caller will read.
 
     Returns:
         The page in list order.
@@ -324,7 +332,9 @@ async def list_users_keyset(
     """
     ensure_can_list_users(caller)
     ensure_readable_sort_and_filter(caller, user_filter, ordering)
-    statement = keyset_rows_statement(caller, user_filter, ordering, request)
+    sorted_by = tuple(sort_columns(ordering))
+    columns = record_columns([*wanted, *(column.attribute for column in sorted_by)])
+    statement = keyset_rows_statement(caller, user_filter, ordering, request, columns)
     parameters = caller_parameters(caller)
     parameters[WINDOW_OFFSET] = request.offset
     parameters[WINDOW_LIMIT] = request.limit + 1
@@ -332,12 +342,12 @@ async def list_users_keyset(
         parameters.update(position_values(request.after, AFTER))
     if request.before is not None:
         parameters.update(position_values(request.before, BEFORE))
-    window = _window(await user_records(session, statement, parameters), request)
+    window = _window(await user_records(session, statement, columns, parameters), request)
     return KeysetPage(
         users=window.rows,
         has_next=window.has_next,
         has_previous=window.has_previous,
-        columns=tuple(sort_columns(ordering)),
+        columns=sorted_by,
     )
 
 

@@ -28,6 +28,7 @@ from resolvers.context import Context, Info
 from resolvers.users.types import GraphObjects, Permission, User
 
 SOURCE_BY_GRAPHQL_NAME = {entry.graphql_name: entry.source for entry in USER_FIELD_TABLE}
+COLUMNS_BY_GRAPHQL_NAME = {entry.graphql_name: entry.columns for entry in USER_FIELD_TABLE}
 
 LoadById = Callable[[AsyncSession, list[int]], Awaitable[dict[int, Any]]]
 
@@ -67,6 +68,15 @@ def selected_below(info: Info, *path: str) -> list[Selection]:
     for name in path:
         selections = fields_of(selections).get(name, [])
     return selections
+
+
+def columns_read(selections: Selections) -> set[str]:
+    """The columns of the users table that the fields selected on ``User`` read (their
+    ``UserField.columns``; the others read the id or the uuid, which every row has): what a
+    users row loaded for them needs (``user_rows.record_columns``)."""
+    return {
+        column for name in fields_of(selections) for column in COLUMNS_BY_GRAPHQL_NAME.get(name, ())
+    }
 
 
 async def _load(
@@ -120,7 +130,9 @@ async def plan_creators(
     """Who holds and who granted each permission, as the caller may see them, when the
     selection asks (one statement each), with their own selections planned in turn."""
     if "user" in fields:
-        holders = await _visible_users(context, [p.row.user_id for p in permissions])
+        holders = await _visible_users(
+            context, [p.row.user_id for p in permissions], fields["user"]
+        )
         for permission in permissions:
             permission.plan_holder(
                 holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
@@ -130,7 +142,9 @@ async def plan_creators(
     if not any(name in fields for name in CREATOR_FIELDS):
         return
     granted = [p for p in permissions if p.row.created_by_id is not None]
-    creators = await _visible_users(context, [p.row.created_by_id for p in granted])
+    creators = await _visible_users(
+        context, [p.row.created_by_id for p in granted], fields.get("createdBy", [])
+    )
     for permission in granted:
         permission.plan_creator(
             creators
@@ -142,15 +156,19 @@ async def plan_creators(
 
 
 async def _visible_users(
-    context: Context, user_ids: Sequence[int | None]
+    context: Context, user_ids: Sequence[int | None], selections: Selections
 ) -> dict[int | None, User] | Exception:
     """The users among ``user_ids`` the caller may see, by id, each shaped as one of many on
-    the page (never with the caller's own token); no statement when there are none."""
+    the page (never with the caller's own token), as rows of the columns that ``selections``
+    read; no statement when there are none."""
     ids = list({user_id for user_id in user_ids if user_id is not None})
     if not ids:
         return {}
+    columns = columns_read(selections)
     found = await _load(
-        context, lambda session, ids: visible_users_by_id(session, context.caller, ids), ids
+        context,
+        lambda session, ids: visible_users_by_id(session, context.caller, ids, columns),
+        ids,
     )
     if isinstance(found, Exception):
         return found
