@@ -6,7 +6,10 @@ than the ``permissions`` of a REST user carry. Loading them with the permissions
 than by id afterwards, keeps a page of users with their permissions at one statement for the
 whole permission graph. Which permissions are listed is ``permissions.permissions_statement``'s
 rule, and its columns are read as ``to_permission_row`` reads them; this module only adds the
-columns of the rows it already joins.
+columns of the rows it already joins. A caller that reads none of the added columns (the
+fields of the objects beyond their ids, uuids and names, and a role's description) asks for
+the objects ``in_full=False`` and gets ``permissions_statement`` itself, REST's, with fewer
+columns to decode.
 """
 
 from __future__ import annotations
@@ -141,8 +144,21 @@ _SCOPED_COLUMNS = tuple(column.key for column in _SCOPED_PERMISSIONS[POSTGRESQL]
 assert _Extra._fields == _SCOPED_COLUMNS[PERMISSION_COLUMNS:], "_Extra: the added columns"
 
 
+class _NotLoaded:
+    """What the records of a load ``in_full=False`` hold in place of the added columns: no
+    value of any field's type, so that reading one by mistake fails loudly (GraphQL cannot
+    serialise it) rather than showing a wrong value."""
+
+    def __repr__(self) -> str:
+        return "<not loaded>"
+
+
+NOT_LOADED: Any = _NotLoaded()
+_NO_EXTRA = _Extra._make([NOT_LOADED] * len(_Extra._fields))
+
+
 async def load_scoped_permissions(
-    session: AsyncSession, user_ids: Sequence[int]
+    session: AsyncSession, user_ids: Sequence[int], *, in_full: bool = True
 ) -> ScopedPermissions:
     """The active permissions of each user, oldest first, with their objects; one statement
     (none when ``user_ids`` is empty). Every requested id has a list in ``by_user``, empty
@@ -150,6 +166,8 @@ async def load_scoped_permissions(
 
     Each row is a ``PermissionRow`` (``to_permission_row``, as REST reads it) and three
     lookups by id: the records are made once per role, customer and project of the load.
+    With ``in_full`` false, the records hold ``NOT_LOADED`` in place of the columns that
+    ``scoped_permissions_statement`` adds (see the module's docstring).
     """
     by_user: dict[int, list[PermissionRow]] = {user_id: [] for user_id in user_ids}
     loaded = ScopedPermissions(by_user, {}, {}, {})
@@ -157,15 +175,16 @@ async def load_scoped_permissions(
         return loaded
     roles, customers, projects = loaded.roles, loaded.customers, loaded.projects
     connection = await session.connection()
-    statement = scoped_permissions_statement(connection.dialect.name)
+    load = scoped_permissions_statement if in_full else permissions_statement
+    statement = load(connection.dialect.name)
     for values in await connection.execute(statement, {USER_IDS: list(by_user)}):
-        row = to_permission_row(values[:PERMISSION_COLUMNS])
+        row = to_permission_row(values[:PERMISSION_COLUMNS] if in_full else values)
         by_user[row.user_id].append(row)
         new_role = row.role_id not in roles
         new_scope = row.scope_id not in (customers if row.customer_id is None else projects)
         if not (new_role or new_scope):
             continue
-        extra = _Extra._make(values[PERMISSION_COLUMNS:])
+        extra = _Extra._make(values[PERMISSION_COLUMNS:]) if in_full else _NO_EXTRA
         if new_role:
             roles[row.role_id] = RoleRecord(
                 row.role_id,

@@ -42,6 +42,14 @@ each user's value makes their ``UserDetails``."""
 CREATOR_FIELDS = ("createdBy", "createdByFullName", "createdByUsername")
 """The fields of ``Permission`` that need to know whether the caller may see the creator."""
 
+ROLE_FROM_ROW = frozenset({"uuid", "name", "description", "__typename"})
+CUSTOMER_FROM_ROW = frozenset({"id", "uuid", "name", "projects", "permissions", "__typename"})
+SCOPE_FROM_ROW = CUSTOMER_FROM_ROW | {"customer"}
+"""The fields of a permission's role, customer and scope (a customer or a project) that its
+``PermissionRow`` answers: ids, uuids, names and the role's description (the nested
+connections load by id). A selection of only these needs no object in full
+(``load_scoped_permissions(in_full=False)``)."""
+
 Selections = Sequence[Selection]
 Loaded = TypeVar("Loaded")
 
@@ -68,6 +76,19 @@ def selected_below(info: Info, *path: str) -> list[Selection]:
     for name in path:
         selections = fields_of(selections).get(name, [])
     return selections
+
+
+def objects_in_full(fields: dict[str, list[Selection]]) -> bool:
+    """Whether the fields selected on ``Permission`` (``fields``) read more of its role,
+    scope or customer than its row holds (``ROLE_FROM_ROW``...)."""
+    role = fields_of(fields.get("role", []))
+    scope = fields_of(fields.get("scope", []))
+    customers = fields_of([*fields.get("customer", []), *scope.get("customer", [])])
+    return not (
+        role.keys() <= ROLE_FROM_ROW
+        and scope.keys() <= SCOPE_FROM_ROW
+        and customers.keys() <= CUSTOMER_FROM_ROW
+    )
 
 
 def columns_read(selections: Selections) -> set[str]:
@@ -110,7 +131,13 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
                     found if isinstance(found, Exception) else details_of(found.get(user.model.id)),
                 )
     if Source.PERMISSIONS in sources:
-        loaded = await _load(context, load_scoped_permissions, ids)
+        below = fields_of(fields["permissions"])
+        in_full = objects_in_full(below)
+        loaded = await _load(
+            context,
+            lambda session, ids: load_scoped_permissions(session, ids, in_full=in_full),
+            ids,
+        )
         if isinstance(loaded, Exception):
             for user in users:
                 user.plan_permissions(loaded)
@@ -121,7 +148,7 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
             own = objects.permissions(context, loaded.by_user[user.model.id])
             user.plan_permissions(own)
             permissions += own
-        await plan_creators(context, permissions, fields_of(fields["permissions"]))
+        await plan_creators(context, permissions, below)
 
 
 async def plan_creators(
