@@ -199,4 +199,4 @@ async def _visible_users(
     )
     if isinstance(found, Exception):
         return found
-    return {user_id: User.shaped(context, user, items_on_page=0) for user_id, user in found.items()}
+    return dict(zip(found, User.shaped_all(context, found.values(), items_on_page=0), strict=True))

@@ -110,11 +110,9 @@ class UserQueries:
         def cursor_of(user: UserRecord) -> str:
             return encode_cursor(position_of(user, page.columns), page.columns, key)
 
-        edges = [
-            UserEdge(User.shaped(context, user, items_on_page=len(page.users)), cursor_of)
-            for user in page.users
-        ]
-        await plan_users(context, [edge.node for edge in edges], selections)
+        nodes = User.shaped_all(context, page.users, items_on_page=len(page.users))
+        edges = [UserEdge(node, cursor_of) for node in nodes]
+        await plan_users(context, nodes, selections)
         page_info = PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,

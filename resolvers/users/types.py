@@ -22,9 +22,10 @@ batched for every item, which graphql-core awaits like a resolver's coroutine.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import cache
+from operator import attrgetter
 from typing import Annotated, Any, TypeAlias, TypeVar, cast
 from uuid import UUID
 
@@ -46,7 +47,7 @@ from gql_users.accounts.scope_links import (
     SCOPES_OF_USER,
 )
 from gql_users.accounts.scopes import ScopeKind
-from gql_users.accounts.shaping import readable_fields
+from gql_users.accounts.shaping import readable_field_names, readable_fields
 from gql_users.accounts.user_fields import (
     FIELD_BY_NAME,
     USER_FIELD_TABLE,
@@ -238,19 +239,32 @@ class GraphObjects:
             )
         return found
 
+    def role_of(self, row: PermissionRow) -> Role:
+        return self.role(row.role_id)
+
+    def scope_of(self, row: PermissionRow) -> Customer | Project:
+        if row.scope_type == "customer":
+            return self.customer(row.scope_id)
+        return self.project(row.scope_id)
+
+    def customer_of(self, row: PermissionRow) -> Customer | None:
+        """The project's customer; None for a customer-level role."""
+        return None if row.customer_id is None else self.customer(row.customer_id)
+
     def related(self, name: str, row: PermissionRow) -> Role | Customer | Project | None:
         """The role, the scope or the project's customer (``name``) of a loaded permission."""
-        if name == "role":
-            return self.role(row.role_id)
-        if name == "scope":
-            if row.scope_type == "customer":
-                return self.customer(row.scope_id)
-            return self.project(row.scope_id)
-        return None if row.customer_id is None else self.customer(row.customer_id)
+        return RELATED_OF[name](self, row)
 
     def permissions(self, context: Context, rows: list[PermissionRow]) -> list[Permission]:
         return [Permission(context, row, self) for row in rows]
 
+
+RELATED_OF: dict[str, Callable[[GraphObjects, PermissionRow], Role | Customer | Project | None]] = {
+    "role": GraphObjects.role_of,
+    "scope": GraphObjects.scope_of,
+    "customer": GraphObjects.customer_of,
+}
+"""How a ``Permission``'s role, scope and customer are read from its ``GraphObjects``."""
 
 CREATOR_NOTE = "Null when unknown or not visible to you, as createdBy."
 PROJECT_CUSTOMER = "The project's customer; null for a customer-level role."
@@ -315,8 +329,8 @@ class Permission(Node):
         self, context: Context, row: PermissionRow, objects: GraphObjects | None = None
     ) -> None:
         self.row = row
+        self.objects = objects
         self._context = context
-        self._objects = objects
         self._holder: User | Exception | None = NOT_LOADED
         self._creator: User | Exception | None = (
             NOT_LOADED if row.created_by_id is not None else None
@@ -344,8 +358,8 @@ class Permission(Node):
         if attribute is not None:
             return getattr(self.row, attribute)
         if name in RELATED_FIELDS:
-            if self._objects is not None:
-                return self._objects.related(name, self.row)
+            if self.objects is not None:
+                return self.objects.related(name, self.row)
             if name == "customer" and self.row.customer_id is None:
                 return None
             return self._related_later(name)
@@ -495,6 +509,22 @@ class User(Node):
         fields = readable_fields(context.caller, user, items_on_page=items_on_page)
         return cls(context, user, _field_set(fields), client_address)
 
+    @classmethod
+    def shaped_all(
+        cls, context: Context, users: Iterable[AnyUser], *, items_on_page: int
+    ) -> list[User]:
+        """``shaped`` of each of ``users`` (one of ``items_on_page`` on a page): the fields of
+        the caller's two shapes of user, itself or not, are chosen once."""
+        caller = context.caller
+        own_id = caller.user.id if caller.user is not None else None
+        shapes = {
+            itself: _field_set(
+                readable_field_names(caller, itself=itself, items_on_page=items_on_page)
+            )
+            for itself in (False, True)
+        }
+        return [cls(context, user, shapes[user.id == own_id]) for user in users]
+
     def __repr__(self) -> str:
         return f"User(id={self.model.id})"
 
@@ -611,10 +641,67 @@ class Computed:
         return instance.read(self.name)
 
 
-for _name in PERMISSION_ROW_ATTRIBUTES.keys() | CREATOR_FIELDS | RELATED_FIELDS | {"user"}:
+class RowValue(Computed):
+    """A field of ``Permission`` read straight from its row (``PERMISSION_ROW_ATTRIBUTES``)."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, name: str, attribute: str) -> None:
+        super().__init__(name)
+        self._read = attrgetter(attribute)
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return self._read(instance.row)
+
+
+class RelatedObject(Computed):
+    """The role, scope or customer of a ``Permission``: from its ``GraphObjects`` when they
+    were loaded with it, else as ``read`` gives it."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._of = RELATED_OF[name]
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        objects = instance.objects
+        if objects is None:
+            return instance.read(self.name)
+        return self._of(objects, instance.row)
+
+
+class Column(Computed):
+    """A ``user_fields`` entry of ``User`` that is the column of its name (``Source.MODEL``),
+    as ``read`` gives it: null when the caller may not read it."""
+
+    __slots__ = ("_hideable",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._hideable = name in HIDEABLE
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        if self._hideable and self.name not in instance.readable:
+            return None
+        return getattr(instance.model, self.name)
+
+
+for _name, _attribute in PERMISSION_ROW_ATTRIBUTES.items():
+    setattr(Permission, _name, RowValue(_name, _attribute))
+for _name in RELATED_FIELDS:
+    setattr(Permission, _name, RelatedObject(_name))
+for _name in CREATOR_FIELDS | {"user"}:
     setattr(Permission, _name, Computed(_name))
 for _entry in USER_FIELD_TABLE:
-    setattr(User, _entry.name, Computed(_entry.name))
+    _column = _entry.source is Source.MODEL
+    setattr(User, _entry.name, Column(_entry.name) if _column else Computed(_entry.name))
 
 
 @strawberry.type
