@@ -9,6 +9,11 @@ hold and granted them, whose own selection is planned in turn (one more step per
 ``user`` or ``createdBy``, whatever the page size). What it loads is handed to the objects, so
 that their fields are plain reads (``types.py``); anything it did not load is still loaded on
 demand.
+
+The selection also decides how much is loaded: users are rows of the columns their selected
+fields read (``columns_read``, the page's too), and the roles, scopes and customers of the
+permissions come in full only when a field beyond what the permission row holds is selected
+(``objects_in_full``).
 """
 
 from __future__ import annotations
