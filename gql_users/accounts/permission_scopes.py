@@ -9,12 +9,14 @@ rule, and its columns are read as ``to_permission_row`` reads them; this module 
 columns of the rows it already joins. A caller that reads none of the added columns (the
 fields of the objects beyond their ids, uuids and names, and a role's description) asks for
 the objects ``in_full=False`` and gets ``permissions_statement`` itself, REST's, with fewer
-columns to decode.
+columns to decode. Who granted each permission, as a caller may see them, comes along when
+asked: from the same rows for a caller who sees every user, else from one more statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -24,6 +26,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from gql_users.accounts.callers import Caller
 from gql_users.accounts.permissions import (
     PERMISSION_COLUMNS,
     POSTGRESQL,
@@ -32,7 +35,16 @@ from gql_users.accounts.permissions import (
     permissions_statement,
     to_permission_row,
 )
-from gql_users.db.models import Customer, Project, Role
+from gql_users.accounts.user_rows import (
+    EVERY_COLUMN,
+    UserRecord,
+    cached_statement,
+    record_class,
+    record_columns,
+    visible_users_by_id,
+)
+from gql_users.accounts.visibility import sees_every_user
+from gql_users.db.models import Customer, Project, Role, User
 
 
 class RoleRecord(NamedTuple):
@@ -77,6 +89,8 @@ class ScopedPermissions:
     roles: dict[int, RoleRecord]
     customers: dict[int, CustomerRecord]
     projects: dict[int, ProjectRecord]
+    creators: dict[int, UserRecord] | None = None
+    """Who granted them, among the users the caller may see, by id, when asked for."""
 
 
 def _scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
@@ -114,6 +128,20 @@ _SCOPED_PERMISSIONS = {
 }
 """Built once per dialect (aliases and subqueries cost more to build than the statement takes
 to run); executed with the ``USER_IDS`` parameter."""
+
+_with_creators: dict[tuple[str, bool, tuple[str, ...]], Select[*tuple[Any, ...]]] = {}
+
+
+def _creator_columns_added(
+    statement: Select[*tuple[Any, ...]], columns: tuple[str, ...]
+) -> Select[*tuple[Any, ...]]:
+    """``statement`` with the ``columns`` (``user_rows.record_columns``) of the user who
+    granted each permission, outer-joined by its ``created_by_id``, after its own columns."""
+    creator = aliased(User, name="granted_by")
+    created_by_id = statement.selected_columns["created_by_id"]
+    return statement.add_columns(
+        *(getattr(creator, column).label(f"granted_by_{column}") for column in columns)
+    ).outerjoin(creator, creator.id == created_by_id)
 
 
 def scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
@@ -158,7 +186,12 @@ _NO_EXTRA = _Extra._make([NOT_LOADED] * len(_Extra._fields))
 
 
 async def load_scoped_permissions(
-    session: AsyncSession, user_ids: Sequence[int], *, in_full: bool = True
+    session: AsyncSession,
+    user_ids: Sequence[int],
+    *,
+    in_full: bool = True,
+    creators_for: Caller | None = None,
+    creator_columns: Iterable[str] = EVERY_COLUMN,
 ) -> ScopedPermissions:
     """The active permissions of each user, oldest first, with their objects; one statement
     (none when ``user_ids`` is empty). Every requested id has a list in ``by_user``, empty
@@ -168,6 +201,11 @@ async def load_scoped_permissions(
     lookups by id: the records are made once per role, customer and project of the load.
     With ``in_full`` false, the records hold ``NOT_LOADED`` in place of the columns that
     ``scoped_permissions_statement`` adds (see the module's docstring).
+
+    With ``creators_for``, ``creators`` holds who granted the permissions among the users
+    that caller may see, as rows of the ``creator_columns`` (``record_columns``): read from
+    the same statement for a caller who sees every user (``sees_every_user``), else one more
+    statement (``visible_users_by_id``).
     """
     by_user: dict[int, list[PermissionRow]] = {user_id: [] for user_id in user_ids}
     loaded = ScopedPermissions(by_user, {}, {}, {})
@@ -175,16 +213,30 @@ async def load_scoped_permissions(
         return loaded
     roles, customers, projects = loaded.roles, loaded.customers, loaded.projects
     connection = await session.connection()
-    load = scoped_permissions_statement if in_full else permissions_statement
-    statement = load(connection.dialect.name)
+    dialect = POSTGRESQL if connection.dialect.name == POSTGRESQL else "other"
+    statement = _SCOPED_PERMISSIONS[dialect] if in_full else permissions_statement(dialect)
+    with_creators = creators_for is not None and sees_every_user(creators_for)
+    columns = record_columns(creator_columns)
+    creators: dict[int, UserRecord] = {}
+    if with_creators:
+        base = statement
+        statement = cached_statement(
+            _with_creators,
+            (dialect, in_full, columns),
+            lambda: _creator_columns_added(base, columns),
+        )
+    creator_record = record_class(columns)._make
+    extra_end = PERMISSION_COLUMNS + (len(_Extra._fields) if in_full else 0)
     for values in await connection.execute(statement, {USER_IDS: list(by_user)}):
-        row = to_permission_row(values[:PERMISSION_COLUMNS] if in_full else values)
+        row = to_permission_row(values[:PERMISSION_COLUMNS])
         by_user[row.user_id].append(row)
+        if with_creators and row.created_by_id is not None and row.created_by_id not in creators:
+            creators[row.created_by_id] = creator_record(values[extra_end:])
         new_role = row.role_id not in roles
         new_scope = row.scope_id not in (customers if row.customer_id is None else projects)
         if not (new_role or new_scope):
             continue
-        extra = _Extra._make(values[PERMISSION_COLUMNS:]) if in_full else _NO_EXTRA
+        extra = _Extra._make(values[PERMISSION_COLUMNS:extra_end]) if in_full else _NO_EXTRA
         if new_role:
             roles[row.role_id] = RoleRecord(
                 row.role_id,
@@ -226,4 +278,10 @@ async def load_scoped_permissions(
                 extra.project_created,
                 customer,
             )
-    return loaded
+    if creators_for is None:
+        return loaded
+    if not with_creators:
+        ids = {row.created_by_id for rows in by_user.values() for row in rows}
+        granted = [user_id for user_id in ids if user_id is not None]
+        creators = await visible_users_by_id(session, creators_for, granted, columns)
+    return dataclasses.replace(loaded, creators=creators)

@@ -13,7 +13,8 @@ demand.
 The selection also decides how much is loaded: users are rows of the columns their selected
 fields read (``columns_read``, the page's too), and the roles, scopes and customers of the
 permissions come in full only when a field beyond what the permission row holds is selected
-(``objects_in_full``).
+(``objects_in_full``). For a caller who sees every user, the creators come with the
+permissions, in their statement.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.permission_scopes import load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
-from gql_users.accounts.user_rows import visible_users_by_id
+from gql_users.accounts.user_rows import UserRecord, visible_users_by_id
 from resolvers.context import Context, Info
 from resolvers.users.types import GraphObjects, Permission, User
 
@@ -136,55 +137,77 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
                     found if isinstance(found, Exception) else details_of(found.get(user.model.id)),
                 )
     if Source.PERMISSIONS in sources:
-        below = fields_of(fields["permissions"])
-        in_full = objects_in_full(below)
-        loaded = await _load(
-            context,
-            lambda session, ids: load_scoped_permissions(session, ids, in_full=in_full),
+        await plan_permissions(context, users, ids, fields_of(fields["permissions"]))
+
+
+async def plan_permissions(
+    context: Context, users: Sequence[User], ids: list[int], fields: dict[str, list[Selection]]
+) -> None:
+    """The permissions of ``users`` (``ids``) with their roles and scopes, in full only when
+    ``fields`` (on ``Permission``) read more than their rows hold, and the creators the caller
+    may see when ``fields`` ask (``load_scoped_permissions``); then their holders."""
+    in_full = objects_in_full(fields)
+    creators_for = context.caller if any(name in fields for name in CREATOR_FIELDS) else None
+    creator_columns = columns_read(fields.get("createdBy", []))
+    loaded = await _load(
+        context,
+        lambda session, ids: load_scoped_permissions(
+            session,
             ids,
-        )
-        if isinstance(loaded, Exception):
-            for user in users:
-                user.plan_permissions(loaded)
-            return
-        objects = GraphObjects(loaded)
-        permissions: list[Permission] = []
+            in_full=in_full,
+            creators_for=creators_for,
+            creator_columns=creator_columns,
+        ),
+        ids,
+    )
+    if isinstance(loaded, Exception):
         for user in users:
-            own = objects.permissions(context, loaded.by_user[user.model.id])
-            user.plan_permissions(own)
-            permissions += own
-        await plan_creators(context, permissions, below)
+            user.plan_permissions(loaded)
+        return
+    objects = GraphObjects(loaded)
+    permissions: list[Permission] = []
+    for user in users:
+        own = objects.permissions(context, loaded.by_user[user.model.id])
+        user.plan_permissions(own)
+        permissions += own
+    await plan_holders(context, permissions, fields)
+    if loaded.creators is not None:
+        await plan_creators(context, permissions, fields, loaded.creators)
+
+
+async def plan_holders(
+    context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
+) -> None:
+    """Who holds each permission, as the caller may see them, when the selection asks (one
+    statement), with their own selection planned in turn."""
+    if "user" not in fields:
+        return
+    holders = await _visible_users(context, [p.row.user_id for p in permissions], fields["user"])
+    for permission in permissions:
+        permission.plan_holder(
+            holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
+        )
+    if not isinstance(holders, Exception):
+        await plan_users(context, list(holders.values()), fields["user"])
 
 
 async def plan_creators(
-    context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
+    context: Context,
+    permissions: Sequence[Permission],
+    fields: dict[str, list[Selection]],
+    creators: dict[int, UserRecord],
 ) -> None:
-    """Who holds and who granted each permission, as the caller may see them, when the
-    selection asks (one statement each), with their own selections planned in turn."""
-    if "user" in fields:
-        holders = await _visible_users(
-            context, [p.row.user_id for p in permissions], fields["user"]
-        )
-        for permission in permissions:
-            permission.plan_holder(
-                holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
-            )
-        if not isinstance(holders, Exception):
-            await plan_users(context, list(holders.values()), fields["user"])
-    if not any(name in fields for name in CREATOR_FIELDS):
-        return
-    granted = [p for p in permissions if p.row.created_by_id is not None]
-    creators = await _visible_users(
-        context, [p.row.created_by_id for p in granted], fields.get("createdBy", [])
+    """Hand each permission who granted it (``creators``: those the caller may see, loaded
+    with the permissions), each shaped as one of many on the page, and plan their own
+    selection."""
+    shaped = dict(
+        zip(creators, User.shaped_all(context, creators.values(), items_on_page=0), strict=True)
     )
-    for permission in granted:
-        permission.plan_creator(
-            creators
-            if isinstance(creators, Exception)
-            else creators.get(permission.row.created_by_id)
-        )
-    if "createdBy" in fields and not isinstance(creators, Exception):
-        await plan_users(context, list(creators.values()), fields["createdBy"])
+    for permission in permissions:
+        if permission.row.created_by_id is not None:
+            permission.plan_creator(shaped.get(permission.row.created_by_id))
+    if "createdBy" in fields:
+        await plan_users(context, list(shaped.values()), fields["createdBy"])
 
 
 async def _visible_users(

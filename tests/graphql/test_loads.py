@@ -38,6 +38,7 @@ BENCH_PAGE = """query Page($first: Int!) { users(first: $first) { edges { node {
 """The bench's document: rows of six columns, REST's permissions statement, the creators."""
 
 PAGE = "{ users(first: 50) { edges { node { %s } } } }"
+SMALL_PAGE = "{ users(first: 10) { edges { node { %s } } } }"
 ONE = "query One($uuid: UUID!) { user(uuid: $uuid) { %s } }"
 PAGE_COLUMNS = record_columns(["uuid", "username", "first_name", "last_name", "email"])
 CREATOR_COLUMNS = record_columns(["username"])
@@ -101,15 +102,31 @@ async def test_callers_of_a_kind_share_the_statements_of_the_page_and_its_loads(
         [granted] = nodes[f"member_{suffix}"]["permissions"]
         assert granted["createdBy"] == {"username": owner.username}
         assert nodes[owner.username]["permissions"][0]["createdBy"] is None  # staff: hidden
+    staff_caller = Caller(user=staff)
     staff_page = keyset_rows_statement(
-        Caller(user=staff), UserFilter(), [], KeysetRequest(limit=50), PAGE_COLUMNS
+        staff_caller, UserFilter(), [], KeysetRequest(limit=50), PAGE_COLUMNS
     )
     assert staff_page is not keyset_rows_statement(
         Caller(user=owners[0]), UserFilter(), [], KeysetRequest(limit=50), PAGE_COLUMNS
     )
+    # Staff see every user: the creators come with the permissions, one statement fewer.
     with executed_statements(gql.client) as executed:
-        await gql.ok(BENCH_PAGE, {"first": 50}, headers=await factory.auth(staff))
+        by_staff = await gql(BENCH_PAGE, {"first": 50}, headers=await factory.auth(staff))
     assert ran(staff_page, executed)
+    assert not ran(visible_users_by_id_statement(staff_caller, dialect, CREATOR_COLUMNS), executed)
+    assert not ran(permissions_statement(dialect), executed)
+    by_owner = await gql(BENCH_PAGE, {"first": 50}, headers=await factory.auth(owners[0]))
+    assert not by_staff.errors and not by_owner.errors
+    assert by_staff.sql_count == by_owner.sql_count - 1
+    members = [
+        edge["node"]
+        for edge in by_staff.data["users"]["edges"]
+        if edge["node"]["username"].startswith("member_")
+    ]
+    assert [node["permissions"][0]["createdBy"] for node in members] == [
+        {"username": "owner_one"},
+        {"username": "owner_two"},
+    ]
 
 
 async def test_a_cursor_is_a_parameter_of_the_page_statement(
@@ -248,12 +265,13 @@ async def test_the_objects_of_a_permission_read_in_full_or_from_its_row_agree(
 ) -> None:
     """A selection of what the permission row holds loads REST's statement; one more field of
     a role, scope or customer loads them in full; both show what loading on demand shows
-    (a mutation's payload)."""
+    (a mutation's payload), and so do the creators that staff read from the same rows."""
     staff, member = await populate(factory, 2)
     headers = await factory.auth(staff)
     variables = {"uuid": str(member.uuid)}
+    creator = f"createdBy {{ {EVERY_USER_FIELD} }} createdByUsername"
     for extra in ["", *OBJECTS_IN_FULL]:
-        selection = f"username permissions {{ {FROM_THE_ROW} {extra} }}"
+        selection = f"username permissions {{ {FROM_THE_ROW} {creator} {extra} }}"
         planned = await gql.ok(
             f"query One($uuid: UUID!) {{ user(uuid: $uuid) {{ {selection} }} }}",
             variables,
@@ -267,7 +285,7 @@ async def test_the_objects_of_a_permission_read_in_full_or_from_its_row_agree(
             headers=headers,
         )
         assert planned["user"] == on_demand["updateUser"]["user"], extra
-        page = await gql.ok(PAGE % selection, headers=headers)
+        page = await gql.ok(SMALL_PAGE % selection, headers=headers)
         [mine] = [
             e["node"] for e in page["users"]["edges"] if e["node"]["username"] == "member_zzz"
         ]
