@@ -4,10 +4,10 @@ Each batch function answers for every key it is given (``None`` or ``[]`` where 
 matches), in key order, as DataLoader requires. The rules and queries come from the core:
 permissions, with their roles, customers and projects, from ``load_scoped_permissions``,
 tokens from ``tokens_by_user``, pending emails from ``requested_emails``, and
-``visible_users`` filters users through ``filtered_users(caller)`` so that a ``createdBy``
-the caller may not see resolves to null. ``roles``, ``customers`` and ``projects`` load rows by
-id, for the objects a permission or a project refers to when they were not loaded with it (a
-scope's permissions, a project's customer).
+``visible_users`` loads the rows of users as the caller may see them (``visible_users_by_id``)
+so that a ``createdBy`` the caller may not see resolves to null. ``roles``, ``customers`` and
+``projects`` load rows by id, for the objects a permission or a project refers to when they
+were not loaded with it (a scope's permissions, a project's customer).
 
 The ``users``, ``me`` and ``user`` queries do not wait for these: they plan what the document
 selects and load it for the whole page at once (``resolvers/users/planning.py``), so the
@@ -27,10 +27,11 @@ from strawberry.dataloader import DataLoader
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.email_change import requested_emails
-from gql_users.accounts.listing import filtered_users
-from gql_users.accounts.permission_scopes import ScopedPermission, load_scoped_permissions
+from gql_users.accounts.permission_scopes import ScopedPermissions, load_scoped_permissions
+from gql_users.accounts.permissions import PermissionRow
 from gql_users.accounts.tokens import tokens_by_user
-from gql_users.db.models import AuthToken, Customer, Project, Role, User
+from gql_users.accounts.user_rows import UserRecord, visible_users_by_id
+from gql_users.db.models import AuthToken, Customer, Project, Role
 
 Row = TypeVar("Row", Role, Customer, Project)
 Key = TypeVar("Key")
@@ -49,29 +50,23 @@ def _serialised(
     return run
 
 
-async def load_visible_users(
-    session: AsyncSession, caller: Caller, user_ids: Sequence[int]
-) -> dict[int, User]:
-    """The users among ``user_ids`` that ``caller`` may see, by id; one statement."""
-    statement = filtered_users(caller).where(User.id.in_(user_ids))
-    return {user.id: user for user in (await session.scalars(statement)).all()}
-
-
 @dataclass(frozen=True, slots=True)
 class UserLoaders:
-    permissions: DataLoader[int, list[ScopedPermission]]
+    permissions: DataLoader[int, tuple[list[PermissionRow], ScopedPermissions]]
     roles: DataLoader[int, Role | None]
     customers: DataLoader[int, Customer | None]
     projects: DataLoader[int, Project | None]
-    visible_users: DataLoader[int, User | None]
+    visible_users: DataLoader[int, UserRecord | None]
     tokens: DataLoader[int, AuthToken | None]
     requested_emails: DataLoader[int, str | None]
 
     @classmethod
     def build(cls, session: AsyncSession, caller: Caller, lock: asyncio.Lock) -> UserLoaders:
-        async def permissions(user_ids: list[int]) -> list[list[ScopedPermission]]:
+        async def permissions(
+            user_ids: list[int],
+        ) -> list[tuple[list[PermissionRow], ScopedPermissions]]:
             loaded = await load_scoped_permissions(session, user_ids)
-            return [loaded[user_id] for user_id in user_ids]
+            return [(loaded.by_user[user_id], loaded) for user_id in user_ids]
 
         def by_id(model: type[Row]) -> Callable[[list[int]], Awaitable[list[Any]]]:
             async def load(ids: list[int]) -> list[Any]:
@@ -81,8 +76,8 @@ class UserLoaders:
 
             return load
 
-        async def visible_users(user_ids: list[int]) -> list[User | None]:
-            found = await load_visible_users(session, caller, user_ids)
+        async def visible_users(user_ids: list[int]) -> list[UserRecord | None]:
+            found = await visible_users_by_id(session, caller, user_ids)
             return [found.get(user_id) for user_id in user_ids]
 
         async def tokens(user_ids: list[int]) -> list[AuthToken | None]:

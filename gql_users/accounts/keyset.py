@@ -36,11 +36,23 @@ OFFSET over the rows before it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, Select, and_, literal, or_, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
@@ -49,6 +61,16 @@ from gql_users.accounts.filters import FILTER_READS, UserFilter
 from gql_users.accounts.listing import ensure_can_list_users, filtered_users
 from gql_users.accounts.ordering import TIEBREAKER, OrderKey, SortColumn, sort_columns
 from gql_users.accounts.shaping import fields_readable_on_every_listed_user
+from gql_users.accounts.user_rows import (
+    EVERY_COLUMN,
+    UserRecord,
+    cached_statement,
+    caller_id_parameter,
+    caller_parameters,
+    record_columns,
+    selected_columns,
+    user_records,
+)
 from gql_users.db.models import Customer, Project, User
 
 INVALID_POSITION = "The cursor does not match the ordering of this list."
@@ -151,12 +173,31 @@ def check_position(values: Sequence[Any], columns: Sequence[SortColumn]) -> Posi
 
 
 def _comparable(column: SortColumn, value: Any) -> tuple[ColumnElement[Any], Any]:
-    """The expression to compare and the value to compare it with."""
+    """The expression to compare and the value to compare it with (a value of the position,
+    or a parameter from ``position_parameters``)."""
     if column.attribute == TIEBREAKER.attribute:
         model: Any = column.model
         return column.expression, select(model.id).where(model.uuid == value).scalar_subquery()
+    if isinstance(value, BindParameter):
+        return column.expression, value
     # A bound parameter rather than the bare value: SQLAlchemy refuses ``col > True``.
     return column.expression, literal(value, type_=column.column.type)
+
+
+def position_parameters(columns: Sequence[SortColumn], prefix: str) -> Position:
+    """A position made of parameters named ``<prefix>_<n>``, one per sort column (the uuid for
+    the tiebreaker), for a statement built once and executed with ``position_values``."""
+    parameters: list[BindParameter[Any]] = []
+    for number, column in enumerate(columns):
+        model: Any = column.model
+        typed = model.uuid if column.attribute == TIEBREAKER.attribute else column.column
+        parameters.append(bindparam(f"{prefix}_{number}", type_=typed.type))
+    return tuple(parameters)
+
+
+def position_values(position: Position, prefix: str) -> dict[str, Any]:
+    """The values of the parameters of ``position_parameters(columns, prefix)``."""
+    return {f"{prefix}_{number}": value for number, value in enumerate(position)}
 
 
 def keyset_condition(
@@ -207,10 +248,57 @@ class KeysetRequest:
 class KeysetPage:
     """A page in list order, whether more rows exist beyond it, and its sort columns."""
 
-    users: list[User]
+    users: list[UserRecord]
     has_next: bool
     has_previous: bool
     columns: tuple[SortColumn, ...]
+
+
+WINDOW_OFFSET = "window_offset"
+WINDOW_LIMIT = "window_limit"
+AFTER = "after"
+BEFORE = "before"
+_keyset_statements: dict[tuple[Hashable, ...], Select[Any]] = {}
+
+
+def keyset_rows_statement(
+    caller: Caller,
+    user_filter: UserFilter,
+    ordering: Sequence[OrderKey],
+    request: KeysetRequest,
+    columns: tuple[str, ...],
+) -> Select[Any]:
+    """The statement of ``list_users_keyset``: the ``columns`` (``record_columns``) of the
+    window's users, with the caller's id, the positions (``AFTER``/``BEFORE``,
+    ``position_parameters``), the offset and the limit as parameters.
+
+    Built once for each kind of caller (privileged or not), filter, ordering, shape of request
+    (which of after and before it has, and its direction) and columns, and reused.
+    """
+    key = (
+        caller.is_privileged,
+        user_filter,
+        tuple(ordering),
+        request.after is not None,
+        request.before is not None,
+        request.backward,
+        columns,
+    )
+
+    def build() -> Select[Any]:
+        sorted_by = sort_columns(ordering)
+        listed = filtered_users(caller, user_filter, caller_id_parameter())
+        return window_statement(
+            listed.with_only_columns(*selected_columns(columns)),
+            sorted_by,
+            after=None if request.after is None else position_parameters(sorted_by, AFTER),
+            before=None if request.before is None else position_parameters(sorted_by, BEFORE),
+            backward=request.backward,
+            offset=bindparam(WINDOW_OFFSET, type_=Integer),
+            limit=bindparam(WINDOW_LIMIT, type_=Integer),
+        )
+
+    return cached_statement(_keyset_statements, key, build)
 
 
 async def list_users_keyset(
@@ -219,8 +307,11 @@ async def list_users_keyset(
     user_filter: UserFilter,
     ordering: Sequence[OrderKey],
     request: KeysetRequest,
+    wanted: Iterable[str] = EVERY_COLUMN,
 ) -> KeysetPage:
-    """One page of the users visible to ``caller``, located by keyset positions; one statement.
+    """One page of the users visible to ``caller``, located by keyset positions; one statement
+    (``keyset_rows_statement``), whose rows are ``UserRecord``s of the ``wanted`` columns and
+    the sort columns (``record_columns``: cursors are made from them).
 
     The window is ``fetch_window``'s, which the customer and project lists share.
 
@@ -230,6 +321,7 @@ async def list_users_keyset(
         user_filter: the list filters.
         ordering: the ordering keys; empty means username ascending.
         request: the window, direction, limit and offset.
+        wanted: the columns of the users table the caller will read.
 
     Returns:
         The page in list order.
@@ -240,13 +332,22 @@ async def list_users_keyset(
     """
     ensure_can_list_users(caller)
     ensure_readable_sort_and_filter(caller, user_filter, ordering)
-    columns = tuple(sort_columns(ordering))
-    window = await fetch_window(session, filtered_users(caller, user_filter), columns, request)
+    sorted_by = tuple(sort_columns(ordering))
+    columns = record_columns([*wanted, *(column.attribute for column in sorted_by)])
+    statement = keyset_rows_statement(caller, user_filter, ordering, request, columns)
+    parameters = caller_parameters(caller)
+    parameters[WINDOW_OFFSET] = request.offset
+    parameters[WINDOW_LIMIT] = request.limit + 1
+    if request.after is not None:
+        parameters.update(position_values(request.after, AFTER))
+    if request.before is not None:
+        parameters.update(position_values(request.before, BEFORE))
+    window = _window(await user_records(session, statement, columns, parameters), request)
     return KeysetPage(
         users=window.rows,
         has_next=window.has_next,
         has_previous=window.has_previous,
-        columns=columns,
+        columns=sorted_by,
     )
 
 
@@ -259,6 +360,30 @@ class Window(Generic[Row]):
     has_previous: bool
 
 
+def window_statement(
+    statement: Select[Row],
+    columns: Sequence[SortColumn],
+    *,
+    after: Position | None,
+    before: Position | None,
+    backward: bool,
+    offset: int | BindParameter[int],
+    limit: int | BindParameter[int],
+) -> Select[Row]:
+    """``statement`` (a visible, filtered, unordered list) limited to the rows between the
+    positions (values, or parameters), in the order of ``columns`` (reversed when
+    ``backward``), from ``offset``, at most ``limit`` rows."""
+    if after is not None:
+        statement = statement.where(keyset_condition(columns, after, after=True))
+    if before is not None:
+        statement = statement.where(keyset_condition(columns, before, after=False))
+    clauses = [
+        (c.expression.asc() if c.descending else c.expression.desc()) if backward else c.clause
+        for c in columns
+    ]
+    return statement.order_by(*clauses).offset(offset).limit(limit)
+
+
 async def fetch_window(
     session: AsyncSession,
     statement: Select[Row],
@@ -266,25 +391,27 @@ async def fetch_window(
     request: KeysetRequest,
 ) -> Window[Row]:
     """The slice of ``statement`` (a visible, filtered, unordered list) that ``request`` names,
-    in the order of ``columns``; one statement.
+    in the order of ``columns``; one statement (``window_statement``, see ``_window``)."""
+    statement = window_statement(
+        statement,
+        columns,
+        after=request.after,
+        before=request.before,
+        backward=request.backward,
+        offset=request.offset,
+        limit=request.limit + 1,
+    )
+    return _window(list((await session.scalars(statement)).all()), request)
+
+
+def _window(rows: list[Row], request: KeysetRequest) -> Window[Row]:
+    """The window of the rows fetched for ``request``, in list order.
 
     One row more than the limit is fetched to tell whether the list goes on in the direction
     of travel. In the other direction, the page is preceded (or followed) by more rows
     whenever a cursor or an offset was given on that side, which is exact for cursors taken
     from this list (the cursor's own row is there) and avoids a second query.
     """
-    if request.after is not None:
-        statement = statement.where(keyset_condition(columns, request.after, after=True))
-    if request.before is not None:
-        statement = statement.where(keyset_condition(columns, request.before, after=False))
-    clauses = [
-        (c.expression.asc() if c.descending else c.expression.desc())
-        if request.backward
-        else c.clause
-        for c in columns
-    ]
-    statement = statement.order_by(*clauses).offset(request.offset).limit(request.limit + 1)
-    rows = list((await session.scalars(statement)).all())
     more = len(rows) > request.limit
     rows = rows[: request.limit]
     if request.backward:

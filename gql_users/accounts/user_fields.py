@@ -134,6 +134,8 @@ class UserField:
         readers: who may read it; anyone else gets no key (REST) or null (GraphQL).
         description: the GraphQL description, if any.
         wire: the REST form of the value (uuids, datetimes and dates as DRF writes them).
+        columns: the columns of the users table the value reads: a user loaded as a row of
+            only some columns (``user_rows``) has at least these for each field it shows.
     """
 
     name: str
@@ -143,6 +145,7 @@ class UserField:
     readers: Readers = Readers.ANYONE
     description: str | None = None
     wire: Callable[[Any], object] = wire_form
+    columns: tuple[str, ...] = ()
 
     @property
     def graphql_name(self) -> str:
@@ -175,7 +178,7 @@ def _model(
     def value(user: User, _settings: Settings, _details: UserDetails) -> Any:
         return getattr(user, name)
 
-    return UserField(name, type_, Source.MODEL, value, readers, description)
+    return UserField(name, type_, Source.MODEL, value, readers, description, columns=(name,))
 
 
 def _identity_provider(name: str, type_: Any) -> UserField:
@@ -185,7 +188,7 @@ def _identity_provider(name: str, type_: Any) -> UserField:
         found = getattr(identity_provider(user, settings), attribute)
         return list(found) if isinstance(found, list) else found  # each body its own list
 
-    return UserField(name, type_, Source.DERIVED, value)
+    return UserField(name, type_, Source.DERIVED, value, columns=("registration_method",))
 
 
 def _permissions_to_waldur(
@@ -205,6 +208,7 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
         Source.DERIVED,
         lambda user, settings, _details: user_url(settings, user),
         description="The REST URL of the user.",
+        columns=("uuid",),
     ),
     _model("uuid", UUID),
     _model("username", str),
@@ -214,6 +218,7 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
         str,
         Source.DERIVED,
         lambda user, _settings, _details: full_name(user.first_name, user.last_name),
+        columns=("first_name", "last_name"),
     ),
     _model("native_name", str),
     _model("job_title", str),
@@ -244,6 +249,7 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
         datetime | None,
         Source.TOKEN,
         lambda user, _settings, details: details.token_expires_at(user),
+        columns=("token_lifetime",),
     ),
     _model("registration_method", str),
     _model("date_joined", datetime),
@@ -270,6 +276,7 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
         list[str],
         Source.DERIVED,
         lambda user, _settings, _details: list(user.affiliations or []),
+        columns=("affiliations",),
     ),
     _model("first_name", str),
     _model("last_name", str),
@@ -284,6 +291,7 @@ USER_FIELD_TABLE: tuple[UserField, ...] = (
         Source.DERIVED,
         lambda user, settings, _details: image_url(settings, user.image),
         description="The absolute URL of the user's image, if any.",
+        columns=("image",),
     ),
     _model("identity_source", str),
     UserField(

@@ -64,7 +64,7 @@ def visible_users(caller: Caller, caller_id: CallerId | None = None) -> Select[U
     user = caller.user
     if user is None:
         return statement.where(false())
-    if caller.is_privileged:
+    if sees_every_user(caller):
         return statement
     own_id = user.id if caller_id is None else caller_id
     return statement.where(
@@ -72,6 +72,11 @@ def visible_users(caller: Caller, caller_id: CallerId | None = None) -> Select[U
         User.is_staff == false(),
         User.id.in_(_self_and_colleague_ids(own_id)),
     )
+
+
+def sees_every_user(caller: Caller) -> bool:
+    """Whether ``visible_users(caller)`` is every user: staff and global support."""
+    return caller.user is not None and caller.is_privileged
 
 
 def visible_customers(caller: Caller) -> Select[Customer]:

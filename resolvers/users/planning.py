@@ -9,6 +9,12 @@ hold and granted them, whose own selection is planned in turn (one more step per
 ``user`` or ``createdBy``, whatever the page size). What it loads is handed to the objects, so
 that their fields are plain reads (``types.py``); anything it did not load is still loaded on
 demand.
+
+The selection also decides how much is loaded: users are rows of the columns their selected
+fields read (``columns_read``, the page's too), and the roles, scopes and customers of the
+permissions come in full only when a field beyond what the permission row holds is selected
+(``objects_in_full``). For a caller who sees every user, the creators come with the
+permissions, in their statement.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.permission_scopes import load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
+from gql_users.accounts.user_rows import UserRecord, visible_users_by_id
 from resolvers.context import Context, Info
-from resolvers.loaders import load_visible_users
 from resolvers.users.types import GraphObjects, Permission, User
 
 SOURCE_BY_GRAPHQL_NAME = {entry.graphql_name: entry.source for entry in USER_FIELD_TABLE}
+COLUMNS_BY_GRAPHQL_NAME = {entry.graphql_name: entry.columns for entry in USER_FIELD_TABLE}
 
 LoadById = Callable[[AsyncSession, list[int]], Awaitable[dict[int, Any]]]
 
@@ -40,6 +47,14 @@ each user's value makes their ``UserDetails``."""
 
 CREATOR_FIELDS = ("createdBy", "createdByFullName", "createdByUsername")
 """The fields of ``Permission`` that need to know whether the caller may see the creator."""
+
+ROLE_FROM_ROW = frozenset({"uuid", "name", "description", "__typename"})
+CUSTOMER_FROM_ROW = frozenset({"id", "uuid", "name", "projects", "permissions", "__typename"})
+SCOPE_FROM_ROW = CUSTOMER_FROM_ROW | {"customer"}
+"""The fields of a permission's role, customer and scope (a customer or a project) that its
+``PermissionRow`` answers: ids, uuids, names and the role's description (the nested
+connections load by id). A selection of only these needs no object in full
+(``load_scoped_permissions(in_full=False)``)."""
 
 Selections = Sequence[Selection]
 Loaded = TypeVar("Loaded")
@@ -67,6 +82,28 @@ def selected_below(info: Info, *path: str) -> list[Selection]:
     for name in path:
         selections = fields_of(selections).get(name, [])
     return selections
+
+
+def objects_in_full(fields: dict[str, list[Selection]]) -> bool:
+    """Whether the fields selected on ``Permission`` (``fields``) read more of its role,
+    scope or customer than its row holds (``ROLE_FROM_ROW``...)."""
+    role = fields_of(fields.get("role", []))
+    scope = fields_of(fields.get("scope", []))
+    customers = fields_of([*fields.get("customer", []), *scope.get("customer", [])])
+    return not (
+        role.keys() <= ROLE_FROM_ROW
+        and scope.keys() <= SCOPE_FROM_ROW
+        and customers.keys() <= CUSTOMER_FROM_ROW
+    )
+
+
+def columns_read(selections: Selections) -> set[str]:
+    """The columns of the users table that the fields selected on ``User`` read (their
+    ``UserField.columns``; the others read the id or the uuid, which every row has): what a
+    users row loaded for them needs (``user_rows.record_columns``)."""
+    return {
+        column for name in fields_of(selections) for column in COLUMNS_BY_GRAPHQL_NAME.get(name, ())
+    }
 
 
 async def _load(
@@ -100,58 +137,94 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
                     found if isinstance(found, Exception) else details_of(found.get(user.model.id)),
                 )
     if Source.PERMISSIONS in sources:
-        loaded = await _load(context, load_scoped_permissions, ids)
-        if isinstance(loaded, Exception):
-            for user in users:
-                user.plan_permissions(loaded)
-            return
-        objects = GraphObjects()
-        permissions: list[Permission] = []
+        await plan_permissions(context, users, ids, fields_of(fields["permissions"]))
+
+
+async def plan_permissions(
+    context: Context, users: Sequence[User], ids: list[int], fields: dict[str, list[Selection]]
+) -> None:
+    """The permissions of ``users`` (``ids``) with their roles and scopes, in full only when
+    ``fields`` (on ``Permission``) read more than their rows hold, and the creators the caller
+    may see when ``fields`` ask (``load_scoped_permissions``); then their holders."""
+    in_full = objects_in_full(fields)
+    creators_for = context.caller if any(name in fields for name in CREATOR_FIELDS) else None
+    creator_columns = columns_read(fields.get("createdBy", []))
+    loaded = await _load(
+        context,
+        lambda session, ids: load_scoped_permissions(
+            session,
+            ids,
+            in_full=in_full,
+            creators_for=creators_for,
+            creator_columns=creator_columns,
+        ),
+        ids,
+    )
+    if isinstance(loaded, Exception):
         for user in users:
-            own = objects.permissions(context, loaded[user.model.id])
-            user.plan_permissions(own)
-            permissions += own
-        await plan_creators(context, permissions, fields_of(fields["permissions"]))
+            user.plan_permissions(loaded)
+        return
+    objects = GraphObjects(loaded)
+    permissions: list[Permission] = []
+    for user in users:
+        own = objects.permissions(context, loaded.by_user[user.model.id])
+        user.plan_permissions(own)
+        permissions += own
+    await plan_holders(context, permissions, fields)
+    if loaded.creators is not None:
+        await plan_creators(context, permissions, fields, loaded.creators)
+
+
+async def plan_holders(
+    context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
+) -> None:
+    """Who holds each permission, as the caller may see them, when the selection asks (one
+    statement), with their own selection planned in turn."""
+    if "user" not in fields:
+        return
+    holders = await _visible_users(context, [p.row.user_id for p in permissions], fields["user"])
+    for permission in permissions:
+        permission.plan_holder(
+            holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
+        )
+    if not isinstance(holders, Exception):
+        await plan_users(context, list(holders.values()), fields["user"])
 
 
 async def plan_creators(
-    context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
+    context: Context,
+    permissions: Sequence[Permission],
+    fields: dict[str, list[Selection]],
+    creators: dict[int, UserRecord],
 ) -> None:
-    """Who holds and who granted each permission, as the caller may see them, when the
-    selection asks (one statement each), with their own selections planned in turn."""
-    if "user" in fields:
-        holders = await _visible_users(context, [p.row.user_id for p in permissions])
-        for permission in permissions:
-            permission.plan_holder(
-                holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
-            )
-        if not isinstance(holders, Exception):
-            await plan_users(context, list(holders.values()), fields["user"])
-    if not any(name in fields for name in CREATOR_FIELDS):
-        return
-    granted = [p for p in permissions if p.row.created_by_id is not None]
-    creators = await _visible_users(context, [p.row.created_by_id for p in granted])
-    for permission in granted:
-        permission.plan_creator(
-            creators
-            if isinstance(creators, Exception)
-            else creators.get(permission.row.created_by_id)
-        )
-    if "createdBy" in fields and not isinstance(creators, Exception):
-        await plan_users(context, list(creators.values()), fields["createdBy"])
+    """Hand each permission who granted it (``creators``: those the caller may see, loaded
+    with the permissions), each shaped as one of many on the page, and plan their own
+    selection."""
+    shaped = dict(
+        zip(creators, User.shaped_all(context, creators.values(), items_on_page=0), strict=True)
+    )
+    for permission in permissions:
+        if permission.row.created_by_id is not None:
+            permission.plan_creator(shaped.get(permission.row.created_by_id))
+    if "createdBy" in fields:
+        await plan_users(context, list(shaped.values()), fields["createdBy"])
 
 
 async def _visible_users(
-    context: Context, user_ids: Sequence[int | None]
+    context: Context, user_ids: Sequence[int | None], selections: Selections
 ) -> dict[int | None, User] | Exception:
     """The users among ``user_ids`` the caller may see, by id, each shaped as one of many on
-    the page (never with the caller's own token); no statement when there are none."""
+    the page (never with the caller's own token), as rows of the columns that ``selections``
+    read; no statement when there are none."""
     ids = list({user_id for user_id in user_ids if user_id is not None})
     if not ids:
         return {}
+    columns = columns_read(selections)
     found = await _load(
-        context, lambda session, ids: load_visible_users(session, context.caller, ids), ids
+        context,
+        lambda session, ids: visible_users_by_id(session, context.caller, ids, columns),
+        ids,
     )
     if isinstance(found, Exception):
         return found
-    return {user_id: User.shaped(context, user, items_on_page=0) for user_id, user in found.items()}
+    return dict(zip(found, User.shaped_all(context, found.values(), items_on_page=0), strict=True))

@@ -18,14 +18,14 @@ from gql_users.accounts.keyset import (
 )
 from gql_users.accounts.listing import ensure_can_list_users, get_visible_user
 from gql_users.accounts.ordering import MAX_ORDER_KEYS, OrderKey, sort_columns
-from gql_users.db import models
+from gql_users.accounts.user_rows import UserRecord
 from resolvers.context import Info
 from resolvers.users.connections import PageInfo
 from resolvers.users.cursors import MAX_CURSOR_LENGTH, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
 from resolvers.users.paging import DEFAULT_PAGE_SIZE, keyset_request
 from resolvers.users.payloads import UserAuthToken
-from resolvers.users.planning import plan_users, selected_below
+from resolvers.users.planning import columns_read, plan_users, selected_below
 from resolvers.users.types import User, UserConnection, UserEdge
 
 TOO_MANY_ORDER_KEYS = f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
@@ -101,19 +101,18 @@ class UserQueries:
             max_page_size=context.settings.graphql_max_page_size,
             key=key,
         )
+        selections = selected_below(info, "edges", "node")
         async with context.database() as session:
-            page = await list_users_keyset(session, context.caller, user_filter, ordering, request)
+            page = await list_users_keyset(
+                session, context.caller, user_filter, ordering, request, columns_read(selections)
+            )
 
-        def cursor_of(user: models.User) -> str:
+        def cursor_of(user: UserRecord) -> str:
             return encode_cursor(position_of(user, page.columns), page.columns, key)
 
-        edges = [
-            UserEdge(User.shaped(context, user, items_on_page=len(page.users)), cursor_of)
-            for user in page.users
-        ]
-        await plan_users(
-            context, [edge.node for edge in edges], selected_below(info, "edges", "node")
-        )
+        nodes = User.shaped_all(context, page.users, items_on_page=len(page.users))
+        edges = [UserEdge(node, cursor_of) for node in nodes]
+        await plan_users(context, nodes, selections)
         page_info = PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,

@@ -22,10 +22,11 @@ batched for every item, which graphql-core awaits like a resolver's coroutine.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, cast
+from functools import cache
+from operator import attrgetter
+from typing import Annotated, Any, TypeAlias, TypeVar, cast
 from uuid import UUID
 
 import strawberry
@@ -36,9 +37,8 @@ from gql_users.accounts.keyset import position_of
 from gql_users.accounts.listing import count_users
 from gql_users.accounts.permission_scopes import (
     CustomerRecord,
-    ProjectRecord,
     RoleRecord,
-    ScopedPermission,
+    ScopedPermissions,
 )
 from gql_users.accounts.permissions import PermissionRow
 from gql_users.accounts.scope_links import (
@@ -47,7 +47,7 @@ from gql_users.accounts.scope_links import (
     SCOPES_OF_USER,
 )
 from gql_users.accounts.scopes import ScopeKind
-from gql_users.accounts.shaping import readable_fields
+from gql_users.accounts.shaping import readable_field_names, readable_fields
 from gql_users.accounts.user_fields import (
     FIELD_BY_NAME,
     USER_FIELD_TABLE,
@@ -55,6 +55,7 @@ from gql_users.accounts.user_fields import (
     UserDetails,
     UserField,
 )
+from gql_users.accounts.user_rows import UserRecord
 from gql_users.db import models
 from resolvers.context import Context, Info
 from resolvers.node import Node
@@ -200,64 +201,70 @@ Scope = Annotated[Customer | Project, strawberry.union("Scope")]
 
 
 class GraphObjects:
-    """The GraphQL objects of loaded records: one per role, customer and project."""
+    """The GraphQL objects of one ``load_scoped_permissions``: one per role, customer and
+    project, made when a permission's field first reads it."""
 
-    def __init__(self) -> None:
-        self.made: dict[tuple[type, int], Any] = {}
+    def __init__(self, loaded: ScopedPermissions) -> None:
+        self.loaded = loaded
+        self._roles: dict[int, Role] = {}
+        self._customers: dict[int, Customer] = {}
+        self._projects: dict[int, Project] = {}
 
-    def one(self, record: RoleRecord | CustomerRecord | ProjectRecord, make: Any) -> Any:
-        key = (type(record), record.id)
-        found = self.made.get(key)
+    def role(self, role_id: int) -> Role:
+        found = self._roles.get(role_id)
         if found is None:
-            found = self.made[key] = make(record)
+            found = self._roles[role_id] = Role.from_model(self.loaded.roles[role_id])
         return found
 
-    def role(self, record: RoleRecord) -> Role:
-        return cast(Role, self.one(record, Role.from_model))
+    def customer(self, customer_id: int) -> Customer:
+        found = self._customers.get(customer_id)
+        if found is None:
+            record = self.loaded.customers[customer_id]
+            found = self._customers[customer_id] = Customer.from_model(record)
+        return found
 
-    def customer(self, record: CustomerRecord) -> Customer:
-        return cast(Customer, self.one(record, Customer.from_model))
-
-    def scope(self, record: CustomerRecord | ProjectRecord) -> Customer | Project:
-        if isinstance(record, CustomerRecord):
-            return self.customer(record)
-        return cast(Project, self.one(record, self._project))
-
-    def _project(self, record: ProjectRecord) -> Project:
-        customer = self.customer(record.customer)
-        return Project(
-            uuid=record.uuid,
-            name=record.name,
-            description=record.description,
-            created=record.created,
-            pk=record.id,
-            customer_id=customer.pk,
-            known_customer=customer,
-        )
-
-    def permissions(self, context: Context, loaded: list[ScopedPermission]) -> list[Permission]:
-        return [
-            Permission(
-                context,
-                scoped.row,
-                Related(
-                    role=self.role(scoped.role),
-                    scope=self.scope(scoped.scope),
-                    customer=self.customer(scoped.customer) if scoped.customer else None,
-                ),
+    def project(self, project_id: int) -> Project:
+        found = self._projects.get(project_id)
+        if found is None:
+            record = self.loaded.projects[project_id]
+            customer = self.customer(record.customer.id)
+            found = self._projects[project_id] = Project(
+                uuid=record.uuid,
+                name=record.name,
+                description=record.description,
+                created=record.created,
+                pk=record.id,
+                customer_id=customer.pk,
+                known_customer=customer,
             )
-            for scoped in loaded
-        ]
+        return found
+
+    def role_of(self, row: PermissionRow) -> Role:
+        return self.role(row.role_id)
+
+    def scope_of(self, row: PermissionRow) -> Customer | Project:
+        if row.scope_type == "customer":
+            return self.customer(row.scope_id)
+        return self.project(row.scope_id)
+
+    def customer_of(self, row: PermissionRow) -> Customer | None:
+        """The project's customer; None for a customer-level role."""
+        return None if row.customer_id is None else self.customer(row.customer_id)
+
+    def related(self, name: str, row: PermissionRow) -> Role | Customer | Project | None:
+        """The role, the scope or the project's customer (``name``) of a loaded permission."""
+        return RELATED_OF[name](self, row)
+
+    def permissions(self, context: Context, rows: list[PermissionRow]) -> list[Permission]:
+        return [Permission(context, row, self) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
-    """The objects a permission refers to, when they were loaded with it."""
-
-    role: Role
-    scope: Customer | Project
-    customer: Customer | None
-
+RELATED_OF: dict[str, Callable[[GraphObjects, PermissionRow], Role | Customer | Project | None]] = {
+    "role": GraphObjects.role_of,
+    "scope": GraphObjects.scope_of,
+    "customer": GraphObjects.customer_of,
+}
+"""How a ``Permission``'s role, scope and customer are read from its ``GraphObjects``."""
 
 CREATOR_NOTE = "Null when unknown or not visible to you, as createdBy."
 PROJECT_CUSTOMER = "The project's customer; null for a customer-level role."
@@ -288,9 +295,10 @@ NOT_LOADED: Any = object()
 
 @strawberry.type(description="An active role of a user in a customer or a project.")
 class Permission(Node):
-    """A permission's fields are read from its row, from the objects it refers to (``Related``,
-    when they were loaded with it, else loaded by id through the request's DataLoaders) and
-    from its holder and creator as the caller may see them (planned, else loaded)."""
+    """A permission's fields are read from its row, from the objects it refers to (its
+    ``GraphObjects``, when they were loaded with it, else loaded by id through the request's
+    DataLoaders) and from its holder and creator as the caller may see them (planned, else
+    loaded)."""
 
     user_uuid: UUID
     user_name: str
@@ -317,10 +325,12 @@ class Permission(Node):
         description="Who granted the role; null when unknown or not visible to you."
     )
 
-    def __init__(self, context: Context, row: PermissionRow, related: Related | None = None):
+    def __init__(
+        self, context: Context, row: PermissionRow, objects: GraphObjects | None = None
+    ) -> None:
         self.row = row
+        self.objects = objects
         self._context = context
-        self._related = related
         self._holder: User | Exception | None = NOT_LOADED
         self._creator: User | Exception | None = (
             NOT_LOADED if row.created_by_id is not None else None
@@ -348,8 +358,8 @@ class Permission(Node):
         if attribute is not None:
             return getattr(self.row, attribute)
         if name in RELATED_FIELDS:
-            if self._related is not None:
-                return getattr(self._related, name)
+            if self.objects is not None:
+                return self.objects.related(name, self.row)
             if name == "customer" and self.row.customer_id is None:
                 return None
             return self._related_later(name)
@@ -406,7 +416,15 @@ class Permission(Node):
 
 
 T = TypeVar("T")
+AnyUser: TypeAlias = models.User | UserRecord
 ScopeNode = TypeVar("ScopeNode", "Customer", "Project")
+
+
+@cache
+def _field_set(fields: tuple[str, ...]) -> frozenset[str]:
+    """The set of a shape of body's fields (``readable_fields`` gives one of a few tuples)."""
+    return frozenset(fields)
+
 
 NO_DETAILS = UserDetails()
 """What a field computed from the users row and the settings alone is given."""
@@ -450,9 +468,11 @@ def _with_table_fields(cls: type[T]) -> type[T]:
 class User(Node):
     """One field per ``user_fields`` entry (generated), then ``ipAddress``, ``customers`` and
     ``projects``. A ``User`` carries the fields its caller may read; an entry outside them
-    reads as null."""
+    reads as null. ``model`` is the user, read by attribute: a ``User`` of the ORM, or a row of
+    the users table (``user_rows.UserRecord``: the lists and the users a permission refers to
+    are loaded as rows)."""
 
-    model: strawberry.Private[models.User]
+    model: strawberry.Private[AnyUser]
     readable: strawberry.Private[frozenset[str]]
 
     # docs/api-differences.md#ip-address-on-me-only
@@ -464,7 +484,7 @@ class User(Node):
     def __init__(
         self,
         context: Context,
-        model: models.User,
+        model: AnyUser,
         readable: frozenset[str],
         client_address: str | None = None,
     ) -> None:
@@ -479,7 +499,7 @@ class User(Node):
     def shaped(
         cls,
         context: Context,
-        user: models.User,
+        user: AnyUser,
         *,
         items_on_page: int | None = None,
         client_address: str | None = None,
@@ -487,7 +507,23 @@ class User(Node):
         """``user`` with the fields the caller may read; ``items_on_page`` as in
         ``readable_fields`` (None for a user shown on its own); ``client_address`` for ``me``."""
         fields = readable_fields(context.caller, user, items_on_page=items_on_page)
-        return cls(context, user, frozenset(fields), client_address)
+        return cls(context, user, _field_set(fields), client_address)
+
+    @classmethod
+    def shaped_all(
+        cls, context: Context, users: Iterable[AnyUser], *, items_on_page: int
+    ) -> list[User]:
+        """``shaped`` of each of ``users`` (one of ``items_on_page`` on a page): the fields of
+        the caller's two shapes of user, itself or not, are chosen once."""
+        caller = context.caller
+        own_id = caller.user.id if caller.user is not None else None
+        shapes = {
+            itself: _field_set(
+                readable_field_names(caller, itself=itself, items_on_page=items_on_page)
+            )
+            for itself in (False, True)
+        }
+        return [cls(context, user, shapes[user.id == own_id]) for user in users]
 
     def __repr__(self) -> str:
         return f"User(id={self.model.id})"
@@ -537,8 +573,8 @@ class User(Node):
 
     def _permissions_later(self) -> Awaitable[list[Permission]]:
         async def load() -> list[Permission]:
-            loaded = await self._context.loaders.permissions.load(self.model.id)
-            self._permissions = GraphObjects().permissions(self._context, loaded)
+            rows, loaded = await self._context.loaders.permissions.load(self.model.id)
+            self._permissions = GraphObjects(loaded).permissions(self._context, rows)
             return self._permissions
 
         return load()
@@ -605,10 +641,67 @@ class Computed:
         return instance.read(self.name)
 
 
-for _name in PERMISSION_ROW_ATTRIBUTES.keys() | CREATOR_FIELDS | RELATED_FIELDS | {"user"}:
+class RowValue(Computed):
+    """A field of ``Permission`` read straight from its row (``PERMISSION_ROW_ATTRIBUTES``)."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, name: str, attribute: str) -> None:
+        super().__init__(name)
+        self._read = attrgetter(attribute)
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return self._read(instance.row)
+
+
+class RelatedObject(Computed):
+    """The role, scope or customer of a ``Permission``: from its ``GraphObjects`` when they
+    were loaded with it, else as ``read`` gives it."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._of = RELATED_OF[name]
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        objects = instance.objects
+        if objects is None:
+            return instance.read(self.name)
+        return self._of(objects, instance.row)
+
+
+class Column(Computed):
+    """A ``user_fields`` entry of ``User`` that is the column of its name (``Source.MODEL``),
+    as ``read`` gives it: null when the caller may not read it."""
+
+    __slots__ = ("_hideable",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._hideable = name in HIDEABLE
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        if self._hideable and self.name not in instance.readable:
+            return None
+        return getattr(instance.model, self.name)
+
+
+for _name, _attribute in PERMISSION_ROW_ATTRIBUTES.items():
+    setattr(Permission, _name, RowValue(_name, _attribute))
+for _name in RELATED_FIELDS:
+    setattr(Permission, _name, RelatedObject(_name))
+for _name in CREATOR_FIELDS | {"user"}:
     setattr(Permission, _name, Computed(_name))
 for _entry in USER_FIELD_TABLE:
-    setattr(User, _entry.name, Computed(_entry.name))
+    _column = _entry.source is Source.MODEL
+    setattr(User, _entry.name, Column(_entry.name) if _column else Computed(_entry.name))
 
 
 @strawberry.type
@@ -616,7 +709,7 @@ class UserEdge:
     node: User
     cursor: str = strawberry.field(description="Opaque; valid only with the same orderBy.")
 
-    def __init__(self, node: User, cursor_of: Callable[[models.User], str]) -> None:
+    def __init__(self, node: User, cursor_of: Callable[[AnyUser], str]) -> None:
         self.node = node
         self._cursor_of = cursor_of
 
