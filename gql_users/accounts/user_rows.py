@@ -23,7 +23,6 @@ from gql_users.accounts.callers import Caller
 from gql_users.accounts.listing import (
     CALLER_ID,
     MAX_CACHED_PAGE_STATEMENTS,
-    USER_COLUMNS,
     filtered_users,
 )
 from gql_users.accounts.permissions import POSTGRESQL, USER_IDS, in_user_ids
@@ -31,10 +30,16 @@ from gql_users.db.models import User
 
 UserRecord: TypeAlias = Any
 """A row of the users table, read by attribute (a named tuple of ``record_class``): some or
-all of ``listing.USER_COLUMNS`` (never the password hash nor the remote account's
-``details``), always the id and the uuid."""
+all of ``RECORD_COLUMNS``, always the id and the uuid."""
 
-COLUMN_BY_KEY = {column.key: column for column in USER_COLUMNS}
+RECORD_COLUMNS = tuple(
+    column for column in User.__table__.c if column.key not in ("password", "details")
+)
+"""The columns a GraphQL user may read, loaded as their Python values (a ``types.User`` field
+converts them itself): neither the password hash nor the claims kept from a remote account
+(``details``). The REST list loads its own, in their wire form (``listing.USER_COLUMNS``)."""
+
+COLUMN_BY_KEY = {column.key: column for column in RECORD_COLUMNS}
 ALWAYS = ("id", "uuid")
 """The columns every record has: the id (planning, who the caller is) and the uuid (node ids,
 cursors)."""
