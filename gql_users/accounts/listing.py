@@ -35,7 +35,7 @@ from gql_users.accounts.callers import Caller, CallerKind, ensure_authenticated
 from gql_users.accounts.errors import ListingRefused, NotFound
 from gql_users.accounts.filters import UserFilter, apply_filter
 from gql_users.accounts.ordering import OrderKey, SortColumn, sort_columns
-from gql_users.accounts.pagination import INVALID_PAGE, LAST_PAGE, Page, PageRequest
+from gql_users.accounts.pagination import INVALID_PAGE, LAST_PAGE, MAX_OFFSET, Page, PageRequest
 from gql_users.accounts.permissions import POSTGRESQL, in_wire_form
 from gql_users.accounts.validation import parse_uuid
 from gql_users.accounts.visibility import CallerId, visible_users
@@ -141,9 +141,9 @@ async def list_users_page(
         )
         return rows, page
     ensure_can_list_users(caller)
-    if page_request.page < 1:
-        raise NotFound(INVALID_PAGE)
     offset = (page_request.page - 1) * page_request.size
+    if page_request.page < 1 or offset > MAX_OFFSET:
+        raise NotFound(INVALID_PAGE)
     rows, total = await _user_rows_and_total(
         session, caller, user_filter, ordering, offset, page_request.size
     )

@@ -17,6 +17,10 @@ DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 300
 LAST_PAGE: Final = "last"
 INVALID_PAGE = "Invalid page."
+MAX_OFFSET = 2**30
+"""No list is this long: a numbered page that starts further in is past the last page of any
+list, and is refused before the database is asked (which binds an offset as a 32-bit integer
+and would overflow on ``offset * 2`` or beyond ``2**31``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,12 @@ def _sqlite_datetime_text(text: str | None) -> str | None:
     UTC) in its wire form, by slicing; any other stored form through ``render_datetime``."""
     if text is None:
         return None
-    if len(text) == _SQLITE_DATETIME_LENGTH and text[10] == " ":
+    if (
+        len(text) == _SQLITE_DATETIME_LENGTH
+        and text[10] == " "
+        and text[19] == "."
+        and text[20:].isdigit()
+    ):
         if text.endswith(".000000"):  # isoformat() leaves out zero microseconds
             return f"{text[:10]}T{text[11:19]}Z"
         return f"{text[:10]}T{text[11:]}Z"

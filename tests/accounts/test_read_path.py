@@ -165,6 +165,9 @@ async def test_a_cached_page_statement_sees_a_grant_expire(
         ("2024-01-02 03:04:05.000000", "2024-01-02T03:04:05Z"),
         ("2024-01-02 03:04:05", "2024-01-02T03:04:05Z"),  # as CURRENT_TIMESTAMP writes it
         ("2024-01-02T03:04:05.5", "2024-01-02T03:04:05.500000Z"),
+        # as long as SQLAlchemy's form, but with an offset: converted, not sliced
+        ("2024-01-02 03:04:05.123+02", "2024-01-02T01:04:05.123000Z"),
+        ("2024-01-02 03:04:05.12345Z", "2024-01-02T03:04:05.123450Z"),
     ],
 )
 async def test_a_datetime_sqlite_holds_is_written_as_its_user_shows_it(

@@ -74,6 +74,24 @@ async def test_rest_page_numbers_too_long_to_convert(
     assert status == 200 and len(body) == 11  # a usable size still applies
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=107374184",  # the default size: the offset just over 2**30
+        "page=4000000&page_size=300",  # offset * 2 past a 32-bit integer
+        "page=8000000&page_size=300",  # the offset itself past a 32-bit integer
+        f"page={10**30}",
+    ],
+)
+async def test_rest_page_numbers_past_any_list(
+    live: LiveServer, http: aiohttp.ClientSession, staff_headers: dict[str, str], query: str
+) -> None:
+    """A page that starts beyond any list's length is past the last page: "Invalid page.",
+    before the database is asked to skip that far (docs/hardening.md#odd-inputs)."""
+    status, body = await get(http, live, f"/api/users/?{query}", staff_headers)
+    assert (status, body) == (404, {"detail": INVALID_PAGE})
+
+
 @pytest.mark.parametrize("value", OUT_OF_RANGE_DATES)
 async def test_dates_outside_years_1_to_9999_in_utc(
     live: LiveServer, http: aiohttp.ClientSession, staff_headers: dict[str, str], value: str
