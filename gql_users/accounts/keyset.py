@@ -58,14 +58,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.errors import ValidationFailed
 from gql_users.accounts.filters import FILTER_READS, UserFilter
-from gql_users.accounts.listing import ensure_can_list_users, filtered_users
+from gql_users.accounts.listing import (
+    cached_statement,
+    caller_id_parameter,
+    ensure_can_list_users,
+    filtered_users,
+)
 from gql_users.accounts.ordering import TIEBREAKER, OrderKey, SortColumn, sort_columns
 from gql_users.accounts.shaping import fields_readable_on_every_listed_user
 from gql_users.accounts.user_rows import (
     EVERY_COLUMN,
     UserRecord,
-    cached_statement,
-    caller_id_parameter,
     caller_parameters,
     record_columns,
     selected_columns,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections import namedtuple
-from collections.abc import Sequence
-from typing import Any, TypeAlias
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -177,6 +177,27 @@ PAGE_LIMIT = "page_limit"
 MAX_CACHED_PAGE_STATEMENTS = 256
 _page_rows_statements: dict[tuple[str, bool, UserFilter, tuple[OrderKey, ...]], Select[Any]] = {}
 
+Key = TypeVar("Key", bound=Hashable)
+Statement = TypeVar("Statement")
+
+
+def cached_statement(
+    cache: dict[Key, Statement], key: Key, build: Callable[[], Statement]
+) -> Statement:
+    """``cache[key]``, built by ``build`` the first time; the cache forgets everything when it
+    holds ``MAX_CACHED_PAGE_STATEMENTS`` (filters and orderings make many keys)."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= MAX_CACHED_PAGE_STATEMENTS:
+            cache.clear()
+        found = cache[key] = build()
+    return found
+
+
+def caller_id_parameter() -> BindParameter[int]:
+    """The caller's id (``CALLER_ID``) in a statement built once per kind of caller."""
+    return bindparam(CALLER_ID, type_=Integer)
+
 
 def page_rows_statement(
     caller: Caller, user_filter: UserFilter, ordering: Sequence[OrderKey], dialect: str
@@ -189,22 +210,18 @@ def page_rows_statement(
     caller shapes it), filter and ordering, and reused, so that a repeated page costs neither
     building the statement nor compiling it. The cache forgets everything when it is full.
     """
-    key = (dialect, caller.is_privileged, user_filter, tuple(ordering))
-    statement = _page_rows_statements.get(key)
-    if statement is None:
-        if len(_page_rows_statements) >= MAX_CACHED_PAGE_STATEMENTS:
-            _page_rows_statements.clear()
-        listed = filtered_users(caller, user_filter, bindparam(CALLER_ID, type_=Integer))
-        statement = _deferred_join(
-            listed,
+    return cached_statement(
+        _page_rows_statements,
+        (dialect, caller.is_privileged, user_filter, tuple(ordering)),
+        lambda: _deferred_join(
+            filtered_users(caller, user_filter, caller_id_parameter()),
             USER_COLUMNS,
             ordering,
             dialect,
             offset=bindparam(PAGE_OFFSET, type_=Integer),
             limit=bindparam(PAGE_LIMIT, type_=Integer),
-        )
-        _page_rows_statements[key] = statement
-    return statement
+        ),
+    )
 
 
 async def _user_rows_and_total(

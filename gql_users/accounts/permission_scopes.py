@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
+from gql_users.accounts.listing import cached_statement
 from gql_users.accounts.permissions import (
     PERMISSION_COLUMNS,
     POSTGRESQL,
@@ -38,7 +39,6 @@ from gql_users.accounts.permissions import (
 from gql_users.accounts.user_rows import (
     EVERY_COLUMN,
     UserRecord,
-    cached_statement,
     record_class,
     record_columns,
     visible_users_by_id,

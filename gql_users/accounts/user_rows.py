@@ -12,17 +12,19 @@ them. Each holds the time of the "current role" check as a parameter taken at ea
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
-from sqlalchemy import BindParameter, Integer, Select, bindparam
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.listing import (
     CALLER_ID,
     MAX_CACHED_PAGE_STATEMENTS,
+    cached_statement,
+    caller_id_parameter,
     filtered_users,
 )
 from gql_users.accounts.permissions import POSTGRESQL, USER_IDS, in_user_ids
@@ -65,31 +67,9 @@ def selected_columns(columns: tuple[str, ...]) -> list[Any]:
     return [COLUMN_BY_KEY[key] for key in columns]
 
 
-Key = TypeVar("Key", bound=Hashable)
-Statement = TypeVar("Statement")
-
-
-def cached_statement(
-    cache: dict[Key, Statement], key: Key, build: Callable[[], Statement]
-) -> Statement:
-    """``cache[key]``, built by ``build`` the first time; the cache forgets everything when it
-    holds ``MAX_CACHED_PAGE_STATEMENTS`` (filters and orderings make many keys)."""
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= MAX_CACHED_PAGE_STATEMENTS:
-            cache.clear()
-        found = cache[key] = build()
-    return found
-
-
 def caller_parameters(caller: Caller) -> dict[str, Any]:
     """The parameters of a statement built with ``caller_id_parameter()``."""
     return {CALLER_ID: caller.user.id if caller.user is not None else None}
-
-
-def caller_id_parameter() -> BindParameter[int]:
-    """The caller's id in a statement built once per kind of caller (``visible_users``)."""
-    return bindparam(CALLER_ID, type_=Integer)
 
 
 async def user_records(
