@@ -48,6 +48,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    func,
     literal,
     or_,
     select,
@@ -70,6 +71,7 @@ from gql_users.accounts.user_rows import (
     EVERY_COLUMN,
     UserRecord,
     caller_parameters,
+    record_class,
     record_columns,
     selected_columns,
     user_records,
@@ -255,12 +257,16 @@ class KeysetPage:
     has_next: bool
     has_previous: bool
     columns: tuple[SortColumn, ...]
+    total: int | None = None
+    """How many users the whole list holds, when asked for and the page is not empty (it is
+    read from the page's rows)."""
 
 
 WINDOW_OFFSET = "window_offset"
 WINDOW_LIMIT = "window_limit"
 AFTER = "after"
 BEFORE = "before"
+TOTAL = "total"
 _keyset_statements: dict[tuple[Hashable, ...], Select[Any]] = {}
 
 
@@ -270,13 +276,16 @@ def keyset_rows_statement(
     ordering: Sequence[OrderKey],
     request: KeysetRequest,
     columns: tuple[str, ...],
+    with_total: bool = False,
 ) -> Select[Any]:
     """The statement of ``list_users_keyset``: the ``columns`` (``record_columns``) of the
     window's users, with the caller's id, the positions (``AFTER``/``BEFORE``,
-    ``position_parameters``), the offset and the limit as parameters.
+    ``position_parameters``), the offset and the limit as parameters; ``with_total``, one more
+    column, the same on every row: how many users the whole list holds (an uncorrelated
+    subquery, counted once per execution).
 
     Built once for each kind of caller (privileged or not), filter, ordering, shape of request
-    (which of after and before it has, and its direction) and columns, and reused.
+    (which of after and before it has, and its direction), columns and total, and reused.
     """
     key = (
         caller.is_privileged,
@@ -286,13 +295,18 @@ def keyset_rows_statement(
         request.before is not None,
         request.backward,
         columns,
+        with_total,
     )
 
     def build() -> Select[Any]:
         sorted_by = sort_columns(ordering)
         listed = filtered_users(caller, user_filter, caller_id_parameter())
+        selected = listed.with_only_columns(*selected_columns(columns))
+        if with_total:
+            total = listed.with_only_columns(func.count(User.id)).scalar_subquery()
+            selected = selected.add_columns(total.correlate(None).label(TOTAL))
         return window_statement(
-            listed.with_only_columns(*selected_columns(columns)),
+            selected,
             sorted_by,
             after=None if request.after is None else position_parameters(sorted_by, AFTER),
             before=None if request.before is None else position_parameters(sorted_by, BEFORE),
@@ -311,10 +325,13 @@ async def list_users_keyset(
     ordering: Sequence[OrderKey],
     request: KeysetRequest,
     wanted: Iterable[str] = EVERY_COLUMN,
+    *,
+    with_total: bool = False,
 ) -> KeysetPage:
     """One page of the users visible to ``caller``, located by keyset positions; one statement
     (``keyset_rows_statement``), whose rows are ``UserRecord``s of the ``wanted`` columns and
-    the sort columns (``record_columns``: cursors are made from them).
+    the sort columns (``record_columns``: cursors are made from them), and with ``with_total``
+    the number of users in the whole list, unless the page is empty (``count_users`` then).
 
     The window is ``fetch_window``'s, which the customer and project lists share.
 
@@ -325,6 +342,7 @@ async def list_users_keyset(
         ordering: the ordering keys; empty means username ascending.
         request: the window, direction, limit and offset.
         wanted: the columns of the users table the caller will read.
+        with_total: count the whole list in the same statement.
 
     Returns:
         The page in list order.
@@ -337,7 +355,7 @@ async def list_users_keyset(
     ensure_readable_sort_and_filter(caller, user_filter, ordering)
     sorted_by = tuple(sort_columns(ordering))
     columns = record_columns([*wanted, *(column.attribute for column in sorted_by)])
-    statement = keyset_rows_statement(caller, user_filter, ordering, request, columns)
+    statement = keyset_rows_statement(caller, user_filter, ordering, request, columns, with_total)
     parameters = caller_parameters(caller)
     parameters[WINDOW_OFFSET] = request.offset
     parameters[WINDOW_LIMIT] = request.limit + 1
@@ -345,12 +363,22 @@ async def list_users_keyset(
         parameters.update(position_values(request.after, AFTER))
     if request.before is not None:
         parameters.update(position_values(request.before, BEFORE))
-    window = _window(await user_records(session, statement, columns, parameters), request)
+    total = None
+    if with_total:
+        connection = await session.connection()
+        rows = (await connection.execute(statement, parameters)).all()
+        make = record_class(columns)._make
+        records = [make(row[:-1]) for row in rows]
+        total = int(rows[0][-1]) if rows else None
+    else:
+        records = await user_records(session, statement, columns, parameters)
+    window = _window(records, request)
     return KeysetPage(
         users=window.rows,
         has_next=window.has_next,
         has_previous=window.has_previous,
         columns=sorted_by,
+        total=total,
     )
 
 

@@ -22,15 +22,17 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.listing import cached_statement
 from gql_users.accounts.permissions import (
+    CREATOR,
     PERMISSION_COLUMNS,
     POSTGRESQL,
+    PROJECT_CUSTOMER,
+    SCOPE_CUSTOMER,
     USER_IDS,
     PermissionRow,
     permissions_statement,
@@ -44,7 +46,7 @@ from gql_users.accounts.user_rows import (
     visible_users_by_id,
 )
 from gql_users.accounts.visibility import sees_every_user
-from gql_users.db.models import Customer, Project, Role, User
+from gql_users.db.models import Project, Role
 
 
 class RoleRecord(NamedTuple):
@@ -95,31 +97,20 @@ class ScopedPermissions:
 
 def _scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
     """``permissions_statement(dialect)`` with every column of the role, the scope and the
-    project's customer: the permission's rows joined again by primary key. Its first
+    project's customer, read from the rows it joins already. Its first
     ``PERMISSION_COLUMNS`` columns are ``permissions_statement``'s, in its order."""
-    permission = permissions_statement(dialect).order_by(None).subquery("permission")
-    scope_customer = aliased(Customer, name="scope_customer_row")
-    project_customer = aliased(Customer, name="project_customer_row")
-    return (
-        select(
-            permission,
-            Role.scope_type.label("role_scope_type"),
-            Role.is_active.label("role_is_active"),
-            Role.is_system_role.label("role_is_system_role"),
-            scope_customer.abbreviation.label("scope_customer_abbreviation"),
-            scope_customer.description.label("scope_customer_description"),
-            scope_customer.created.label("scope_customer_created"),
-            Project.description.label("project_description"),
-            Project.created.label("project_created"),
-            project_customer.abbreviation.label("project_customer_abbreviation"),
-            project_customer.description.label("project_customer_description"),
-            project_customer.created.label("project_customer_created"),
-        )
-        .join(Role, Role.id == permission.c.role_id)
-        .outerjoin(scope_customer, scope_customer.id == permission.c.scope_customer_id)
-        .outerjoin(Project, Project.id == permission.c.project_id)
-        .outerjoin(project_customer, project_customer.id == permission.c.project_customer_id)
-        .order_by(permission.c.created, permission.c.id)
+    return permissions_statement(dialect).add_columns(
+        Role.scope_type.label("role_scope_type"),
+        Role.is_active.label("role_is_active"),
+        Role.is_system_role.label("role_is_system_role"),
+        SCOPE_CUSTOMER.abbreviation.label("scope_customer_abbreviation"),
+        SCOPE_CUSTOMER.description.label("scope_customer_description"),
+        SCOPE_CUSTOMER.created.label("scope_customer_created"),
+        Project.description.label("project_description"),
+        Project.created.label("project_created"),
+        PROJECT_CUSTOMER.abbreviation.label("project_customer_abbreviation"),
+        PROJECT_CUSTOMER.description.label("project_customer_description"),
+        PROJECT_CUSTOMER.created.label("project_customer_created"),
     )
 
 
@@ -136,12 +127,11 @@ def _creator_columns_added(
     statement: Select[*tuple[Any, ...]], columns: tuple[str, ...]
 ) -> Select[*tuple[Any, ...]]:
     """``statement`` with the ``columns`` (``user_rows.record_columns``) of the user who
-    granted each permission, outer-joined by its ``created_by_id``, after its own columns."""
-    creator = aliased(User, name="granted_by")
-    created_by_id = statement.selected_columns["created_by_id"]
+    granted each permission (``permission_rows`` outer-joins them as ``CREATOR``), after its
+    own columns."""
     return statement.add_columns(
-        *(getattr(creator, column).label(f"granted_by_{column}") for column in columns)
-    ).outerjoin(creator, creator.id == created_by_id)
+        *(getattr(CREATOR, column).label(f"granted_by_{column}") for column in columns)
+    )
 
 
 def scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:

@@ -55,6 +55,12 @@ def record_columns(wanted: Iterable[str]) -> tuple[str, ...]:
     return tuple(key for key in EVERY_COLUMN if key in chosen)
 
 
+def has_columns(user: User | UserRecord, wanted: Iterable[str]) -> bool:
+    """Whether ``user`` (an ORM ``User``, which has them all, or a ``UserRecord``) holds each
+    of the ``wanted`` columns."""
+    return isinstance(user, User) or set(wanted).issubset(user._fields)
+
+
 @lru_cache(maxsize=MAX_CACHED_PAGE_STATEMENTS)
 def record_class(columns: tuple[str, ...]) -> Any:
     """A named tuple of ``columns`` (``record_columns``): reading its fields by name is several

@@ -29,7 +29,7 @@ from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.permission_scopes import load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
-from gql_users.accounts.user_rows import UserRecord, visible_users_by_id
+from gql_users.accounts.user_rows import UserRecord, has_columns, visible_users_by_id
 from resolvers.context import Context, Info
 from resolvers.users.types import GraphObjects, Permission, User
 
@@ -170,25 +170,38 @@ async def plan_permissions(
         own = objects.permissions(context, loaded.by_user[user.model.id])
         user.plan_permissions(own)
         permissions += own
-    await plan_holders(context, permissions, fields)
+    await plan_holders(context, users, permissions, fields)
     if loaded.creators is not None:
         await plan_creators(context, permissions, fields, loaded.creators)
 
 
 async def plan_holders(
-    context: Context, permissions: Sequence[Permission], fields: dict[str, list[Selection]]
+    context: Context,
+    users: Sequence[User],
+    permissions: Sequence[Permission],
+    fields: dict[str, list[Selection]],
 ) -> None:
-    """Who holds each permission, as the caller may see them, when the selection asks (one
-    statement), with their own selection planned in turn."""
+    """Who holds each permission when the selection asks, with their own selection planned in
+    turn: the ``users`` whose permissions these are, whom the caller sees (each is on the
+    page, the caller, or a user already loaded as visible), from their own rows when those
+    hold the columns the selection reads, else as the caller may see them (one statement)."""
     if "user" not in fields:
         return
-    holders = await _visible_users(context, [p.row.user_id for p in permissions], fields["user"])
+    selections = fields["user"]
+    wanted = columns_read(selections)
+    models = {user.model.id: user.model for user in users}
+    holders: dict[int | None, User] | Exception
+    if all(has_columns(model, wanted) for model in models.values()):
+        shaped = User.shaped_all(context, models.values(), items_on_page=0)
+        holders = dict(zip(models, shaped, strict=True))
+    else:
+        holders = await _visible_users(context, list(models), selections)
     for permission in permissions:
         permission.plan_holder(
             holders if isinstance(holders, Exception) else holders.get(permission.row.user_id)
         )
     if not isinstance(holders, Exception):
-        await plan_users(context, list(holders.values()), fields["user"])
+        await plan_users(context, list(holders.values()), selections)
 
 
 async def plan_creators(

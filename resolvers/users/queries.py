@@ -25,7 +25,7 @@ from resolvers.users.cursors import MAX_CURSOR_LENGTH, encode_cursor
 from resolvers.users.inputs import UserFilterInput, UserOrder
 from resolvers.users.paging import DEFAULT_PAGE_SIZE, keyset_request
 from resolvers.users.payloads import UserAuthToken
-from resolvers.users.planning import columns_read, plan_users, selected_below
+from resolvers.users.planning import columns_read, fields_of, plan_users, selected_below
 from resolvers.users.types import User, UserConnection, UserEdge
 
 TOO_MANY_ORDER_KEYS = f"orderBy: at most {MAX_ORDER_KEYS} ordering keys."
@@ -102,9 +102,16 @@ class UserQueries:
             key=key,
         )
         selections = selected_below(info, "edges", "node")
+        with_total = "totalCount" in fields_of(selected_below(info))
         async with context.database() as session:
             page = await list_users_keyset(
-                session, context.caller, user_filter, ordering, request, columns_read(selections)
+                session,
+                context.caller,
+                user_filter,
+                ordering,
+                request,
+                columns_read(selections),
+                with_total=with_total,
             )
 
         def cursor_of(user: UserRecord) -> str:
@@ -119,4 +126,6 @@ class UserQueries:
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         )
-        return UserConnection(edges=edges, page_info=page_info, user_filter=user_filter)
+        return UserConnection(
+            edges=edges, page_info=page_info, user_filter=user_filter, total=page.total
+        )

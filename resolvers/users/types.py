@@ -727,8 +727,12 @@ class UserConnection:
     edges: list[UserEdge]
     page_info: PageInfo
     user_filter: strawberry.Private[UserFilter]
+    total: strawberry.Private[int | None] = None
+    """Counted with the page when the selection asked for it (``list_users_keyset``)."""
 
     @strawberry.field(description="How many users the whole list holds (all pages).")
     async def total_count(self, info: Info) -> int:
+        if self.total is not None:
+            return self.total
         async with info.context.database() as session:
             return await count_users(session, info.context.caller, self.user_filter)

@@ -297,3 +297,28 @@ def test_a_row_of_users_has_the_columns_of_its_fields_only() -> None:
     assert columns == ("id", "uuid", "username")  # never the password hash nor the claims
     row = record_class(columns)(1, uuid4(), "narrow")
     assert not hasattr(row, "email") and not hasattr(row, "password")
+
+
+async def test_the_objects_and_creators_of_permissions_come_from_the_joins_of_rest(
+    gql: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    """The permissions statement with the objects in full and the creators reads their
+    columns from the rows REST's statement joins already: no table is joined twice."""
+    staff, _member = await populate(factory, 3)
+    fields = (
+        "username permissions { role { name isActive } createdBy { username fullName } "
+        "scope { ... on Customer { abbreviation } ... on Project { description } } }"
+    )
+    with executed_statements(gql.client) as executed:
+        data = await gql.ok(PAGE % fields, headers=await factory.auth(staff))
+    granted = [p for edge in data["users"]["edges"] for p in edge["node"]["permissions"]]
+    assert any(p["createdBy"] for p in granted) and any(p["scope"] for p in granted)
+
+    def joins(statement: Any) -> int:
+        return str(statement.compile(dialect=engine.dialect)).count(" JOIN ")
+
+    rest = permissions_statement(engine.dialect.name)
+    scoped = [run for run in executed if "scope_customer_abbreviation" in str(run)]
+    assert len(scoped) == 1
+    assert joins(scoped[0]) == joins(scoped_permissions_statement(engine.dialect.name))
+    assert joins(scoped[0]) == joins(rest) == 6

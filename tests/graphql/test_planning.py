@@ -169,6 +169,80 @@ async def test_the_holders_and_scopes_of_a_page_cost_the_same_whatever_its_size(
     assert small.sql_count == large.sql_count <= bare.sql_count + 3
 
 
+async def test_the_holders_of_a_page_are_its_own_users_without_a_statement(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    """The holder of a user's permission is that user: read from the page's rows when they
+    hold what the holder's selection reads, else loaded (one statement), alike."""
+    staff, member = await populate(factory, 6)
+    for caller in (staff, member):
+        headers = await factory.auth(caller)
+        await gql(PAGE % "uuid", {"first": 1}, headers=headers)  # the process loads its key
+        bare = await gql(PAGE % "uuid username email permissions { roleName }", {"first": 20},
+                         headers=headers)  # fmt: skip
+        held = await gql(
+            PAGE % "uuid username email permissions { roleName user { username email } }",
+            {"first": 20},
+            headers=headers,
+        )
+        narrow = await gql(
+            PAGE % "uuid permissions { roleName user { username email } }",
+            {"first": 20},
+            headers=headers,
+        )
+        assert not bare.errors and not held.errors and not narrow.errors
+        assert held.sql_count == bare.sql_count, caller.username
+        assert narrow.sql_count == bare.sql_count + 1, caller.username
+        nodes = [edge["node"] for edge in held.data["users"]["edges"]]
+        assert sum(len(node["permissions"]) for node in nodes) >= 6
+        for node in nodes:
+            for permission in node["permissions"]:
+                assert permission["user"] == {"username": node["username"], "email": node["email"]}
+        assert [edge["node"] for edge in narrow.data["users"]["edges"]] == [
+            {"uuid": node["uuid"], "permissions": node["permissions"]} for node in nodes
+        ]
+
+
+TOTAL = """query Page($after: String, $filter: UserFilterInput) {
+  users(first: 4, after: $after, filter: $filter) {
+    %s pageInfo { endCursor hasNextPage } edges { node { uuid } }
+  }
+}"""
+
+
+async def test_the_total_comes_with_the_page_and_counts_the_whole_list(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    """``totalCount`` is counted in the page's statement, on every page of a walk, whatever
+    the caller and filter; a page past the end counts it apart."""
+    staff, member = await populate(factory, 9)
+    for caller in (staff, member):
+        headers = await factory.auth(caller)
+        await gql(PAGE % "uuid", {"first": 1}, headers=headers)  # the process loads its key
+        for user_filter in (None, {"query": "member_00"}, {"username": "nobody"}):
+            variables: dict[str, Any] = {"filter": user_filter}
+            every = await gql.ok(
+                "query Every($filter: UserFilterInput) { users(first: 100, filter: $filter) "
+                "{ edges { node { uuid } } } }",
+                variables,
+                headers=headers,
+            )
+            expected = len(every["users"]["edges"])
+            after = None
+            while True:
+                variables["after"] = after
+                bare = await gql(TOTAL % "", variables, headers=headers)
+                counted = await gql(TOTAL % "totalCount", variables, headers=headers)
+                assert not bare.errors and not counted.errors
+                page = counted.data["users"]
+                assert page["totalCount"] == expected, (caller.username, user_filter)
+                extra = 0 if page["edges"] else 1  # nothing on the page to count it with
+                assert counted.sql_count == bare.sql_count + extra
+                if not page["edges"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+
+
 async def test_the_way_a_document_is_written_does_not_change_what_is_planned(
     gql: GraphQLClient, factory: Factory
 ) -> None:
