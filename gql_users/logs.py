@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gql_users.request_context import current_request_id
 
@@ -23,6 +24,8 @@ ACCESS = "access"
 """The ``extra`` key of an access log record: the dict of its fields."""
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+AIOHTTP_SERVER_LOGGER = "aiohttp.server"
+MALFORMED = "malformed HTTP request from %s refused with %s (%s)"
 
 
 class RequestIdFilter(logging.Filter):
@@ -31,6 +34,25 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             setattr(record, "request_id", current_request_id())  # noqa: B010
+        return True
+
+
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a request it cannot parse (a request line or header over 8,190 bytes, a
+    bad header) at ERROR, with a traceback and the start of the offending bytes, which may be
+    a token: a client's mistake becomes one WARNING line naming the peer, the status and the
+    kind of error, and nothing it sent (docs/hardening.md#http-headers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 400) < 500:
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            record.msg, record.args = MALFORMED, (peer, error.code or 400, type(error).__name__)
+            record.levelno, record.levelname = (
+                logging.WARNING,
+                logging.getLevelName(logging.WARNING),
+            )
+            record.exc_info = record.exc_text = None
         return True
 
 
@@ -75,7 +97,8 @@ def configure_logging(level: str, *, json_format: bool = False, sql: bool = Fals
     SQL statements are logged (at INFO) only with ``sql``; their parameters never, even at
     DEBUG (the engine hides them, and the drivers' loggers stay above DEBUG). aiohttp's own
     access log is off: the service writes one line per request itself
-    (``gql_users.web.observability``).
+    (``gql_users.web.observability``), and a request it cannot parse is one WARNING line
+    (``MalformedRequestFilter``).
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
@@ -86,3 +109,6 @@ def configure_logging(level: str, *, json_format: bool = False, sql: bool = Fals
     if sql:
         logging.getLogger(SQL_LOGGER).setLevel(logging.INFO)
     logging.getLogger(AIOHTTP_ACCESS_LOGGER).setLevel(logging.WARNING)
+    server_logger = logging.getLogger(AIOHTTP_SERVER_LOGGER)
+    if not any(isinstance(f, MalformedRequestFilter) for f in server_logger.filters):
+        server_logger.addFilter(MalformedRequestFilter())

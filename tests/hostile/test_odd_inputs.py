@@ -3,6 +3,7 @@ and changes nothing, never a 500 (docs/hardening.md#odd-inputs)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -11,6 +12,7 @@ import pytest
 from gql_users.accounts.pagination import DEFAULT_PAGE_SIZE, INVALID_PAGE
 from gql_users.rest.query import INVALID_DATETIME
 from tests.conftest import Factory
+from tests.hostile.conftest import StartServer
 from tests.live_server import LiveServer
 
 HUGE_NUMBER = "9" * 5_000  # over the 4,300 digits Python's int() converts
@@ -147,3 +149,40 @@ async def test_graphql_paging_numbers_at_and_past_32_bits(
             status, body = await graphql(http, live, staff_headers, {name: value})
             assert status == 200 and "data" not in body, body  # does not coerce to Int
             assert "Int cannot represent" in body["errors"][0]["message"]
+
+
+async def raw_request(server: LiveServer, request: bytes) -> bytes:
+    """Send ``request`` as is on a new connection; the response's status line."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await reader.readline()
+    finally:
+        writer.close()
+
+
+async def test_requests_that_cannot_be_parsed_are_one_warning_line_without_what_was_sent(
+    start_server: StartServer, http: aiohttp.ClientSession
+) -> None:
+    """docs/hardening.md#http-headers: a request line or header over 8,190 bytes, or a header
+    without a colon, is refused with 400 and logged as one WARNING line; neither a traceback
+    nor any of the bytes sent (here, what looks like a token) reaches the log."""
+    server = start_server(cli=True)
+    secret = "Token " + "5ec2e7" * 2_000
+    sent = [
+        b"GET /api/users/?q=" + b"5ec2e7" * 2_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        f"GET /api/users/ HTTP/1.1\r\nHost: x\r\nAuthorization: {secret}\r\n\r\n".encode(),
+        b"GET /api/users/ HTTP/1.1\r\nHost: x\r\n5ec2e7 no colon\r\n\r\n",
+    ]
+    for request in sent:
+        status_line = await raw_request(server, request)
+        assert status_line.split()[1:2] == [b"400"], status_line
+    async with http.get(f"{server.base_url}/health") as response:  # it still serves
+        assert response.status == 200
+    log = server.log_path.read_text(errors="replace")
+    warnings = [line for line in log.splitlines() if "malformed HTTP request" in line]
+    assert len(warnings) == len(sent), log[-3000:]
+    assert all(" WARNING aiohttp.server " in line and "127.0.0.1" in line for line in warnings)
+    assert "Traceback" not in log and "ERROR" not in log
+    assert "5ec2e7" not in log
