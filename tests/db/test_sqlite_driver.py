@@ -4,14 +4,17 @@ was opened is still rolled back or committed, and the driver's errors are what t
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import queue
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import aiosqlite.core
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from gql_users.db.engine import create_engine, create_sessionmaker, execute_counting_rows
@@ -133,6 +136,44 @@ async def test_a_write_transaction_given_up_midway_is_rolled_back(
             name = await session.scalar(select(User.first_name).where(User.id == world.owner_a.id))
             assert name == "Next"
     finally:
+        await engine.dispose()
+
+
+@sqlite_only
+async def test_a_write_cancelled_while_in_the_driver_is_not_kept(
+    database_url: str, world: World
+) -> None:
+    """A request given up (its client gone) while its write waits in the driver's thread for
+    another process's lock: the connection is closed, not returned with the write's transaction
+    open (no ``in_transaction`` is read while the thread still runs the statement), the
+    write is undone and the next one proceeds."""
+    engine = create_engine(database_url, pool_size=1, max_overflow=0, busy_timeout=2.0)
+    sessions = create_sessionmaker(engine)
+    rename = update(User).where(User.id == world.staff.id).values(first_name="Cancelled")
+
+    async def write() -> None:
+        async with sessions() as session:
+            await execute_counting_rows(session, rename)
+            await session.commit()
+
+    holder = sqlite3.connect(str(make_url(database_url).database), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.3)  # the UPDATE is in the driver's thread, waiting for the lock
+        task.cancel()
+        await asyncio.sleep(0.05)
+        holder.rollback()  # the thread's UPDATE now runs, in a transaction never committed
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with sessions() as session:
+            name = await session.scalar(select(User.first_name).where(User.id == world.staff.id))
+            assert name == world.staff.first_name != "Cancelled"
+            other = update(User).where(User.id == world.owner_a.id).values(first_name="Next")
+            assert await asyncio.wait_for(execute_counting_rows(session, other), 1.0) == 1
+            await session.commit()
+    finally:
+        holder.close()
         await engine.dispose()
 
 
