@@ -21,7 +21,7 @@ from sqlalchemy.util import await_
 
 from gql_users.db.faults import DatabaseBusy
 from gql_users.db.search import detect_search_table
-from gql_users.db.sqlite_driver import ONE_TRIP_DBAPI
+from gql_users.db.sqlite_driver import ONE_TRIP_DBAPI, with_hex_uuids
 
 # Defaults for engines made outside the server (the CLI, migrations, tests); the server passes
 # its GQL_USERS_DATABASE_* settings. Seconds; docs/hardening.md#database-faults.
@@ -170,6 +170,7 @@ def create_engine(
         kwargs["connect_args"] = connect_args
     engine = create_async_engine(parsed, **kwargs)
     if sqlite:
+        engine.dialect.colspecs = with_hex_uuids(engine.dialect.colspecs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
         event.listen(engine.sync_engine, "first_connect", detect_search_table(engine.dialect))
         SQLiteWriters(busy_timeout).listen(engine)

@@ -17,8 +17,14 @@ whose turn passes on at the engine's rollback or commit whether or not a trip is
 errors raised (sqlite3's, through the adapter's own error handling) are those of SQLAlchemy's
 adapter; only the trips differ. Server-side cursors (``stream``) keep the adapter's own.
 
+The uuids SQLite hands back, as the 32 hex digits SQLAlchemy stored, become ``UUID``s without
+``UUID()``'s parsing of every other spelling (``HexUuid``): a GraphQL page of users with their
+permissions reads about a thousand of them, which PostgreSQL's driver makes in C.
+
 It is installed with ``create_async_engine(module=ONE_TRIP_DBAPI)``, SQLAlchemy's documented
-way to give a dialect another DBAPI module; the URL stays ``sqlite+aiosqlite``. It reaches
+way to give a dialect another DBAPI module, and ``with_hex_uuids`` on the dialect's ``colspecs``
+(which SQLAlchemy reads from the instance when set there); the URL stays ``sqlite+aiosqlite``.
+It reaches
 into SQLAlchemy 2.1.9's aiosqlite adapter (``AsyncAdapt_aiosqlite_dbapi``,
 ``AsyncAdapt_aiosqlite_connection`` and its ``_connection``, ``_cursor_cls`` and
 ``_handle_exception``) and aiosqlite 0.22.1's ``Connection`` (``_execute``, which queues a
@@ -31,7 +37,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -39,6 +46,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.types import TypeEngine, Uuid
 from sqlalchemy.util import await_
 
 WRITTEN_FOR = {"sqlalchemy": "2.1.9", "aiosqlite": "0.22.1"}
@@ -153,3 +161,41 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 
 ONE_TRIP_DBAPI = OneTripDBAPI(aiosqlite, sqlite3)
+
+
+_new_object = object.__new__
+_set_slot = object.__setattr__
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown
+
+
+def uuid_from_text(text: str | None) -> uuid.UUID | None:
+    """A stored uuid as ``uuid.UUID(text)`` gives it. 32 characters with no hyphen (what
+    SQLAlchemy writes: ``UUID.hex``) are read as one hex number and set as ``UUID.__init__``
+    and unpickling set it, without ``__init__``'s search for braces, prefixes and hyphens
+    (twice as fast); any other text goes through ``UUID`` itself. For 32 characters without a
+    hyphen ``UUID()`` removes nothing and reads the same number, so the two agree, and both
+    refuse what is not hex (tests/db/test_sqlite_driver.py compares them)."""
+    if text is None:
+        return None
+    if len(text) != 32 or "-" in text:
+        return uuid.UUID(text)
+    value = _new_object(uuid.UUID)
+    _set_slot(value, "int", int(text, 16))
+    _set_slot(value, "is_safe", _UNKNOWN_SAFETY)
+    return value
+
+
+class HexUuid(Uuid[Any]):
+    """SQLAlchemy's ``Uuid`` on SQLite, whose values are loaded by ``uuid_from_text``."""
+
+    def result_processor(self, dialect: Any, coltype: object) -> Callable[[Any], Any] | None:
+        if self.as_uuid and not (self.native_uuid and dialect.supports_native_uuid):
+            return uuid_from_text
+        return super().result_processor(dialect, coltype)
+
+
+def with_hex_uuids(
+    colspecs: Mapping[type[TypeEngine[Any]], type[TypeEngine[Any]]],
+) -> dict[type[TypeEngine[Any]], type[TypeEngine[Any]]]:
+    """A SQLite dialect's ``colspecs`` with ``HexUuid`` for SQLAlchemy's ``Uuid``."""
+    return {**colspecs, Uuid: HexUuid}

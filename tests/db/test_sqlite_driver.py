@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import pickle
 import queue
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import aiosqlite.core
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Uuid, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from gql_users.db.engine import create_engine, create_sessionmaker, execute_counting_rows
 from gql_users.db.models import User
-from gql_users.db.sqlite_driver import WRITTEN_FOR, OneTripConnection
+from gql_users.db.sqlite_driver import WRITTEN_FOR, HexUuid, OneTripConnection, uuid_from_text
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
 from tests.conftest import BACKEND, Factory
@@ -219,3 +221,33 @@ async def test_a_closed_driver_connection_is_invalidated_and_replaced(database_u
             assert await connection.scalar(text("SELECT 1")) == 1
     finally:
         await engine.dispose()
+
+
+def test_uuids_read_from_hex_are_those_uuid_makes() -> None:
+    texts = [uuid.uuid4().hex for _ in range(200)] + ["0" * 32, "f" * 32, "ABCDEF" + "0" * 26]
+    for text_ in texts:
+        made, expected = uuid_from_text(text_), uuid.UUID(text_)
+        assert made == expected and hash(made) == hash(expected) and repr(made) == repr(expected)
+        assert made.hex == expected.hex and made.is_safe is expected.is_safe
+        assert made.version == expected.version and str(made) == str(expected)
+        assert pickle.loads(pickle.dumps(made)) == expected
+        assert isinstance(made, uuid.UUID) and type(made) is uuid.UUID
+    hyphenated = str(uuid.uuid4())
+    assert uuid_from_text(hyphenated) == uuid.UUID(hyphenated)
+    assert uuid_from_text(None) is None
+    for bad in ["g" * 32, "-" + "1" * 31, "{" + "1" * 30 + "}", "1" * 31, ""]:
+        with pytest.raises(ValueError):
+            uuid.UUID(bad)
+        with pytest.raises(ValueError):
+            uuid_from_text(bad)
+
+
+@sqlite_only
+async def test_sqlite_engines_load_uuid_columns_through_hex_uuid(engine: Any, world: World) -> None:
+    assert isinstance(engine.dialect.type_descriptor(Uuid()), HexUuid)
+    async with engine.connect() as connection:
+        loaded = await connection.scalar(select(User.uuid).where(User.id == world.staff.id))
+        stored = await connection.scalar(
+            text("SELECT uuid FROM users WHERE id = :id"), {"id": world.staff.id}
+        )
+    assert type(loaded) is uuid.UUID and loaded == world.staff.uuid and loaded.hex == stored
