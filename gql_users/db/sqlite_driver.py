@@ -24,13 +24,14 @@ permissions reads about a thousand of them, which PostgreSQL's driver makes in C
 It is installed with ``create_async_engine(module=ONE_TRIP_DBAPI)``, SQLAlchemy's documented
 way to give a dialect another DBAPI module, and ``with_hex_uuids`` on the dialect's ``colspecs``
 (which SQLAlchemy reads from the instance when set there); the URL stays ``sqlite+aiosqlite``.
-It reaches
-into SQLAlchemy 2.1.9's aiosqlite adapter (``AsyncAdapt_aiosqlite_dbapi``,
+It reaches into SQLAlchemy 2.1.9's aiosqlite adapter (``AsyncAdapt_aiosqlite_dbapi``,
 ``AsyncAdapt_aiosqlite_connection`` and its ``_connection``, ``_cursor_cls`` and
-``_handle_exception``) and aiosqlite 0.22.1's ``Connection`` (``_execute``, which queues a
-call for the thread, and ``_connection``, the sqlite3 connection). ``WRITTEN_FOR`` names those
-versions, and tests/db/test_sqlite_driver.py fails on a bump until they are re-checked
-(docs/architecture.md#the-sqlite-driver).
+``_handle_exception``; the ``_async_soft_close`` its asyncio results call on a cursor) and
+aiosqlite 0.22.1's ``Connection`` (``_execute``, which queues a call for the thread, and
+``_connection``, the sqlite3 connection). ``WRITTEN_FOR`` names those versions, and
+tests/db/test_sqlite_driver.py fails on a bump until they are re-checked
+(docs/architecture.md#the-sqlite-driver); it also compares ``uuid_from_text`` with ``UUID()``
+on the running Python.
 """
 
 from __future__ import annotations
