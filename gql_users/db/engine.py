@@ -21,6 +21,7 @@ from sqlalchemy.util import await_
 
 from gql_users.db.faults import DatabaseBusy
 from gql_users.db.search import detect_search_table
+from gql_users.db.sqlite_driver import ONE_TRIP_DBAPI, with_hex_uuids
 
 # Defaults for engines made outside the server (the CLI, migrations, tests); the server passes
 # its GQL_USERS_DATABASE_* settings. Seconds; docs/hardening.md#database-faults.
@@ -107,7 +108,8 @@ class SQLiteWriters:
         conn.info[HOLDS_WRITE_TURN] = True
 
     def end_transaction(self, conn: Any) -> None:
-        self.release(conn.info)
+        if not conn.invalidated:  # an invalidated connection's turn passed on at "invalidate"
+            self.release(conn.info)
 
     def returned(self, _dbapi_connection: Any, record: Any, *_args: Any) -> None:
         """Checked in or invalidated: a turn never outlives its connection's use."""
@@ -149,6 +151,8 @@ def create_engine(
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
         kwargs["connect_args"] = {"timeout": busy_timeout}
+        if parsed.get_driver_name() == "aiosqlite":  # one trip to its thread per statement
+            kwargs["module"] = ONE_TRIP_DBAPI
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = NullPool
         else:  # one file, many readers: a pool of connections keeps WAL readers concurrent
@@ -166,6 +170,7 @@ def create_engine(
         kwargs["connect_args"] = connect_args
     engine = create_async_engine(parsed, **kwargs)
     if sqlite:
+        engine.dialect.colspecs = with_hex_uuids(engine.dialect.colspecs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout))
         event.listen(engine.sync_engine, "first_connect", detect_search_table(engine.dialect))
         SQLiteWriters(busy_timeout).listen(engine)
