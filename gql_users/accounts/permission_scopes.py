@@ -6,19 +6,22 @@ than the ``permissions`` of a REST user carry. Loading them with the permissions
 than by id afterwards, keeps a page of users with their permissions at one statement for the
 whole permission graph. Which permissions are listed is ``permissions.permissions_statement``'s
 rule, and its columns are read as ``to_permission_row`` reads them; this module only adds the
-columns of the rows it already joins. A caller that reads none of the added columns (the
-fields of the objects beyond their ids, uuids and names, and a role's description) asks for
-the objects ``in_full=False`` and gets ``permissions_statement`` itself, REST's, with fewer
-columns to decode. Who granted each permission, as a caller may see them, comes along when
-asked: from the same rows for a caller who sees every user, else from one more statement.
+columns of the rows it already joins, and only those a caller asks for (``extra``): one that
+reads none of them (the fields of the objects beyond their ids, uuids and names, and a
+role's description) gets ``permissions_statement`` itself, REST's. Every column costs the
+database and the driver a value per row. Who granted each permission, as a caller may see
+them, comes along when asked: from the same rows for a caller who sees every user, else from
+one more statement.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -95,53 +98,9 @@ class ScopedPermissions:
     """Who granted them, among the users the caller may see, by id, when asked for."""
 
 
-def _scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
-    """``permissions_statement(dialect)`` with every column of the role, the scope and the
-    project's customer, read from the rows it joins already. Its first
-    ``PERMISSION_COLUMNS`` columns are ``permissions_statement``'s, in its order."""
-    return permissions_statement(dialect).add_columns(
-        Role.scope_type.label("role_scope_type"),
-        Role.is_active.label("role_is_active"),
-        Role.is_system_role.label("role_is_system_role"),
-        SCOPE_CUSTOMER.abbreviation.label("scope_customer_abbreviation"),
-        SCOPE_CUSTOMER.description.label("scope_customer_description"),
-        SCOPE_CUSTOMER.created.label("scope_customer_created"),
-        Project.description.label("project_description"),
-        Project.created.label("project_created"),
-        PROJECT_CUSTOMER.abbreviation.label("project_customer_abbreviation"),
-        PROJECT_CUSTOMER.description.label("project_customer_description"),
-        PROJECT_CUSTOMER.created.label("project_customer_created"),
-    )
-
-
-_SCOPED_PERMISSIONS = {
-    dialect: _scoped_permissions_statement(dialect) for dialect in (POSTGRESQL, "other")
-}
-"""Built once per dialect (aliases and subqueries cost more to build than the statement takes
-to run); executed with the ``USER_IDS`` parameter."""
-
-_with_creators: dict[tuple[str, bool, tuple[str, ...]], Select[*tuple[Any, ...]]] = {}
-
-
-def _creator_columns_added(
-    statement: Select[*tuple[Any, ...]], columns: tuple[str, ...]
-) -> Select[*tuple[Any, ...]]:
-    """``statement`` with the ``columns`` (``user_rows.record_columns``) of the user who
-    granted each permission (``permission_rows`` outer-joins them as ``CREATOR``), after its
-    own columns."""
-    return statement.add_columns(
-        *(getattr(CREATOR, column).label(f"granted_by_{column}") for column in columns)
-    )
-
-
-def scoped_permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
-    """The one SELECT behind ``load_scoped_permissions`` for the database ``dialect`` names."""
-    return _SCOPED_PERMISSIONS[POSTGRESQL if dialect == POSTGRESQL else "other"]
-
-
 class _Extra(NamedTuple):
-    """The columns ``_scoped_permissions_statement`` adds to ``permissions_statement``'s, in
-    its order: read only when a role, customer or project is met for the first time, and
+    """The columns ``scoped_permissions_statement`` may add to ``permissions_statement``'s, in
+    this order: read only when a role, customer or project is met for the first time, and
     those of a scope only for a permission held in that kind of scope (they are null in the
     others, outer-joined)."""
 
@@ -158,12 +117,8 @@ class _Extra(NamedTuple):
     project_customer_created: datetime
 
 
-_SCOPED_COLUMNS = tuple(column.key for column in _SCOPED_PERMISSIONS[POSTGRESQL].selected_columns)
-assert _Extra._fields == _SCOPED_COLUMNS[PERMISSION_COLUMNS:], "_Extra: the added columns"
-
-
 class _NotLoaded:
-    """What the records of a load ``in_full=False`` hold in place of the added columns: no
+    """What the records of a load hold in place of the columns not loaded: no
     value of any field's type, so that reading one by mistake fails loudly (GraphQL cannot
     serialise it) rather than showing a wrong value."""
 
@@ -174,12 +129,112 @@ class _NotLoaded:
 NOT_LOADED: Any = _NotLoaded()
 _NO_EXTRA = _Extra._make([NOT_LOADED] * len(_Extra._fields))
 
+_EXTRA_COLUMNS: dict[str, Any] = {
+    "role_scope_type": Role.scope_type,
+    "role_is_active": Role.is_active,
+    "role_is_system_role": Role.is_system_role,
+    "scope_customer_abbreviation": SCOPE_CUSTOMER.abbreviation,
+    "scope_customer_description": SCOPE_CUSTOMER.description,
+    "scope_customer_created": SCOPE_CUSTOMER.created,
+    "project_description": Project.description,
+    "project_created": Project.created,
+    "project_customer_abbreviation": PROJECT_CUSTOMER.abbreviation,
+    "project_customer_description": PROJECT_CUSTOMER.description,
+    "project_customer_created": PROJECT_CUSTOMER.created,
+}
+"""Where each of ``_Extra``'s columns is read: the rows ``permissions_statement`` joins."""
+assert tuple(_EXTRA_COLUMNS) == _Extra._fields, "_EXTRA_COLUMNS: in _Extra's order"
+
+ALL_EXTRA: tuple[str, ...] = _Extra._fields
+"""Every column of the role, the scope and the project's customer beyond the permission
+row's."""
+
+_FROM_PERMISSION_ROW = {
+    "id": "created_by_id",
+    "username": "creator_username",
+    "first_name": "creator_first_name",
+    "last_name": "creator_last_name",
+}
+"""The creator's columns that ``permissions_statement`` selects already (by its column key):
+a creator's record reads them there rather than selecting them twice."""
+_PERMISSION_KEYS = [column.key for column in permissions_statement(POSTGRESQL).selected_columns]
+
+
+def _statement(
+    dialect: str, extra: tuple[str, ...], creator_columns: tuple[str, ...] | None
+) -> Select[*tuple[Any, ...]]:
+    """``permissions_statement(dialect)`` with the ``extra`` columns (``ALL_EXTRA``, in its
+    order) and, unless None, the creator's ``creator_columns`` (those of a record that it does
+    not select already), all read from the rows it joins: its first ``PERMISSION_COLUMNS``
+    columns are ``permissions_statement``'s, in its order."""
+    statement = permissions_statement(dialect).add_columns(
+        *(_EXTRA_COLUMNS[name].label(name) for name in extra)
+    )
+    if creator_columns is None:
+        return statement
+    return statement.add_columns(
+        *(getattr(CREATOR, column).label(f"granted_by_{column}") for column in creator_columns)
+    )
+
+
+_statements: dict[Hashable, Select[*tuple[Any, ...]]] = {}
+
+
+def scoped_permissions_statement(
+    dialect: str,
+    extra: tuple[str, ...] = ALL_EXTRA,
+    creator_columns: tuple[str, ...] | None = None,
+) -> Select[*tuple[Any, ...]]:
+    """The one SELECT behind ``load_scoped_permissions`` for the database ``dialect`` names,
+    the ``extra`` columns and the ``creator_columns`` added (see ``_statement``): built once
+    for each and reused with the ``USER_IDS`` parameter (aliases cost more to build than the
+    statement takes to run)."""
+    dialect = POSTGRESQL if dialect == POSTGRESQL else "other"
+    if not extra and creator_columns is None:
+        return permissions_statement(dialect)
+    return cached_statement(
+        _statements,
+        (dialect, extra, creator_columns),
+        lambda: _statement(dialect, extra, creator_columns),
+    )
+
+
+@lru_cache(maxsize=64)
+def _extra_of(extra: tuple[str, ...]) -> Callable[[Sequence[Any]], _Extra]:
+    """How a row's ``extra`` columns (``ALL_EXTRA``, in its order) make an ``_Extra``: the
+    columns not loaded hold ``NOT_LOADED``."""
+    if extra == ALL_EXTRA:
+        return _Extra._make
+    index = {name: position for position, name in enumerate(extra)}
+    return lambda values: _Extra._make(
+        values[index[name]] if name in index else NOT_LOADED for name in ALL_EXTRA
+    )
+
+
+@lru_cache(maxsize=64)
+def _creator_of(
+    columns: tuple[str, ...], first_added: int
+) -> Callable[[Sequence[Any]], UserRecord]:
+    """How a row makes the record of ``columns`` (``record_columns``) of its creator, from
+    the columns ``permissions_statement`` selects already and those added from
+    ``first_added`` on (``_statement``)."""
+    added = [column for column in columns if column not in _FROM_PERMISSION_ROW]
+    positions = [
+        _PERMISSION_KEYS.index(_FROM_PERMISSION_ROW[column])
+        if column in _FROM_PERMISSION_ROW
+        else first_added + added.index(column)
+        for column in columns
+    ]
+    make = record_class(columns)._make
+    pick = itemgetter(*positions)
+    return lambda values: make(pick(values))
+
 
 async def load_scoped_permissions(
     session: AsyncSession,
     user_ids: Sequence[int],
     *,
-    in_full: bool = True,
+    extra: Iterable[str] = ALL_EXTRA,
     creators_for: Caller | None = None,
     creator_columns: Iterable[str] = EVERY_COLUMN,
 ) -> ScopedPermissions:
@@ -189,8 +244,9 @@ async def load_scoped_permissions(
 
     Each row is a ``PermissionRow`` (``to_permission_row``, as REST reads it) and three
     lookups by id: the records are made once per role, customer and project of the load.
-    With ``in_full`` false, the records hold ``NOT_LOADED`` in place of the columns that
-    ``scoped_permissions_statement`` adds (see the module's docstring).
+    Only the ``extra`` columns (``ALL_EXTRA``) are loaded beyond the permission row; the
+    records hold ``NOT_LOADED`` in place of the others (see the module's docstring), and with
+    none, the statement is REST's ``permissions_statement``.
 
     With ``creators_for``, ``creators`` holds who granted the permissions among the users
     that caller may see, as rows of the ``creator_columns`` (``record_columns``): read from
@@ -203,39 +259,40 @@ async def load_scoped_permissions(
         return loaded
     roles, customers, projects = loaded.roles, loaded.customers, loaded.projects
     connection = await session.connection()
-    dialect = POSTGRESQL if connection.dialect.name == POSTGRESQL else "other"
-    statement = _SCOPED_PERMISSIONS[dialect] if in_full else permissions_statement(dialect)
+    dialect = connection.dialect.name
+    wanted = set(extra)
+    added = tuple(name for name in ALL_EXTRA if name in wanted)
     with_creators = creators_for is not None and sees_every_user(creators_for)
     columns = record_columns(creator_columns)
+    creator_added = (
+        tuple(column for column in columns if column not in _FROM_PERMISSION_ROW)
+        if with_creators
+        else None
+    )
+    statement = scoped_permissions_statement(dialect, added, creator_added)
+    extra_end = PERMISSION_COLUMNS + len(added)
+    extra_of = _extra_of(added)
+    creator_of = _creator_of(columns, extra_end)
     creators: dict[int, UserRecord] = {}
-    if with_creators:
-        base = statement
-        statement = cached_statement(
-            _with_creators,
-            (dialect, in_full, columns),
-            lambda: _creator_columns_added(base, columns),
-        )
-    creator_record = record_class(columns)._make
-    extra_end = PERMISSION_COLUMNS + (len(_Extra._fields) if in_full else 0)
     for values in await connection.execute(statement, {USER_IDS: list(by_user)}):
         row = to_permission_row(values[:PERMISSION_COLUMNS])
         by_user[row.user_id].append(row)
         if with_creators and row.created_by_id is not None and row.created_by_id not in creators:
-            creators[row.created_by_id] = creator_record(values[extra_end:])
+            creators[row.created_by_id] = creator_of(values)
         new_role = row.role_id not in roles
         new_scope = row.scope_id not in (customers if row.customer_id is None else projects)
         if not (new_role or new_scope):
             continue
-        extra = _Extra._make(values[PERMISSION_COLUMNS:extra_end]) if in_full else _NO_EXTRA
+        more = extra_of(values[PERMISSION_COLUMNS:extra_end]) if added else _NO_EXTRA
         if new_role:
             roles[row.role_id] = RoleRecord(
                 row.role_id,
                 row.role_uuid,
                 row.role_name,
                 row.role_description,
-                extra.role_scope_type,
-                extra.role_is_active,
-                extra.role_is_system_role,
+                more.role_scope_type,
+                more.role_is_active,
+                more.role_is_system_role,
             )
         if row.customer_id is None:
             if new_scope:
@@ -243,9 +300,9 @@ async def load_scoped_permissions(
                     row.scope_id,
                     row.scope_uuid,
                     row.scope_name,
-                    extra.scope_customer_abbreviation,
-                    extra.scope_customer_description,
-                    extra.scope_customer_created,
+                    more.scope_customer_abbreviation,
+                    more.scope_customer_description,
+                    more.scope_customer_created,
                 )
             continue
         customer = customers.get(row.customer_id)
@@ -255,17 +312,17 @@ async def load_scoped_permissions(
                 row.customer_id,
                 row.customer_uuid,
                 row.customer_name,
-                extra.project_customer_abbreviation,
-                extra.project_customer_description,
-                extra.project_customer_created,
+                more.project_customer_abbreviation,
+                more.project_customer_description,
+                more.project_customer_created,
             )
         if new_scope:
             projects[row.scope_id] = ProjectRecord(
                 row.scope_id,
                 row.scope_uuid,
                 row.scope_name,
-                extra.project_description,
-                extra.project_created,
+                more.project_description,
+                more.project_created,
                 customer,
             )
     if creators_for is None:

@@ -11,9 +11,9 @@ that their fields are plain reads (``types.py``); anything it did not load is st
 demand.
 
 The selection also decides how much is loaded: users are rows of the columns their selected
-fields read (``columns_read``, the page's too), and the roles, scopes and customers of the
-permissions come in full only when a field beyond what the permission row holds is selected
-(``objects_in_full``). For a caller who sees every user, the creators come with the
+fields read (``columns_read``, the page's too), and of the roles, scopes and customers of the
+permissions only the columns beyond the permission row that the selected fields read
+(``extra_columns``). For a caller who sees every user, the creators come with the
 permissions, in their statement.
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types.nodes import SelectedField, Selection
 
 from gql_users.accounts.email_change import requested_emails
-from gql_users.accounts.permission_scopes import load_scoped_permissions
+from gql_users.accounts.permission_scopes import ALL_EXTRA, load_scoped_permissions
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
 from gql_users.accounts.user_rows import UserRecord, has_columns, visible_users_by_id
@@ -53,8 +53,26 @@ CUSTOMER_FROM_ROW = frozenset({"id", "uuid", "name", "projects", "permissions", 
 SCOPE_FROM_ROW = CUSTOMER_FROM_ROW | {"customer"}
 """The fields of a permission's role, customer and scope (a customer or a project) that its
 ``PermissionRow`` answers: ids, uuids, names and the role's description (the nested
-connections load by id). A selection of only these needs no object in full
-(``load_scoped_permissions(in_full=False)``)."""
+connections load by id). A selection of only these loads no more columns
+(``load_scoped_permissions(extra=())``)."""
+
+CUSTOMER_COLUMNS = {
+    name: (f"scope_customer_{name}", f"project_customer_{name}")
+    for name in ("abbreviation", "description", "created")
+}
+ROLE_COLUMNS = {
+    "scopeType": ("role_scope_type",),
+    "isActive": ("role_is_active",),
+    "isSystemRole": ("role_is_system_role",),
+}
+SCOPE_COLUMNS = {
+    "abbreviation": CUSTOMER_COLUMNS["abbreviation"],
+    "description": (*CUSTOMER_COLUMNS["description"], "project_description"),
+    "created": (*CUSTOMER_COLUMNS["created"], "project_created"),
+}
+"""The columns (``permission_scopes.ALL_EXTRA``) that each other field of a role, a customer
+and a scope reads. A customer's are loaded for both ways of meeting it, as a scope and as a
+project's customer: one record serves both."""
 
 Selections = Sequence[Selection]
 Loaded = TypeVar("Loaded")
@@ -84,17 +102,22 @@ def selected_below(info: Info, *path: str) -> list[Selection]:
     return selections
 
 
-def objects_in_full(fields: dict[str, list[Selection]]) -> bool:
-    """Whether the fields selected on ``Permission`` (``fields``) read more of its role,
-    scope or customer than its row holds (``ROLE_FROM_ROW``...)."""
+def extra_columns(fields: dict[str, list[Selection]]) -> frozenset[str]:
+    """The columns beyond the permission row (``permission_scopes.ALL_EXTRA``) that the
+    fields selected on ``Permission`` (``fields``) read of its role, scope or customer; every
+    one of them for a field not known here."""
     role = fields_of(fields.get("role", []))
     scope = fields_of(fields.get("scope", []))
     customers = fields_of([*fields.get("customer", []), *scope.get("customer", [])])
-    return not (
-        role.keys() <= ROLE_FROM_ROW
-        and scope.keys() <= SCOPE_FROM_ROW
-        and customers.keys() <= CUSTOMER_FROM_ROW
-    )
+    wanted: set[str] = set()
+    for selected, from_row, columns in (
+        (role, ROLE_FROM_ROW, ROLE_COLUMNS),
+        (scope, SCOPE_FROM_ROW, SCOPE_COLUMNS),
+        (customers, CUSTOMER_FROM_ROW, CUSTOMER_COLUMNS),
+    ):
+        for name in selected.keys() - from_row:
+            wanted.update(columns.get(name, ALL_EXTRA))
+    return frozenset(wanted)
 
 
 def columns_read(selections: Selections) -> set[str]:
@@ -143,10 +166,11 @@ async def plan_users(context: Context, users: Sequence[User], selections: Select
 async def plan_permissions(
     context: Context, users: Sequence[User], ids: list[int], fields: dict[str, list[Selection]]
 ) -> None:
-    """The permissions of ``users`` (``ids``) with their roles and scopes, in full only when
-    ``fields`` (on ``Permission``) read more than their rows hold, and the creators the caller
-    may see when ``fields`` ask (``load_scoped_permissions``); then their holders."""
-    in_full = objects_in_full(fields)
+    """The permissions of ``users`` (``ids``) with their roles and scopes, with the columns
+    beyond their rows that ``fields`` (on ``Permission``) read (``extra_columns``), and the
+    creators the caller may see when ``fields`` ask (``load_scoped_permissions``); then their
+    holders."""
+    extra = extra_columns(fields)
     creators_for = context.caller if any(name in fields for name in CREATOR_FIELDS) else None
     creator_columns = columns_read(fields.get("createdBy", []))
     loaded = await _load(
@@ -154,7 +178,7 @@ async def plan_permissions(
         lambda session, ids: load_scoped_permissions(
             session,
             ids,
-            in_full=in_full,
+            extra=extra,
             creators_for=creators_for,
             creator_columns=creator_columns,
         ),

@@ -322,3 +322,30 @@ async def test_the_objects_and_creators_of_permissions_come_from_the_joins_of_re
     assert len(scoped) == 1
     assert joins(scoped[0]) == joins(scoped_permissions_statement(engine.dialect.name))
     assert joins(scoped[0]) == joins(rest) == 6
+
+
+async def test_the_permissions_statement_selects_only_the_columns_the_document_reads(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    """Beyond REST's columns, only those of the fields selected: a role's ``isActive`` adds
+    one column, a customer's ``abbreviation`` its two ways of meeting the customer, and the
+    creators of a staff caller add only what the permission row lacks (their uuid)."""
+    staff, _member = await populate(factory, 2)
+    headers = await factory.auth(staff)
+    cases = {
+        "role { isActive }": {"role_is_active"},
+        "customer { abbreviation }": {
+            "scope_customer_abbreviation",
+            "project_customer_abbreviation",
+        },
+        "createdBy { username fullName }": {"granted_by_uuid"},
+        "role { name } scope { ... on Project { name } }": set(),
+    }
+    for selection, added in cases.items():
+        with executed_statements(gql.client) as executed:
+            data = await gql.ok(PAGE % f"username permissions {{ {selection} }}", headers=headers)
+        assert data["users"]["edges"], selection
+        [statement] = [run for run in executed if "user_roles" in str(run)]
+        keys = {column.key for column in statement.selected_columns}
+        rest = {column.key for column in permissions_statement("other").selected_columns}
+        assert keys - rest == added, selection
