@@ -71,7 +71,6 @@ from gql_users.accounts.user_rows import (
     EVERY_COLUMN,
     UserRecord,
     caller_parameters,
-    record_class,
     record_columns,
     selected_columns,
     user_records,
@@ -363,15 +362,10 @@ async def list_users_keyset(
         parameters.update(position_values(request.after, AFTER))
     if request.before is not None:
         parameters.update(position_values(request.before, BEFORE))
-    total = None
-    if with_total:
-        connection = await session.connection()
-        rows = (await connection.execute(statement, parameters)).all()
-        make = record_class(columns)._make
-        records = [make(row[:-1]) for row in rows]
-        total = int(rows[0][-1]) if rows else None
-    else:
-        records = await user_records(session, statement, columns, parameters)
+    # With the total, each record has it as one more field, after the columns.
+    fields = (*columns, TOTAL) if with_total else columns
+    records = await user_records(session, statement, fields, parameters)
+    total = int(records[0].total) if with_total and records else None
     window = _window(records, request)
     return KeysetPage(
         users=window.rows,

@@ -84,8 +84,8 @@ async def user_records(
     columns: tuple[str, ...],
     parameters: dict[str, Any],
 ) -> list[UserRecord]:
-    """Run ``statement`` (over ``selected_columns(columns)``) on the session's connection: its
-    rows as ``UserRecord``s."""
+    """Run ``statement`` (over ``selected_columns(columns)``, and any further columns named
+    after them in ``columns``) on the session's connection: its rows as ``UserRecord``s."""
     connection = await session.connection()
     make = record_class(columns)._make
     return [make(row) for row in await connection.execute(statement, parameters)]
