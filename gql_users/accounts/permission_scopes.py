@@ -8,10 +8,11 @@ whole permission graph. Which permissions are listed is ``permissions.permission
 rule, and its columns are read as ``to_permission_row`` reads them; this module only adds the
 columns of the rows it already joins, and only those a caller asks for (``extra``): one that
 reads none of them (the fields of the objects beyond their ids, uuids and names, and a
-role's description) gets ``permissions_statement`` itself, REST's. Every column costs the
-database and the driver a value per row. Who granted each permission, as a caller may see
-them, comes along when asked: from the same rows for a caller who sees every user, else from
-one more statement.
+role's description) gets ``permissions_statement`` itself, REST's; and the columns of REST's
+that it never reads (``omit``: ``permissions.OMITTABLE``) are left out of it. Every column
+costs the database and the driver a value per row. Who granted each permission, as a
+caller may see them, comes along when asked: from the same rows for a caller who sees every
+user, else from one more statement.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from sqlalchemy import Select
@@ -161,13 +162,16 @@ _PERMISSION_KEYS = [column.key for column in permissions_statement(POSTGRESQL).s
 
 
 def _statement(
-    dialect: str, extra: tuple[str, ...], creator_columns: tuple[str, ...] | None
+    dialect: str,
+    extra: tuple[str, ...],
+    creator_columns: tuple[str, ...] | None,
+    omit: frozenset[str],
 ) -> Select[*tuple[Any, ...]]:
-    """``permissions_statement(dialect)`` with the ``extra`` columns (``ALL_EXTRA``, in its
-    order) and, unless None, the creator's ``creator_columns`` (those of a record that it does
-    not select already), all read from the rows it joins: its first ``PERMISSION_COLUMNS``
-    columns are ``permissions_statement``'s, in its order."""
-    statement = permissions_statement(dialect).add_columns(
+    """``permissions_statement(dialect, omit)`` with the ``extra`` columns (``ALL_EXTRA``, in
+    its order) and, unless None, the creator's ``creator_columns`` (those of a record that it
+    does not select already), all read from the rows it joins: its first
+    ``PERMISSION_COLUMNS`` columns are ``permissions_statement``'s, in its order."""
+    statement = permissions_statement(dialect, omit).add_columns(
         *(_EXTRA_COLUMNS[name].label(name) for name in extra)
     )
     if creator_columns is None:
@@ -184,18 +188,19 @@ def scoped_permissions_statement(
     dialect: str,
     extra: tuple[str, ...] = ALL_EXTRA,
     creator_columns: tuple[str, ...] | None = None,
+    omit: frozenset[str] = frozenset(),
 ) -> Select[*tuple[Any, ...]]:
     """The one SELECT behind ``load_scoped_permissions`` for the database ``dialect`` names,
-    the ``extra`` columns and the ``creator_columns`` added (see ``_statement``): built once
-    for each and reused with the ``USER_IDS`` parameter (aliases cost more to build than the
-    statement takes to run)."""
+    the ``extra`` columns and the ``creator_columns`` added and the ``omit`` columns left out
+    (see ``_statement``): built once for each and reused with the ``USER_IDS`` parameter
+    (aliases cost more to build than the statement takes to run)."""
     dialect = POSTGRESQL if dialect == POSTGRESQL else "other"
     if not extra and creator_columns is None:
-        return permissions_statement(dialect)
+        return permissions_statement(dialect, omit)
     return cached_statement(
         _statements,
-        (dialect, extra, creator_columns),
-        lambda: _statement(dialect, extra, creator_columns),
+        (dialect, extra, creator_columns, omit),
+        lambda: _statement(dialect, extra, creator_columns, omit),
     )
 
 
@@ -237,6 +242,7 @@ async def load_scoped_permissions(
     extra: Iterable[str] = ALL_EXTRA,
     creators_for: Caller | None = None,
     creator_columns: Iterable[str] = EVERY_COLUMN,
+    omit: Iterable[str] = (),
 ) -> ScopedPermissions:
     """The active permissions of each user, oldest first, with their objects; one statement
     (none when ``user_ids`` is empty). Every requested id has a list in ``by_user``, empty
@@ -246,7 +252,9 @@ async def load_scoped_permissions(
     lookups by id: the records are made once per role, customer and project of the load.
     Only the ``extra`` columns (``ALL_EXTRA``) are loaded beyond the permission row; the
     records hold ``NOT_LOADED`` in place of the others (see the module's docstring), and with
-    none, the statement is REST's ``permissions_statement``.
+    none, the statement is REST's ``permissions_statement``. The columns of the permission
+    row that ``omit`` names (``permissions.OMITTABLE``) are left out: they hold None in the
+    rows and in the records made from them, for a caller that never reads them.
 
     With ``creators_for``, ``creators`` holds who granted the permissions among the users
     that caller may see, as rows of the ``creator_columns`` (``record_columns``): read from
@@ -269,7 +277,7 @@ async def load_scoped_permissions(
         if with_creators
         else None
     )
-    statement = scoped_permissions_statement(dialect, added, creator_added)
+    statement = scoped_permissions_statement(dialect, added, creator_added, frozenset(omit))
     extra_end = PERMISSION_COLUMNS + len(added)
     extra_of = _extra_of(added)
     creator_of = _creator_of(columns, extra_end)
@@ -307,10 +315,10 @@ async def load_scoped_permissions(
             continue
         customer = customers.get(row.customer_id)
         if customer is None:
-            assert row.customer_uuid is not None and row.customer_name is not None
+            assert row.customer_name is not None  # a project's customer (its uuid: maybe omitted)
             customer = customers[row.customer_id] = CustomerRecord(
                 row.customer_id,
-                row.customer_uuid,
+                cast(UUID, row.customer_uuid),
                 row.customer_name,
                 more.project_customer_abbreviation,
                 more.project_customer_description,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 from uuid import UUID
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    null,
     select,
     type_coerce,
 )
@@ -105,45 +107,77 @@ def in_user_ids(column: SQLColumnExpression[int], dialect: str) -> ColumnElement
     return column.in_(bindparam(USER_IDS, expanding=True))
 
 
-def permission_rows() -> Select[*tuple[Any, ...]]:
+HOLDER_COLUMNS = ("user_uuid", "user_first_name", "user_last_name", "user_slug")
+OMITTABLE = frozenset(
+    {
+        "uuid",
+        *HOLDER_COLUMNS,
+        "created",
+        "expiration_time",
+        "role_uuid",
+        "role_description",
+        "scope_customer_uuid",
+        "project_uuid",
+        "project_customer_uuid",
+    }
+)
+"""The columns of ``permission_rows`` that a caller who does not read them may leave out
+(``omit``): uuids and datetimes, which the driver converts value by value, the role's
+description, and the holder's columns, whose join then goes too. The ids, names and the
+creator's columns stay: they tell which role, scope and creator a row refers to."""
+
+
+def permission_rows(omit: frozenset[str] = frozenset()) -> Select[*tuple[Any, ...]]:
     """Current permissions, one row each, with what ``to_permission_row`` reads: roles, both
     scopes, the project's customer and the creator, outer-joined. Unordered, for any further
     condition (a page of users' roles here, a scope's in ``gql_users.accounts.scope_links``).
 
+    The columns ``omit`` names (``OMITTABLE``) are selected as NULL, in their place, so that
+    every row has the same layout; the holder is not joined when all its columns are left
+    out (each role has its holder: the foreign key is not null and cascades).
+
     A permission whose scope row is gone is left out (Waldur shows roles "whose scope still
     exists"; the foreign keys cascade, so this is only a safeguard).
     """
-    return (
-        select(
-            UserRole.id,
-            UserRole.uuid,
-            UserRole.user_id,
-            _holder.uuid.label("user_uuid"),
-            _holder.first_name.label("user_first_name"),
-            _holder.last_name.label("user_last_name"),
-            _holder.slug.label("user_slug"),
-            UserRole.created,
-            UserRole.expiration_time,
-            UserRole.created_by_id,
-            CREATOR.first_name.label("creator_first_name"),
-            CREATOR.last_name.label("creator_last_name"),
-            CREATOR.username.label("creator_username"),
-            Role.id.label("role_id"),
-            Role.name.label("role_name"),
-            Role.description.label("role_description"),
-            Role.uuid.label("role_uuid"),
-            SCOPE_CUSTOMER.id.label("scope_customer_id"),
-            SCOPE_CUSTOMER.uuid.label("scope_customer_uuid"),
-            SCOPE_CUSTOMER.name.label("scope_customer_name"),
-            Project.id.label("project_id"),
-            Project.uuid.label("project_uuid"),
-            Project.name.label("project_name"),
-            PROJECT_CUSTOMER.id.label("project_customer_id"),
-            PROJECT_CUSTOMER.uuid.label("project_customer_uuid"),
-            PROJECT_CUSTOMER.name.label("project_customer_name"),
+    assert omit <= OMITTABLE, omit - OMITTABLE
+    every = select(
+        UserRole.id,
+        UserRole.uuid,
+        UserRole.user_id,
+        _holder.uuid.label("user_uuid"),
+        _holder.first_name.label("user_first_name"),
+        _holder.last_name.label("user_last_name"),
+        _holder.slug.label("user_slug"),
+        UserRole.created,
+        UserRole.expiration_time,
+        UserRole.created_by_id,
+        CREATOR.first_name.label("creator_first_name"),
+        CREATOR.last_name.label("creator_last_name"),
+        CREATOR.username.label("creator_username"),
+        Role.id.label("role_id"),
+        Role.name.label("role_name"),
+        Role.description.label("role_description"),
+        Role.uuid.label("role_uuid"),
+        SCOPE_CUSTOMER.id.label("scope_customer_id"),
+        SCOPE_CUSTOMER.uuid.label("scope_customer_uuid"),
+        SCOPE_CUSTOMER.name.label("scope_customer_name"),
+        Project.id.label("project_id"),
+        Project.uuid.label("project_uuid"),
+        Project.name.label("project_name"),
+        PROJECT_CUSTOMER.id.label("project_customer_id"),
+        PROJECT_CUSTOMER.uuid.label("project_customer_uuid"),
+        PROJECT_CUSTOMER.name.label("project_customer_name"),
+    )
+    statement = select(
+        *(
+            null().label(column.key) if column.key in omit else column
+            for column in every.selected_columns
         )
-        .join(_holder, _holder.id == UserRole.user_id)
-        .join(Role, Role.id == UserRole.role_id)
+    )
+    if not omit.issuperset(HOLDER_COLUMNS):
+        statement = statement.join(_holder, _holder.id == UserRole.user_id)
+    return (
+        statement.join(Role, Role.id == UserRole.role_id)
         .outerjoin(SCOPE_CUSTOMER, SCOPE_CUSTOMER.id == UserRole.customer_id)
         .outerjoin(Project, Project.id == UserRole.project_id)
         .outerjoin(PROJECT_CUSTOMER, PROJECT_CUSTOMER.id == Project.customer_id)
@@ -155,28 +189,35 @@ def permission_rows() -> Select[*tuple[Any, ...]]:
     )
 
 
-def _permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+def _permissions_statement(dialect: str, omit: frozenset[str]) -> Select[*tuple[Any, ...]]:
     return (
-        permission_rows()
+        permission_rows(omit)
         .where(in_user_ids(UserRole.user_id, dialect))
         .order_by(UserRole.created, UserRole.id)
     )
 
 
 POSTGRESQL = "postgresql"
-_PERMISSIONS = {dialect: _permissions_statement(dialect) for dialect in (POSTGRESQL, "other")}
 
 
-def permissions_statement(dialect: str) -> Select[*tuple[Any, ...]]:
+@lru_cache(maxsize=64)
+def _cached_statement(dialect: str, omit: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    return _permissions_statement(dialect, omit)
+
+
+def permissions_statement(
+    dialect: str, omit: frozenset[str] = frozenset()
+) -> Select[*tuple[Any, ...]]:
     """The one SELECT behind ``load_permissions``, for the database ``dialect`` names: roles,
     both scopes, the project's customer and the creator, outer-joined so each permission is
-    one row; the users are the ``USER_IDS`` parameter.
+    one row; the users are the ``USER_IDS`` parameter. The columns ``omit`` names are NULL
+    (``permission_rows``).
 
-    Built once per dialect: each execution reuses its compiled form. A permission whose scope
-    row is gone is left out (Waldur shows roles "whose scope still exists"; the foreign keys
-    cascade, so this is only a safeguard).
+    Built once per dialect and ``omit``: each execution reuses its compiled form. A
+    permission whose scope row is gone is left out (Waldur shows roles "whose scope still
+    exists"; the foreign keys cascade, so this is only a safeguard).
     """
-    return _PERMISSIONS[POSTGRESQL if dialect == POSTGRESQL else "other"]
+    return _cached_statement(POSTGRESQL if dialect == POSTGRESQL else "other", omit)
 
 
 def to_permission_row(values: Sequence[Any]) -> PermissionRow:
@@ -240,7 +281,7 @@ def _permission_fields(values: Sequence[Any]) -> tuple[Any, ...]:
         uuid,
         user_id,
         user_uuid,
-        full_name(user_first_name, user_last_name),
+        None if user_first_name is None else full_name(user_first_name, user_last_name),
         user_slug,
         created,
         expiration_time,
@@ -256,7 +297,7 @@ def _permission_fields(values: Sequence[Any]) -> tuple[Any, ...]:
     )
 
 
-PERMISSION_COLUMNS = len(_PERMISSIONS[POSTGRESQL].selected_columns)
+PERMISSION_COLUMNS = len(permissions_statement(POSTGRESQL).selected_columns)
 """How many columns ``to_permission_row`` reads."""
 
 

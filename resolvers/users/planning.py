@@ -27,6 +27,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from gql_users.accounts.email_change import requested_emails
 from gql_users.accounts.permission_scopes import ALL_EXTRA, load_scoped_permissions
+from gql_users.accounts.permissions import OMITTABLE
 from gql_users.accounts.tokens import tokens_by_user
 from gql_users.accounts.user_fields import USER_FIELD_TABLE, Source, UserDetails
 from gql_users.accounts.user_rows import UserRecord, has_columns, visible_users_by_id
@@ -74,6 +75,49 @@ SCOPE_COLUMNS = {
 and a scope reads. A customer's are loaded for both ways of meeting it, as a scope and as a
 project's customer: one record serves both."""
 
+CUSTOMER_UUIDS = ("scope_customer_uuid", "project_customer_uuid")
+SCOPE_UUIDS = (*CUSTOMER_UUIDS, "project_uuid")
+ROLE_ROW_COLUMNS = ("role_uuid", "role_description")
+PERMISSION_READS: dict[str, tuple[str, ...]] = {
+    "id": ("uuid",),
+    "userUuid": ("user_uuid",),
+    "userName": ("user_first_name", "user_last_name"),
+    "userSlug": ("user_slug",),
+    "created": ("created",),
+    "expirationTime": ("expiration_time",),
+    "roleUuid": ("role_uuid",),
+    "roleDescription": ("role_description",),
+    "scopeUuid": SCOPE_UUIDS,
+    "customerUuid": CUSTOMER_UUIDS,
+    **dict.fromkeys(
+        (
+            "__typename",
+            "roleName",
+            "scopeType",
+            "scopeName",
+            "customerName",
+            "createdByFullName",
+            "createdByUsername",
+            "createdBy",
+            "user",
+        ),
+        (),
+    ),
+}
+NAMES_AND_EXTRA = dict.fromkeys(
+    ("__typename", "name", "abbreviation", "description", "created", "scopeType", "isActive",
+     "isSystemRole"),
+    (),
+)  # fmt: skip
+ROLE_READS = {**NAMES_AND_EXTRA, "uuid": ("role_uuid",), "description": ("role_description",)}
+CUSTOMER_READS = {**NAMES_AND_EXTRA, "id": CUSTOMER_UUIDS, "uuid": CUSTOMER_UUIDS}
+SCOPE_READS = {**NAMES_AND_EXTRA, "id": SCOPE_UUIDS, "uuid": SCOPE_UUIDS, "customer": ()}
+"""The columns of the permission row that may be left out (``permissions.OMITTABLE``) which
+each field of ``Permission``, and of its role, scope and customer, reads: a field not named
+reads them all (of its object: its role's, its scope's). A customer's uuid is read for both
+ways of meeting it, as a scope and as a project's customer (one record serves both), and a
+scope's for both kinds of scope; the scope's ``customer`` is read as a customer."""
+
 Selections = Sequence[Selection]
 Loaded = TypeVar("Loaded")
 
@@ -118,6 +162,26 @@ def extra_columns(fields: dict[str, list[Selection]]) -> frozenset[str]:
         for name in selected.keys() - from_row:
             wanted.update(columns.get(name, ALL_EXTRA))
     return frozenset(wanted)
+
+
+def omitted_columns(fields: dict[str, list[Selection]]) -> frozenset[str]:
+    """The columns of the permission row (``permissions.OMITTABLE``) that none of the fields
+    selected on ``Permission`` (``fields``) reads, with their role, scope and customer: the
+    load leaves them out (``load_scoped_permissions(omit=...)``)."""
+    role = fields_of(fields.get("role", []))
+    scope = fields_of(fields.get("scope", []))
+    customers = fields_of([*fields.get("customer", []), *scope.get("customer", [])])
+    read: set[str] = set()
+    for name in fields.keys() - {"role", "scope", "customer"}:
+        read.update(PERMISSION_READS.get(name, OMITTABLE))
+    for selected, reads, every in (
+        (role, ROLE_READS, ROLE_ROW_COLUMNS),
+        (scope, SCOPE_READS, SCOPE_UUIDS),
+        (customers, CUSTOMER_READS, CUSTOMER_UUIDS),
+    ):
+        for name in selected:
+            read.update(reads.get(name, every))
+    return OMITTABLE - read
 
 
 def columns_read(selections: Selections) -> set[str]:
@@ -171,6 +235,7 @@ async def plan_permissions(
     creators the caller may see when ``fields`` ask (``load_scoped_permissions``); then their
     holders."""
     extra = extra_columns(fields)
+    omit = omitted_columns(fields)
     creators_for = context.caller if any(name in fields for name in CREATOR_FIELDS) else None
     creator_columns = columns_read(fields.get("createdBy", []))
     loaded = await _load(
@@ -181,6 +246,7 @@ async def plan_permissions(
             extra=extra,
             creators_for=creators_for,
             creator_columns=creator_columns,
+            omit=omit,
         ),
         ids,
     )

@@ -12,30 +12,36 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import graphql
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import Null
 
 from gql_users.accounts.callers import Caller
 from gql_users.accounts.filters import UserFilter
 from gql_users.accounts.keyset import KeysetRequest, keyset_rows_statement
 from gql_users.accounts.permission_scopes import scoped_permissions_statement
-from gql_users.accounts.permissions import permissions_statement
+from gql_users.accounts.permissions import HOLDER_COLUMNS, OMITTABLE, permissions_statement
 from gql_users.accounts.user_details import load_user_details_by_id
 from gql_users.accounts.user_fields import USER_FIELD_TABLE
 from gql_users.accounts.user_rows import record_class, record_columns, visible_users_by_id_statement
 from gql_users.http.keys import ENGINE
 from gql_users.settings import Settings
+from resolvers.users.planning import CUSTOMER_UUIDS, SCOPE_UUIDS
 from tests.conftest import Factory
 from tests.graphql.conftest import GraphQLClient
 from tests.graphql.test_planning import populate
+from tests.graphql.test_schema_file import SCHEMA_FILE
 from tests.world import VISIBLE_TO, World
 
 BENCH_PAGE = """query Page($first: Int!) { users(first: $first) { edges { node {
   uuid username fullName email permissions {
     role { name } scope { ... on Customer { uuid name } ... on Project { uuid name } }
     customer { uuid name } createdBy { username } } } } } }"""
-"""The bench's document: rows of six columns, REST's permissions statement, the creators."""
+"""The bench's document: rows of six columns, REST's permissions statement less the columns
+it does not read (``BENCH_PAGE_OMITS``), the creators."""
+BENCH_PAGE_OMITS = OMITTABLE - set(SCOPE_UUIDS)
 
 PAGE = "{ users(first: 50) { edges { node { %s } } } }"
 SMALL_PAGE = "{ users(first: 10) { edges { node { %s } } } }"
@@ -94,7 +100,7 @@ async def test_callers_of_a_kind_share_the_statements_of_the_page_and_its_loads(
         with executed_statements(gql.client) as executed:
             data = await gql.ok(BENCH_PAGE, {"first": 50}, headers=headers)
         assert ran(page, executed) and ran(creators, executed)
-        assert ran(permissions_statement(dialect), executed)
+        assert ran(permissions_statement(dialect, BENCH_PAGE_OMITS), executed)
         assert not ran(scoped_permissions_statement(dialect), executed)
         nodes = {edge["node"]["username"]: edge["node"] for edge in data["users"]["edges"]}
         suffix = owner.username.removeprefix("owner_")
@@ -114,7 +120,7 @@ async def test_callers_of_a_kind_share_the_statements_of_the_page_and_its_loads(
         by_staff = await gql(BENCH_PAGE, {"first": 50}, headers=await factory.auth(staff))
     assert ran(staff_page, executed)
     assert not ran(visible_users_by_id_statement(staff_caller, dialect, CREATOR_COLUMNS), executed)
-    assert not ran(permissions_statement(dialect), executed)
+    assert not ran(permissions_statement(dialect, BENCH_PAGE_OMITS), executed)
     by_owner = await gql(BENCH_PAGE, {"first": 50}, headers=await factory.auth(owners[0]))
     assert not by_staff.errors and not by_owner.errors
     assert by_staff.sql_count == by_owner.sql_count - 1
@@ -182,7 +188,7 @@ async def test_a_grant_that_expires_between_two_requests_drops_out_of_the_cached
     dialect = engine.dialect.name
     cached = [
         keyset_rows_statement(caller, UserFilter(), [], KeysetRequest(limit=50), columns),
-        permissions_statement(dialect),
+        permissions_statement(dialect, OMITTABLE),  # the fields read none of those columns
         visible_users_by_id_statement(caller, dialect, columns),
     ]
 
@@ -272,24 +278,7 @@ async def test_the_objects_of_a_permission_read_in_full_or_from_its_row_agree(
     creator = f"createdBy {{ {EVERY_USER_FIELD} }} createdByUsername"
     for extra in ["", *OBJECTS_IN_FULL]:
         selection = f"username permissions {{ {FROM_THE_ROW} {creator} {extra} }}"
-        planned = await gql.ok(
-            f"query One($uuid: UUID!) {{ user(uuid: $uuid) {{ {selection} }} }}",
-            variables,
-            headers=headers,
-        )
-        on_demand = await gql.ok(
-            f"""mutation Same($uuid: UUID!) {{
-              updateUser(uuid: $uuid, input: {{}}) {{ user {{ {selection} }} }}
-            }}""",
-            variables,
-            headers=headers,
-        )
-        assert planned["user"] == on_demand["updateUser"]["user"], extra
-        page = await gql.ok(SMALL_PAGE % selection, headers=headers)
-        [mine] = [
-            e["node"] for e in page["users"]["edges"] if e["node"]["username"] == "member_zzz"
-        ]
-        assert mine == planned["user"], extra
+        await shown_alike(gql, selection, variables, headers, "member_zzz")
 
 
 def test_a_row_of_users_has_the_columns_of_its_fields_only() -> None:
@@ -303,7 +292,8 @@ async def test_the_objects_and_creators_of_permissions_come_from_the_joins_of_re
     gql: GraphQLClient, factory: Factory, engine: AsyncEngine
 ) -> None:
     """The permissions statement with the objects in full and the creators reads their
-    columns from the rows REST's statement joins already: no table is joined twice."""
+    columns from the rows REST's statement joins already: no table is joined twice (and the
+    holder not at all when no field reads its columns)."""
     staff, _member = await populate(factory, 3)
     fields = (
         "username permissions { role { name isActive } createdBy { username fullName } "
@@ -320,8 +310,8 @@ async def test_the_objects_and_creators_of_permissions_come_from_the_joins_of_re
     rest = permissions_statement(engine.dialect.name)
     scoped = [run for run in executed if "scope_customer_abbreviation" in str(run)]
     assert len(scoped) == 1
-    assert joins(scoped[0]) == joins(scoped_permissions_statement(engine.dialect.name))
-    assert joins(scoped[0]) == joins(rest) == 6
+    assert joins(scoped_permissions_statement(engine.dialect.name)) == joins(rest) == 6
+    assert joins(scoped[0]) == 5  # REST's, less the holder's: no field read its columns
 
 
 async def test_the_permissions_statement_selects_only_the_columns_the_document_reads(
@@ -349,3 +339,124 @@ async def test_the_permissions_statement_selects_only_the_columns_the_document_r
         keys = {column.key for column in statement.selected_columns}
         rest = {column.key for column in permissions_statement("other").selected_columns}
         assert keys - rest == added, selection
+
+
+OMITTED_CASES = {
+    "role { name } scope { ... on Customer { uuid name } ... on Project { uuid name } } "
+    "customer { uuid name } createdBy { username }": OMITTABLE
+    - {"scope_customer_uuid", "project_uuid", "project_customer_uuid"},
+    "id userName created": OMITTABLE - {"uuid", "user_first_name", "user_last_name", "created"},
+    "roleUuid scopeUuid": OMITTABLE - {"role_uuid", *SCOPE_UUIDS},
+    "customer { id } role { description }": OMITTABLE - {*CUSTOMER_UUIDS, "role_description"},
+    "userSlug expirationTime scope { ... on Project { customer { uuid } } }": OMITTABLE
+    - {"user_slug", "expiration_time", *CUSTOMER_UUIDS},
+}
+
+
+async def test_the_permissions_statement_leaves_out_the_columns_no_field_reads(
+    gql: GraphQLClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    """The uuids, datetimes, role description and holder columns that no selected field
+    reads are NULL in the permissions statement, and the holder is joined only for a field
+    that reads one of its columns."""
+    staff, _member = await populate(factory, 2)
+    headers = await factory.auth(staff)
+    for selection, omitted in OMITTED_CASES.items():
+        with executed_statements(gql.client) as executed:
+            data = await gql.ok(PAGE % f"username permissions {{ {selection} }}", headers=headers)
+        assert any(edge["node"]["permissions"] for edge in data["users"]["edges"]), selection
+        [statement] = [run for run in executed if "user_roles" in str(run)]
+        nulls = {
+            column.key
+            for column in statement.selected_columns
+            if isinstance(getattr(column, "element", None), Null)
+        }
+        assert nulls == omitted, selection
+        sql = str(statement.compile(dialect=engine.dialect))
+        assert ("AS holder" in sql) == (not omitted >= set(HOLDER_COLUMNS)), selection
+
+
+def each_field_of_a_permission() -> list[str]:
+    """Selections of each field of ``Permission`` alone, and of each field of its role,
+    scope (of each kind) and customer alone, from ``schema.graphql``: a field added later is
+    covered. A user (``user``, ``createdBy``) is selected with every field of a user, and the
+    connections below a scope with their first item's id."""
+    schema = graphql.build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
+    permission = schema.type_map["Permission"]
+    assert isinstance(permission, graphql.GraphQLObjectType)
+    selections = []
+    for name, field in permission.fields.items():
+        kind = graphql.get_named_type(field.type)
+        if graphql.is_leaf_type(kind):
+            selections.append(name)
+        elif kind.name == "User":
+            selections.append(f"{name} {{ {EVERY_USER_FIELD} }}")
+        else:
+            union = isinstance(kind, graphql.GraphQLUnionType)
+            members = kind.types if union else [kind]
+            for member in members:
+                for inner in fields_alone(member):
+                    on = f"... on {member.name} {{ {inner} }}" if union else inner
+                    selections.append(f"{name} {{ {on} }}")
+    return selections
+
+
+def fields_alone(object_type: Any) -> list[str]:
+    out = []
+    for name, field in object_type.fields.items():
+        kind = graphql.get_named_type(field.type)
+        if graphql.is_leaf_type(kind):
+            out.append(name)
+        elif name == "customer":
+            out.append("customer { id uuid name abbreviation description created }")
+        else:  # a connection
+            out.append(f"{name}(first: 1) {{ edges {{ node {{ id }} }} }}")
+    return out
+
+
+async def test_each_field_of_a_permission_alone_shows_what_loading_on_demand_shows(
+    gql: GraphQLClient, factory: Factory
+) -> None:
+    """A selection of one field leaves out of the permissions statement every column it can
+    (``planning.omitted_columns``): its value, planned for one user and on a page, is still
+    what loading on demand gives (a mutation's payload), for roles in customers and projects."""
+    staff, _member = await populate(factory, 2)
+    headers = await factory.auth(staff)
+    listed = await gql.ok(SMALL_PAGE % "uuid username", headers=headers)
+    [uuid] = [
+        e["node"]["uuid"] for e in listed["users"]["edges"] if e["node"]["username"] == "member_000"
+    ]
+    variables = {"uuid": uuid}
+    selections = each_field_of_a_permission()
+    assert {"id", "created", "role { uuid }", "scope { ... on Project { uuid } }"} <= set(
+        selections
+    )
+    for one in selections:
+        selection = f"username permissions {{ {one} }}"
+        shown = await shown_alike(gql, selection, variables, headers, "member_000")
+        assert len(shown["permissions"]) == 2, one  # a customer's role, a project's
+
+
+async def shown_alike(
+    gql: GraphQLClient,
+    selection: str,
+    variables: dict[str, Any],
+    headers: dict[str, str],
+    username: str,
+) -> dict[str, Any]:
+    """The user ``variables`` name (``username``) with ``selection``: planned (``user``),
+    loaded on demand (a mutation's payload) and on a page, all three the same."""
+    planned = await gql.ok(ONE % selection, variables, headers=headers)
+    on_demand = await gql.ok(
+        f"""mutation Same($uuid: UUID!) {{
+          updateUser(uuid: $uuid, input: {{}}) {{ user {{ {selection} }} }}
+        }}""",
+        variables,
+        headers=headers,
+    )
+    assert planned["user"] == on_demand["updateUser"]["user"], selection
+    page = await gql.ok(SMALL_PAGE % selection, headers=headers)
+    [mine] = [e["node"] for e in page["users"]["edges"] if e["node"]["username"] == username]
+    assert mine == planned["user"], selection
+    shown: dict[str, Any] = planned["user"]
+    return shown
