@@ -21,6 +21,11 @@ The order matters, and each step is bounded before the next, costlier one runs:
    requests or a full collection of a large heap cannot push a simple document over the
    budget; only the document's own work can. An aborted validation is not cached.
 
+A document that passed steps 2 and 3 is remembered (``PassedDocuments``: the parser cache
+hands the very same object for the same text): its next requests only check their operation
+name and the cost of their operation, which depend on the request (the operation chosen, the
+variables); the spreads, the shape and the standard rules depend on the document alone.
+
 The validation rule classes are built **once per schema**: the validation cache is keyed on
 the tuple of rule classes, so classes built per request would never hit it. The caches are
 Strawberry's own, and their LRU lives at module level, shared by every request.
@@ -31,13 +36,15 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, OperationDefinitionNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.extensions.validation_cache import _get_validate_cache
@@ -147,16 +154,20 @@ _deadline: ContextVar[float | None] = ContextVar("graphql_validation_deadline", 
 
 
 class _CollectorTime(threading.local):
-    """Per thread: the CPU time garbage collections have taken, and the running one's start."""
+    """Per thread: the CPU time garbage collections have taken while timed
+    (``timing_collections``), the running one's start, and how many timings are open."""
 
     total = 0.0
     started: float | None = None
+    open = 0
 
 
 _collector = _CollectorTime()
 
 
 def _time_collections(phase: str, _info: dict[str, Any]) -> None:
+    if not _collector.open:  # reading the thread's clock is a system call: only when needed
+        return
     if phase == "start":
         _collector.started = time.thread_time()
     elif _collector.started is not None:
@@ -167,10 +178,21 @@ def _time_collections(phase: str, _info: dict[str, Any]) -> None:
 gc.callbacks.append(_time_collections)
 
 
+@contextmanager
+def timing_collections() -> Iterator[None]:
+    """Within the block, ``document_clock`` leaves out the garbage collections of the thread
+    (outside it, collections are not timed: two system calls each, dozens per request)."""
+    _collector.open += 1
+    try:
+        yield
+    finally:
+        _collector.open -= 1
+
+
 def document_clock() -> float:
-    """The thread's CPU time less what garbage collections took: the time a document's own
-    checks spend, whatever else the process holds (a full collection of a large heap can take
-    longer than the whole budget)."""
+    """The thread's CPU time less what garbage collections took (within
+    ``timing_collections``): the time a document's own checks spend, whatever else the
+    process holds (a full collection of a large heap can take longer than the whole budget)."""
     return time.thread_time() - _collector.total
 
 
@@ -187,17 +209,43 @@ class ValidationDeadline(ASTValidationRule):
             raise ValidationTimeout
 
 
+class PassedDocuments:
+    """The documents that passed every check that depends on the document alone (its
+    fragment spreads, its shape, the standard rules), by identity: the last ``size`` of them
+    (LRU). It holds them, so that an id is never another document's while it is kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._documents: OrderedDict[int, DocumentNode] = OrderedDict()
+
+    def __contains__(self, document: DocumentNode) -> bool:
+        key = id(document)
+        if self._documents.get(key) is not document:
+            return False
+        self._documents.move_to_end(key)
+        return True
+
+    def add(self, document: DocumentNode) -> None:
+        self._documents[id(document)] = document
+        self._documents.move_to_end(id(document))
+        if len(self._documents) > self.size:
+            self._documents.popitem(last=False)
+
+
 class DocumentGuard(SchemaExtension):
     """Steps 2 and 3 of the module docstring, in place of Strawberry's ``ValidationCache``
-    (pass a factory: Strawberry makes one per request)."""
+    (pass a factory: Strawberry makes one per request), skipping the document's own checks
+    for a document in ``passed``."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, passed: PassedDocuments) -> None:
         super().__init__()
         self.limits = limits
+        self.passed = passed
         self.validate = _get_validate_cache(CACHE_SIZE)
 
     def on_validate(self) -> Iterator[None]:
-        self.execution_context.pre_execution_errors = self.errors()
+        with timing_collections():
+            self.execution_context.pre_execution_errors = self.errors()
         yield
 
     def errors(self) -> list[GraphQLError]:
@@ -218,6 +266,33 @@ class DocumentGuard(SchemaExtension):
                     "OPERATION_NAME_REQUIRED",
                 )
             ]
+        passed = document in self.passed
+        if not passed:
+            errors = self.document_errors(document)
+            if errors:
+                return errors
+        operation = self.operation(operations)
+        if operation is not None:
+            cost = query_cost(
+                context.schema._schema,
+                document,
+                operation,
+                context.variables,
+                default_page_size=DEFAULT_PAGE_SIZE,
+                max_page_size=self.limits.max_page_size,
+            )
+            too_costly = _over(cost, self.limits.max_cost, TOO_COSTLY, "QUERY_TOO_COSTLY", "cost")
+            if too_costly:
+                return too_costly
+        if passed:
+            return []
+        errors = self.standard_validation(started)
+        if not errors:
+            self.passed.add(document)
+        return errors
+
+    def document_errors(self, document: DocumentNode) -> list[GraphQLError]:
+        """What in the document alone is over a limit: its fragment spreads, then its shape."""
         spreads = count_spreads(document)
         too_many_spreads = _over(
             spreads,
@@ -232,23 +307,7 @@ class DocumentGuard(SchemaExtension):
             shape = measure_document(document)
         except RecursionError:
             return [limit_error(NESTED_TOO_DEEPLY, "QUERY_TOO_DEEP")]
-        errors = shape_errors(shape, self.limits)
-        if errors:
-            return errors
-        operation = self.operation(operations)
-        if operation is not None:
-            cost = query_cost(
-                context.schema._schema,
-                document,
-                operation,
-                context.variables,
-                default_page_size=DEFAULT_PAGE_SIZE,
-                max_page_size=self.limits.max_page_size,
-            )
-            too_costly = _over(cost, self.limits.max_cost, TOO_COSTLY, "QUERY_TOO_COSTLY", "cost")
-            if too_costly:
-                return too_costly
-        return self.standard_validation(started)
+        return shape_errors(shape, self.limits)
 
     def operation(
         self, operations: list[OperationDefinitionNode]
@@ -292,6 +351,6 @@ def protection_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]
     return [
         partial(AddValidationRules, list(validation_rules(limits))),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(DocumentGuard, limits),
+        partial(DocumentGuard, limits, PassedDocuments(CACHE_SIZE)),
         partial(ParserCache, maxsize=CACHE_SIZE),
     ]

@@ -169,20 +169,36 @@ _set_slot = object.__setattr__
 _UNKNOWN_SAFETY = uuid.SafeUUID.unknown
 
 
+_READ: dict[str, uuid.UUID] = {}
+READ_UUIDS_KEPT = 8192
+"""How many uuids ``uuid_from_text`` keeps read (by their text), about 1.5 MB at most."""
+
+
 def uuid_from_text(text: str | None) -> uuid.UUID | None:
     """A stored uuid as ``uuid.UUID(text)`` gives it. 32 characters with no hyphen (what
     SQLAlchemy writes: ``UUID.hex``) are read as one hex number and set as ``UUID.__init__``
     and unpickling set it, without ``__init__``'s search for braces, prefixes and hyphens
     (twice as fast); any other text goes through ``UUID`` itself. For 32 characters without a
     hyphen ``UUID()`` removes nothing and reads the same number, so the two agree, and both
-    refuse what is not hex (tests/db/test_sqlite_driver.py compares them)."""
+    refuse what is not hex (tests/db/test_sqlite_driver.py compares them).
+
+    The last ``READ_UUIDS_KEPT`` uuids read are kept by their text and handed out again (a
+    ``UUID`` is immutable): the rows of a page repeat the uuids of the same roles, projects,
+    customers and creators, and the next page the same users'."""
     if text is None:
         return None
+    value = _READ.get(text)
+    if value is not None:
+        return value
     if len(text) != 32 or "-" in text:
-        return uuid.UUID(text)
-    value = _new_object(uuid.UUID)
-    _set_slot(value, "int", int(text, 16))
-    _set_slot(value, "is_safe", _UNKNOWN_SAFETY)
+        value = uuid.UUID(text)
+    else:
+        value = _new_object(uuid.UUID)
+        _set_slot(value, "int", int(text, 16))
+        _set_slot(value, "is_safe", _UNKNOWN_SAFETY)
+    if len(_READ) >= READ_UUIDS_KEPT:
+        _READ.clear()
+    _READ[text] = value
     return value
 
 

@@ -19,9 +19,16 @@ from sqlalchemy import Uuid, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from gql_users.db import sqlite_driver
 from gql_users.db.engine import create_engine, create_sessionmaker, execute_counting_rows
 from gql_users.db.models import User
-from gql_users.db.sqlite_driver import WRITTEN_FOR, HexUuid, OneTripConnection, uuid_from_text
+from gql_users.db.sqlite_driver import (
+    READ_UUIDS_KEPT,
+    WRITTEN_FOR,
+    HexUuid,
+    OneTripConnection,
+    uuid_from_text,
+)
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
 from tests.conftest import BACKEND, Factory
@@ -240,6 +247,20 @@ def test_uuids_read_from_hex_are_those_uuid_makes() -> None:
             uuid.UUID(bad)
         with pytest.raises(ValueError):
             uuid_from_text(bad)
+
+
+def test_a_uuid_read_again_is_the_same_object_and_few_are_kept() -> None:
+    text_ = uuid.uuid4().hex
+    first = uuid_from_text(text_)
+    assert uuid_from_text(text_) is first and uuid_from_text(text_.upper()) == first
+    for _ in range(READ_UUIDS_KEPT + 10):  # a flood of distinct uuids: the memory stays bounded
+        uuid_from_text(uuid.uuid4().hex)
+    assert len(sqlite_driver._READ) <= READ_UUIDS_KEPT  # noqa: SLF001
+    assert uuid_from_text(text_) == first  # forgotten, read anew: the same value
+    for bad in ["g" * 32, "1" * 31]:  # refused text is never kept
+        with pytest.raises(ValueError):
+            uuid_from_text(bad)
+        assert bad not in sqlite_driver._READ  # noqa: SLF001
 
 
 @sqlite_only

@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
 from gql_users.web.playground import load_operations, playground_dir
+from resolvers import protection
 from resolvers.document_limits import (
     CEILING,
     UNPAGED_LIST_SIZE,
@@ -31,7 +32,13 @@ from resolvers.document_limits import (
     operations_of,
     query_cost,
 )
-from resolvers.protection import Limits, document_clock, protection_extensions
+from resolvers.protection import (
+    Limits,
+    PassedDocuments,
+    document_clock,
+    protection_extensions,
+    timing_collections,
+)
 from resolvers.scalars import SCALAR_MAP
 from resolvers.schema import Mutation, Query, Schema, build_schema
 from resolvers.users.queries import DEFAULT_PAGE_SIZE
@@ -308,9 +315,56 @@ def test_the_validation_clock_leaves_out_garbage_collections() -> None:
     """A full collection of a large heap is not the document's doing: the budget's clock
     stands still through it (a pytest worker's heap made simple documents time out)."""
     heap = [[] for _ in range(1_000_000)]  # a million tracked objects for the collector
-    cpu, clock = time.thread_time(), document_clock()
-    gc.collect()
-    spent_cpu, spent_clock = time.thread_time() - cpu, document_clock() - clock
+    with timing_collections():
+        cpu, clock = time.thread_time(), document_clock()
+        gc.collect()
+        spent_cpu, spent_clock = time.thread_time() - cpu, document_clock() - clock
     assert len(heap) == 1_000_000
     assert spent_cpu > 0
     assert spent_clock < spent_cpu / 10, (spent_clock, spent_cpu)
+    # Outside a timing, collections are not timed (nor left out).
+    cpu, clock = time.thread_time(), document_clock()
+    gc.collect()
+    spent_cpu, spent_clock = time.thread_time() - cpu, document_clock() - clock
+    assert spent_clock > spent_cpu / 2, (spent_clock, spent_cpu)
+
+
+async def test_a_document_that_passed_is_not_measured_again_but_each_request_is_costed(
+    aiohttp_client: Any, settings: Settings, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shape of a document that passed every check is not measured again (the parser
+    cache hands the same object); the cost, which the variables change, is checked at every
+    request; a document refused by a check is checked again each time."""
+    measured: list[DocumentNode] = []
+
+    def measuring(document: DocumentNode) -> Any:
+        measured.append(document)
+        return measure_document(document)
+
+    monkeypatch.setattr(protection, "measure_document", measuring)
+    limit = page_cost({"first": 5})
+    guarded = await client_with(aiohttp_client, settings, graphql_max_cost=limit)
+    headers = await factory.auth(await factory.user("staff", is_staff=True))
+    for _ in range(3):
+        assert (await guarded(PAGE, {"first": 5}, headers=headers)).errors == []
+    assert len(measured) == 1
+    [error] = (await guarded(PAGE, {"first": 6}, headers=headers)).errors
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    unknown = "query Unknown { users(first: 1) { edges { node { noSuchField } } } }"
+    for count in (2, 3):
+        [error] = (await guarded(unknown)).errors
+        assert "noSuchField" in error["message"]
+        assert len(measured) == count  # refused: measured again
+    assert (await guarded(PAGE, {"first": 1}, headers=headers)).errors == []
+    assert len(measured) == 3
+
+
+def test_passed_documents_are_kept_by_identity_and_the_oldest_go_first() -> None:
+    passed = PassedDocuments(2)
+    first, second, third = (parse(f"query Q{n} {{ __typename }}") for n in range(3))
+    passed.add(first)
+    passed.add(second)
+    assert first in passed  # now the most recently used
+    passed.add(third)
+    assert first in passed and third in passed and second not in passed
+    assert parse("query Q0 { __typename }") not in passed  # the same text, another object
