@@ -28,11 +28,16 @@ async def editor_text(page: Page, selector: str) -> str:
 
 
 async def saved_tabs(
-    page: Page, tabs: int | None = None, containing: str | None = None
+    page: Page,
+    tabs: int | None = None,
+    containing: str | None = None,
+    active_containing: str | None = None,
 ) -> dict[str, Any]:
     """GraphiQL's stored tab state, once it has been written (it is stored after a debounce,
     which a loaded machine can stretch); with ``tabs``, once it holds that many tabs; with
-    ``containing``, once that text is stored (wait for it before a reload)."""
+    ``containing``, once that text is stored (wait for it before a reload); with
+    ``active_containing``, once the tab stored as active holds that text (a switch of tabs is
+    stored after the same debounce)."""
     await page.wait_for_timeout(TAB_STORE_MS)
     if containing is not None:
         await page.wait_for_function(
@@ -44,6 +49,16 @@ async def saved_tabs(
         await page.wait_for_function(
             "n => JSON.parse(localStorage.getItem('graphiql:tabState') || '{}').tabs?.length === n",
             arg=tabs,
+            timeout=WAIT_MS,
+        )
+    if active_containing is not None:
+        await page.wait_for_function(
+            """text => {
+                const state = JSON.parse(localStorage.getItem('graphiql:tabState') || '{}');
+                const active = (state.tabs || [])[state.activeTabIndex];
+                return active !== undefined && JSON.stringify(active).includes(text);
+            }""",
+            arg=active_containing,
             timeout=WAIT_MS,
         )
     return json.loads(await page.evaluate("localStorage.getItem('graphiql:tabState')"))

@@ -64,7 +64,7 @@ async def test_an_examples_variables_survive_a_reload_and_run(
         await open_example(page, "me")
         assert len((await saved_tabs(page, tabs=2))["tabs"]) == 2
         await open_example(page, "user")
-        tabs = await saved_tabs(page, tabs=2)
+        tabs = await saved_tabs(page, tabs=2, active_containing=staff.uuid.hex)
         assert len(tabs["tabs"]) == 2
         assert tabs["tabs"][tabs["activeTabIndex"]]["variables"] == staff_variables
         assert await editor_text(page, VARIABLES) == staff_variables
