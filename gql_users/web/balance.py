@@ -33,7 +33,7 @@ import os
 import socket
 from collections.abc import Iterable
 from multiprocessing.sharedctypes import RawArray
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -132,7 +132,7 @@ class Balance:
                 continue
             os.close(fd)
 
-    def handed_off(self, transport: asyncio.BaseTransport) -> bool:
+    def handed_off(self, transport: asyncio.Transport) -> bool:
         """A connection arrived (before a byte of it is read): True when it was passed to a
         less-loaded worker, and this process's copy closed."""
         if self.open + 1 - min(self.counts) < AHEAD:  # the common path: one shared read
@@ -236,7 +236,7 @@ class BalancedHandler(RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._may_hand_off:
-            if self._balance.handed_off(transport):
+            if self._balance.handed_off(cast(asyncio.Transport, transport)):
                 self._manager = None  # nothing to undo in connection_lost
                 return
             self._balance.opened()  # (a handed-in connection was counted when it came)
