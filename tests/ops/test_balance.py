@@ -5,7 +5,8 @@ the least-loaded one passes a new connection to it before reading from it.
 Connections here are raw sockets (asyncio streams), so that a test decides when each one opens,
 what it sends and when it closes; ``/health/live`` names the pid of the worker serving a
 connection, and ``/metrics`` (with ``PROMETHEUS_MULTIPROC_DIR``, so that it adds up both workers)
-shows each worker slot's open connections and the hand-offs.
+shows each worker slot's open connections and the hand-offs. The last tests pass connections
+in this process, on real sockets, where a test can make a hand-off fail.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+from prometheus_client import REGISTRY
 
+from gql_users.web.balance import UNUSED, Balance
 from tests.ops.conftest import ServeProcess, StartServe
 from tests.ops.support import sample, scrape
 from tests.ops.test_workers import DEADLINE, pids_answering, wait_for
@@ -224,3 +227,92 @@ async def test_connections_closed_at_once_leave_no_count_behind(
         slots = await settled()
         assert sum(slots) == 1 and min(slots) == 0, slots
     assert serve.stop() == 0
+
+
+# --- the hand-off itself, in this process, on real sockets ---------------------------------
+class Arrival(asyncio.Protocol):
+    """A listening socket's protocol deciding as BalancedHandler does; echoes what it keeps."""
+
+    def __init__(self, balance: Balance, decided: asyncio.Future[bool]) -> None:
+        self.balance, self.decided = balance, decided
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.decided.set_result(self.balance.handed_off(transport))
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+def ahead_of_slot_1(workers: int = 1) -> Balance:
+    """A Balance as worker slot 0 sees it: 1 connection open, slot 1 serving none."""
+    balance = Balance(workers)
+    balance.slot, balance.open, balance.loop = 0, 1, asyncio.get_running_loop()
+    balance.counts[0], balance.counts[1] = 1, 0
+    return balance
+
+
+async def arrive(balance: Balance, first: bytes) -> tuple[bool, socket.socket]:
+    """A client connects and sends ``first`` at once: whether it was handed off, the client."""
+    loop = asyncio.get_running_loop()
+    decided: asyncio.Future[bool] = loop.create_future()
+    server = await loop.create_server(lambda: Arrival(balance, decided), "127.0.0.1", 0)
+    client = socket.create_connection(server.sockets[0].getsockname()[:2], timeout=DEADLINE)
+    client.sendall(first)
+    handed = await asyncio.wait_for(decided, DEADLINE)
+    server.close()
+    return handed, client
+
+
+def taken_from(balance: Balance, slot: int) -> socket.socket:
+    """The connection waiting in ``slot``'s queue, as that slot's worker takes it."""
+    _data, fds, _flags, _address = socket.recv_fds(balance.queues[slot][1], 1, 1)
+    (fd,) = fds
+    taken = socket.socket(fileno=fd)
+    taken.settimeout(DEADLINE)
+    return taken
+
+
+def handoff_count(outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("gql_users_connection_handoffs_total", {"outcome": outcome}) or 0
+    )
+
+
+async def test_a_connection_passed_on_arrives_unread() -> None:
+    balance = ahead_of_slot_1()
+    sent = handoff_count("sent")
+    handed, client = await arrive(balance, b"POST / HTTP/1.1\r\n")
+    with client, taken_from(balance, 1) as taken:
+        assert handed and handoff_count("sent") == sent + 1
+        # On its way to slot 1 until slot 1 counts it received.
+        assert balance._load(1) == 1
+        assert taken.recv(100) == b"POST / HTTP/1.1\r\n"  # not a byte read before the hand-off
+        taken.sendall(b"answered by slot 1")
+        assert client.recv(100) == b"answered by slot 1"
+
+
+async def test_a_full_queue_keeps_the_connection_where_it_arrived() -> None:
+    balance = ahead_of_slot_1()
+    with contextlib.suppress(BlockingIOError):  # slot 1's worker reads nothing: fill its queue
+        while True:
+            balance.queues[1][0].send(b"x")
+    failed = handoff_count("failed")
+    handed, client = await arrive(balance, b"ping")
+    with client:
+        assert not handed and handoff_count("failed") == failed + 1
+        assert balance._load(1) == 0  # nothing on its way
+        assert client.recv(100) == b"ping"  # served here
+
+
+async def test_a_stopping_worker_passes_its_queued_connections_on() -> None:
+    balance = ahead_of_slot_1(workers=2)
+    balance.counts[2] = 5  # slot 2 serves more than slot 1; slot 3 is free
+    handed, client = await arrive(balance, b"queued")
+    assert handed  # in slot 1's queue: slot 1 plays the stopping worker, slot 0 its neighbour
+    balance.slot, balance.open, balance.counts[0] = 1, 0, 0
+    balance.stop()
+    assert balance.counts[1] == UNUSED  # no more hand-offs to it
+    with client, taken_from(balance, 0) as taken:
+        assert taken.recv(100) == b"queued"
