@@ -23,8 +23,12 @@ from pathlib import Path
 import aiohttp
 import orjson
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 
+from gql_users.db.models import User
 from gql_users.web.balance import UNUSED, Balance
+from tests.conftest import Factory
+from tests.hostile.test_faults import TableLock
 from tests.ops.conftest import ServeProcess, StartServe
 from tests.ops.support import sample, scrape
 from tests.ops.test_workers import DEADLINE, pids_answering, wait_for
@@ -48,10 +52,13 @@ class Connection:
     async def open(cls, serve: ServeProcess) -> Connection:
         return cls(*await asyncio.open_connection("127.0.0.1", serve.port))
 
-    def send(self, method: str, path: str, body: bytes = b"") -> None:
+    def send(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> None:
         head = f"{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {len(body)}\r\n"
         if body:
             head += "Content-Type: application/json\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self.writer.write(head.encode() + b"\r\n" + body)
 
     async def response(self) -> tuple[int, bytes]:
@@ -227,6 +234,37 @@ async def test_connections_closed_at_once_leave_no_count_behind(
         slots = await settled()
         assert sum(slots) == 1 and min(slots) == 0, slots
     assert serve.stop() == 0
+
+
+async def test_sigterm_lets_requests_in_flight_on_both_workers_finish(
+    start_serve: StartServe, factory: Factory, database_url: str
+) -> None:
+    staff = await factory.user("balancestaff", is_staff=True)
+    targets = [await factory.user(f"balancetarget{i}") for i in range(4)]
+    auth = await factory.auth(staff)
+    await factory.session.close()
+    serve = start_serve(workers=2, env={"GQL_USERS_GRACEFUL_TIMEOUT": "10"})
+    wait_for("both workers answer", lambda: pids_answering(serve) == serve.worker_pids())
+    assert serve.process is not None
+    connections = await asyncio.gather(*(Connection.open(serve) for _ in targets))
+    assert set(await asyncio.gather(*(c.pid() for c in connections))) == serve.worker_pids()
+
+    async with TableLock(database_url):
+        # The writes wait for the lock held here: requests in flight on both workers.
+        for connection, target in zip(connections, targets, strict=True):
+            body = orjson.dumps({"job_title": "after"})
+            connection.send("PATCH", f"/api/users/{target.uuid.hex}/", body, auth)
+        await asyncio.sleep(0.5)
+        serve.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(1.0)
+        assert serve.process.poll() is None, serve.output()
+    answers = await asyncio.gather(*(c.response() for c in connections))
+    assert [status for status, _body in answers] == [200] * 4, answers
+    assert await asyncio.to_thread(serve.process.wait, DEADLINE) == 0, serve.output()
+    titles = await factory.session.scalars(
+        select(User.job_title).where(User.id.in_([t.id for t in targets]))
+    )
+    assert list(titles) == ["after"] * 4
 
 
 # --- the hand-off itself, in this process, on real sockets ---------------------------------
