@@ -207,8 +207,9 @@ class Balance:
     def _adopt(self, fd: int) -> None:
         """Serve a connection another worker accepted, counted from now."""
         assert self.loop is not None
+        sock = socket.socket(fileno=fd)
         self.opened()
-        task = self.loop.create_task(self._serve(socket.socket(fileno=fd)))
+        task = self.loop.create_task(self._serve(sock))
         self.adopting.add(task)
         task.add_done_callback(self.adopting.discard)
 
