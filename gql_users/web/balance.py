@@ -10,7 +10,9 @@ to that worker over a Unix datagram socket (``SCM_RIGHTS``) before reading a byt
 other worker serves it as if it had accepted it. Anything that goes wrong on the way (the other
 worker's queue full, a send error) keeps the connection where it arrived: none is dropped.
 
-The common path, a connection kept where it arrived, reads the shared counts once.
+The common path, a connection kept where it arrived, reads the shared counts once. A
+connection whose first request is already there with ``Connection: close`` is never passed on
+(last_request_waiting).
 
 Shared state, one slot per worker (twice ``--workers`` slots, so that a reload's new workers
 find free ones while the old ones stop), each value written by one process only:
@@ -30,6 +32,7 @@ import asyncio
 import ctypes
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterable
 from multiprocessing.sharedctypes import RawArray
@@ -52,6 +55,28 @@ ahead of the least-loaded worker (so 4 connections on 2 workers end 2 and 2)."""
 SLOT_ATTRIBUTE = "gql_users_slot"
 """The attribute of gunicorn's worker object that carries its slot from the master's
 ``pre_fork`` into the forked worker's ``post_fork``."""
+
+
+LAST_REQUEST = re.compile(rb"\r\nconnection:[ \t]*close[ \t]*\r\n", re.IGNORECASE)
+PEEK_BYTES = 4096
+
+
+def last_request_waiting(sock: Any) -> bool:
+    """Whether the connection's first request has arrived and says it is its last
+    (``Connection: close``, as a client opening a connection per request sends): such a
+    connection is served where it landed, since it would not stay long anywhere, and passing it
+    on would add a hop through the other worker's event loop to its one request. Only peeks at
+    the bytes waiting (``MSG_PEEK``): the worker that serves the connection reads them all.
+    """
+    peek = socket.socket(sock.family, sock.type, fileno=sock.fileno())
+    try:
+        waiting = peek.recv(PEEK_BYTES, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:  # nothing yet (EAGAIN), or the client is gone: decided by the counts
+        return False
+    finally:
+        peek.detach()  # the descriptor stays the transport's
+    head = waiting.partition(b"\r\n\r\n")[0] + b"\r\n"
+    return LAST_REQUEST.search(head) is not None
 
 
 def _counters(size: int, value: int = 0) -> Any:  # a ctypes array of c_int64 (untyped)
@@ -139,7 +164,9 @@ class Balance:
             return False
         target = self._least_loaded(self.open + 1 - AHEAD)
         sock = transport.get_extra_info("socket")
-        if target is None or sock is None or not self._send(sock.fileno(), target):
+        if target is None or sock is None or last_request_waiting(sock):
+            return False
+        if not self._send(sock.fileno(), target):
             return False
         transport.abort()  # closes this process's descriptor only: the other one serves it
         return True

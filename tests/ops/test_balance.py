@@ -354,3 +354,17 @@ async def test_a_stopping_worker_passes_its_queued_connections_on() -> None:
     assert balance.counts[1] == UNUSED  # no more hand-offs to it
     with client, taken_from(balance, 0) as taken:
         assert taken.recv(100) == b"queued"
+
+
+async def test_a_connection_whose_first_request_is_its_last_stays_where_it_arrived() -> None:
+    """A client opening a connection per request says so (``Connection: close``): its request
+    is answered where it landed, and a request that does not say so is passed on."""
+    for connection, passed in [("close", False), ("Close ", False), ("keep-alive", True)]:
+        balance = ahead_of_slot_1()
+        first = f"GET / HTTP/1.1\r\nHost: test\r\nConnection: {connection}\r\n\r\n".encode()
+        handed, client = await arrive(balance, first)
+        with client:
+            assert handed == passed, connection
+            assert balance._load(1) == passed
+            if not passed:  # served here: nothing of it was read before
+                assert client.recv(100) == first
