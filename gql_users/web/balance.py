@@ -68,7 +68,7 @@ def last_request_waiting(sock: Any) -> bool:
     on would add a hop through the other worker's event loop to its one request. Only peeks at
     the bytes waiting (``MSG_PEEK``): the worker that serves the connection reads them all.
     """
-    peek = socket.socket(sock.family, sock.type, fileno=sock.fileno())
+    peek = socket.socket(sock.family, sock.type, 0, sock.fileno())
     try:
         waiting = peek.recv(PEEK_BYTES, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except OSError:  # nothing yet (EAGAIN), or the client is gone: decided by the counts
@@ -195,8 +195,8 @@ class Balance:
     def _least_loaded(self, at_most: int) -> int | None:
         """Another slot taking hand-offs whose load is the least and at most ``at_most``."""
         best, best_load = None, at_most + 1
-        for slot in range(self.slots):
-            if slot == self.slot or self.counts[slot] == UNUSED:
+        for slot, count in enumerate(self.counts):
+            if slot == self.slot or count >= best_load:  # (UNUSED slots too)
                 continue
             load = self._load(slot)
             if load < best_load:
