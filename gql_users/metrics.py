@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -63,6 +64,20 @@ POOL_CONNECTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 
+WORKER_CONNECTIONS = Gauge(
+    "gql_users_worker_connections",
+    "Open client connections of each worker slot of `gql-users serve --workers N` (N > 1; 0 "
+    "for a slot no worker holds), from the counts the workers share, as of the last scrape.",
+    ["slot"],
+    multiprocess_mode="mostrecent",
+)
+HANDOFFS = Counter(
+    "gql_users_connection_handoffs_total",
+    "New connections a worker passed to a less-loaded worker (sent), or kept because passing "
+    "failed (failed).",
+    ["outcome"],
+)
+
 INVALID_CREDENTIALS = "invalid_credentials"
 LOCKED_OUT = "locked_out"
 
@@ -98,6 +113,20 @@ def operation_label(name: str | None) -> str:
             return OTHER_OPERATION
         _operation_names.add(name)
     return name
+
+
+_scrape_hooks: list[Callable[[], None]] = []
+
+
+def on_scrape(hook: Callable[[], None]) -> None:
+    """Call ``hook`` before each ``/metrics`` response of this process (to set gauges that are
+    read rather than counted)."""
+    _scrape_hooks.append(hook)
+
+
+def before_scrape() -> None:
+    for hook in _scrape_hooks:
+        hook()
 
 
 def multiprocess_dir() -> Path | None:

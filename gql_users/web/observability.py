@@ -200,6 +200,7 @@ async def metrics_view(request: web.Request) -> web.Response:
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
     update_pool_gauges(request.app[ENGINE])
+    metrics.before_scrape()
     if metrics.multiprocess_dir() is None:
         body = generate_latest(REGISTRY)
     else:

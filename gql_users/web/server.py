@@ -26,6 +26,7 @@ from gunicorn.app.base import BaseApplication
 from gql_users import metrics
 from gql_users.settings import Settings
 from gql_users.web.app import create_app
+from gql_users.web.balance import Balance, BalancedRunner
 
 log = logging.getLogger("gql_users.serve")
 
@@ -135,11 +136,13 @@ class GatewayServer(BaseApplication):  # gunicorn has no type hints: BaseApplica
         self.settings = settings
         self.options = options
         self.announce = announce
+        # Shared by the workers through the fork: made here, in the master, before any.
+        self.balance = Balance(options.workers) if options.workers > 1 else None
         super().__init__()
 
     def gunicorn_config(self) -> dict[str, Any]:
         options = self.options
-        return {
+        config: dict[str, Any] = {
             "bind": [options.address],
             "workers": options.workers,
             "worker_class": worker_class(),
@@ -156,8 +159,20 @@ class GatewayServer(BaseApplication):  # gunicorn has no type hints: BaseApplica
                 f"Running on http://{options.address} with {options.workers} worker process(es) "
                 "(Ctrl-C or SIGTERM stops)"
             ),
-            "child_exit": lambda _arbiter, worker: worker_exited(worker.pid),
+            "child_exit": self.child_exit,
         }
+        if self.balance is not None:
+            balance = self.balance
+            config["pre_fork"] = lambda arbiter, worker: balance.assign(
+                worker, arbiter.WORKERS.values()
+            )
+            config["post_fork"] = lambda _arbiter, worker: balance.claim(worker)
+        return config
+
+    def child_exit(self, _arbiter: Any, worker: Any) -> None:
+        worker_exited(worker.pid)
+        if self.balance is not None:
+            self.balance.release(worker)
 
     def load_config(self) -> None:
         for key, value in self.gunicorn_config().items():
@@ -166,6 +181,7 @@ class GatewayServer(BaseApplication):  # gunicorn has no type hints: BaseApplica
     def load(self) -> AppFactory:
         """Called in each worker after the fork: the worker awaits the factory for its runner."""
         settings, graceful_timeout = self.settings, self.options.graceful_timeout
+        balance = self.balance
 
         async def app_factory() -> web.AppRunner:
             # Requests in flight get a little less than the master's limit, so that the worker
@@ -173,13 +189,16 @@ class GatewayServer(BaseApplication):  # gunicorn has no type hints: BaseApplica
             app = create_app(settings)
             freeze_startup_objects()
             collect_less_often()
-            return web.AppRunner(
-                app,
-                handle_signals=False,
-                access_log=None,  # the app writes one line per request itself
-                keepalive_timeout=KEEPALIVE_TIMEOUT,
-                shutdown_timeout=graceful_timeout * 0.95,
-            )
+            options: dict[str, Any] = {
+                "handle_signals": False,
+                "access_log": None,  # the app writes one line per request itself
+                "keepalive_timeout": KEEPALIVE_TIMEOUT,
+                "shutdown_timeout": graceful_timeout * 0.95,
+            }
+            if balance is None:
+                return web.AppRunner(app, **options)
+            # Keep-alive connections spread over the workers (docs/deploy.md#gateway-processes).
+            return BalancedRunner(app, balance, **options)
 
         return app_factory
 
