@@ -5,6 +5,7 @@ of the request it belongs to; SQL statements only when asked
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ ACCESS = "access"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 AIOHTTP_SERVER_LOGGER = "aiohttp.server"
 MALFORMED = "malformed HTTP request from %s refused with %s (%s)"
+GUNICORN_ERROR_LOGGER = "gunicorn.error"
+GUNICORN_CLOSE_ERROR = "Error while closing socket %s"
+"""gunicorn's message when closing a listening socket fails (gunicorn/sock.py)."""
 
 
 class RequestIdFilter(logging.Filter):
@@ -54,6 +58,19 @@ class MalformedRequestFilter(logging.Filter):
             )
             record.exc_info = record.exc_text = None
         return True
+
+
+class ListenerClosedTwiceFilter(logging.Filter):
+    """When a worker stops, uvloop's server closes the listening socket's descriptor and then
+    gunicorn closes its own object for the same descriptor, which fails with EBADF: gunicorn
+    logs "Error while closing socket [Errno 9] Bad file descriptor" at every stop of every
+    worker, though nothing went wrong (the port is the master's, and it closes it itself).
+    That line, and only that one, is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != GUNICORN_CLOSE_ERROR or not isinstance(record.args, tuple):
+            return True
+        return not (record.args and str(record.args[0]).startswith(f"[Errno {errno.EBADF}]"))
 
 
 class TextFormatter(logging.Formatter):
@@ -98,7 +115,8 @@ def configure_logging(level: str, *, json_format: bool = False, sql: bool = Fals
     DEBUG (the engine hides them, and the drivers' loggers stay above DEBUG). aiohttp's own
     access log is off: the service writes one line per request itself
     (``gql_users.web.observability``), and a request it cannot parse is one WARNING line
-    (``MalformedRequestFilter``).
+    (``MalformedRequestFilter``). gunicorn's harmless complaint at each worker's stop is
+    dropped (``ListenerClosedTwiceFilter``).
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
@@ -112,3 +130,6 @@ def configure_logging(level: str, *, json_format: bool = False, sql: bool = Fals
     server_logger = logging.getLogger(AIOHTTP_SERVER_LOGGER)
     if not any(isinstance(f, MalformedRequestFilter) for f in server_logger.filters):
         server_logger.addFilter(MalformedRequestFilter())
+    gunicorn_logger = logging.getLogger(GUNICORN_ERROR_LOGGER)
+    if not any(isinstance(f, ListenerClosedTwiceFilter) for f in gunicorn_logger.filters):
+        gunicorn_logger.addFilter(ListenerClosedTwiceFilter())

@@ -4,6 +4,7 @@ SQL statements only when asked, and no secret in any line."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from datetime import datetime
@@ -14,7 +15,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql_users.db.models import EmailChangeRequest, User
-from gql_users.logs import ACCESS, TextFormatter
+from gql_users.logs import (
+    ACCESS,
+    GUNICORN_CLOSE_ERROR,
+    ListenerClosedTwiceFilter,
+    TextFormatter,
+)
 from tests.conftest import Factory
 from tests.hostile.conftest import StartServer
 from tests.live_server import LiveServer
@@ -247,3 +253,19 @@ def test_text_lines_name_the_request_they_belong_to() -> None:
     assert formatter.format(outside).endswith(" ERROR gql_users.web failed 1")
     assert formatter.format(access).endswith(" ERROR gql_users.web failed 1")
     assert inside.getMessage() == "failed 1"  # other handlers see the record unchanged
+
+
+def test_only_gunicorns_complaint_about_a_listener_closed_twice_is_dropped() -> None:
+    """A worker's stop: uvloop closed the listener's descriptor before gunicorn closes its
+    object for it (EBADF, harmless). Any other failure to close a socket is still logged."""
+    dropped = ListenerClosedTwiceFilter()
+
+    def record(error: OSError) -> logging.LogRecord:
+        return logging.LogRecord(
+            "gunicorn.error", logging.INFO, "sock.py", 84, GUNICORN_CLOSE_ERROR, (str(error),), None
+        )
+
+    assert not dropped.filter(record(OSError(errno.EBADF, "Bad file descriptor")))
+    assert dropped.filter(record(OSError(errno.EIO, "Input/output error")))
+    other = logging.LogRecord("gunicorn.error", logging.INFO, "x", 1, "Booting %s", (1,), None)
+    assert dropped.filter(other)
