@@ -20,7 +20,7 @@ permissions, in their statement.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types.nodes import SelectedField, Selection
@@ -146,38 +146,53 @@ def selected_below(info: Info, *path: str) -> list[Selection]:
     return selections
 
 
-def extra_columns(fields: dict[str, list[Selection]]) -> frozenset[str]:
-    """The columns beyond the permission row (``permission_scopes.ALL_EXTRA``) that the
-    fields selected on ``Permission`` (``fields``) read of its role, scope or customer; every
-    one of them for a field not known here."""
-    role = fields_of(fields.get("role", []))
+class ObjectSelections(NamedTuple):
+    """What is selected on the role, the scope and the customers (a project's, the scope's
+    own ``customer`` included) of the permissions, by field name."""
+
+    role: dict[str, list[Selection]]
+    scope: dict[str, list[Selection]]
+    customers: dict[str, list[Selection]]
+
+
+def object_selections(fields: dict[str, list[Selection]]) -> ObjectSelections:
+    """The ``ObjectSelections`` of the fields selected on ``Permission`` (``fields``)."""
     scope = fields_of(fields.get("scope", []))
-    customers = fields_of([*fields.get("customer", []), *scope.get("customer", [])])
+    return ObjectSelections(
+        fields_of(fields.get("role", [])),
+        scope,
+        fields_of([*fields.get("customer", []), *scope.get("customer", [])]),
+    )
+
+
+def extra_columns(objects: ObjectSelections) -> frozenset[str]:
+    """The columns beyond the permission row (``permission_scopes.ALL_EXTRA``) that the
+    fields selected on a permission's role, scope or customer (``objects``) read; every one
+    of them for a field not known here."""
     wanted: set[str] = set()
     for selected, from_row, columns in (
-        (role, ROLE_FROM_ROW, ROLE_COLUMNS),
-        (scope, SCOPE_FROM_ROW, SCOPE_COLUMNS),
-        (customers, CUSTOMER_FROM_ROW, CUSTOMER_COLUMNS),
+        (objects.role, ROLE_FROM_ROW, ROLE_COLUMNS),
+        (objects.scope, SCOPE_FROM_ROW, SCOPE_COLUMNS),
+        (objects.customers, CUSTOMER_FROM_ROW, CUSTOMER_COLUMNS),
     ):
         for name in selected.keys() - from_row:
             wanted.update(columns.get(name, ALL_EXTRA))
     return frozenset(wanted)
 
 
-def omitted_columns(fields: dict[str, list[Selection]]) -> frozenset[str]:
+def omitted_columns(
+    fields: dict[str, list[Selection]], objects: ObjectSelections
+) -> frozenset[str]:
     """The columns of the permission row (``permissions.OMITTABLE``) that none of the fields
-    selected on ``Permission`` (``fields``) reads, with their role, scope and customer: the
-    load leaves them out (``load_scoped_permissions(omit=...)``)."""
-    role = fields_of(fields.get("role", []))
-    scope = fields_of(fields.get("scope", []))
-    customers = fields_of([*fields.get("customer", []), *scope.get("customer", [])])
+    selected on ``Permission`` (``fields``) reads, with their role, scope and customer
+    (``objects``): the load leaves them out (``load_scoped_permissions(omit=...)``)."""
     read: set[str] = set()
     for name in fields.keys() - {"role", "scope", "customer"}:
         read.update(PERMISSION_READS.get(name, OMITTABLE))
     for selected, reads, every in (
-        (role, ROLE_READS, ROLE_ROW_COLUMNS),
-        (scope, SCOPE_READS, SCOPE_UUIDS),
-        (customers, CUSTOMER_READS, CUSTOMER_UUIDS),
+        (objects.role, ROLE_READS, ROLE_ROW_COLUMNS),
+        (objects.scope, SCOPE_READS, SCOPE_UUIDS),
+        (objects.customers, CUSTOMER_READS, CUSTOMER_UUIDS),
     ):
         for name in selected:
             read.update(reads.get(name, every))
@@ -234,8 +249,9 @@ async def plan_permissions(
     beyond their rows that ``fields`` (on ``Permission``) read (``extra_columns``), and the
     creators the caller may see when ``fields`` ask (``load_scoped_permissions``); then their
     holders."""
-    extra = extra_columns(fields)
-    omit = omitted_columns(fields)
+    on_objects = object_selections(fields)
+    extra = extra_columns(on_objects)
+    omit = omitted_columns(fields, on_objects)
     creators_for = context.caller if any(name in fields for name in CREATOR_FIELDS) else None
     creator_columns = columns_read(fields.get("createdBy", []))
     loaded = await _load(
